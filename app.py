@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""CDK entry point: the only place that reads the command line, context or environment.
+
+Context keys (``cdk synth -c key=value``):
+  config_dir    directory of ``<environment>.yaml`` files (default: ``config``)
+  environments  comma-separated environments to build (default: every file in config_dir)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from inference_constructs.errors import InvalidPropsError
+from inference_platform.config_loader import ConfigError, load_environments
+from stacks.application import build_stages, register_compliance_checks
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    app = cdk.App()
+    config_dir = BASE_DIR / str(app.node.try_get_context("config_dir") or "config")
+    selected = app.node.try_get_context("environments")
+    if selected:
+        paths = [config_dir / f"{name.strip()}.yaml" for name in str(selected).split(",")]
+    else:
+        paths = sorted(config_dir.glob("*.yaml"))
+    try:
+        if not paths:
+            raise ConfigError([f"{config_dir}: no <environment>.yaml files found"])
+        configs = load_environments(paths, base_dir=BASE_DIR)
+        build_stages(app, configs, base_dir=str(BASE_DIR))
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        return 1
+    except InvalidPropsError as error:
+        print(f"Invalid construct props: {error}", file=sys.stderr)
+        return 1
+    register_compliance_checks(app)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""cdk-nag acknowledgements: one finding at a time, always with a reason.
+
+Constructs call these helpers from a single ``_acknowledge_findings`` method each, so a
+reviewer reads every exception of a construct in one place. Each acknowledgement is also
+recorded, so tests can prove it still matches a real finding and stale exceptions fail.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct, IConstruct
+
+AWS_SOLUTIONS = "AwsSolutions"
+
+
+@dataclass(frozen=True)
+class RecordedAcknowledgement:
+    path: str
+    finding_id: str
+    reason: str
+
+
+_RECORDED: weakref.WeakKeyDictionary[IConstruct, list[RecordedAcknowledgement]] = weakref.WeakKeyDictionary()
+
+
+def acknowledge(scope: Construct, finding_id: str, reason: str) -> None:
+    """Acknowledge one finding, ``<pack>::<rule>[<detail>]``, on ``scope`` and below."""
+    if "::" not in finding_id.split("[")[0]:
+        raise ValueError(f"finding id {finding_id!r} must name its pack, e.g. AwsSolutions::AwsSolutions-S1")
+    if len(reason) < 30:
+        raise ValueError(f"acknowledgement of {finding_id} needs a specific reason, got {reason!r}")
+    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding_id, reason=reason))
+    _RECORDED.setdefault(scope.node.root, []).append(RecordedAcknowledgement(scope.node.path, finding_id, reason))
+
+
+def acknowledge_wildcard_resources(scope: Construct, resources: Iterable[str], reason: str) -> None:
+    """Acknowledge AwsSolutions-IAM5 for each wildcard resource ARN granted under ``scope``.
+
+    cdk-nag names the finding after the resource as written in the template, with
+    references shown as ``<AWS::Region>`` or ``<LogicalId.Arn>``; this renders the same text.
+    """
+    stack = cdk.Stack.of(scope)
+    for resource in resources:
+        rendered = _render(stack.resolve(resource))
+        acknowledge(scope, f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{rendered}]", reason)
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return f"<{value['Ref']}>"
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return f"<{logical_id}.{attribute}>"
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(_render(part) for part in parts)
+    raise ValueError(f"cannot render {value!r} as a cdk-nag finding id")
+
+
+def recorded_acknowledgements(root: IConstruct) -> list[RecordedAcknowledgement]:
+    """Every acknowledgement made under the app ``root``."""
+    return list(_RECORDED.get(root, []))

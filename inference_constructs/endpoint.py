@@ -1,0 +1,123 @@
+"""What every SageMaker endpoint construct shares: its name, metrics, invoke grant and scaling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as autoscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+# Instance metrics (CPU, memory, disk) are published under a different namespace.
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+
+
+class EndpointBase(Construct):
+    """Base for endpoint constructs. Subclasses build the endpoint config, then call
+    :meth:`_create_endpoint`.
+
+    :param endpoint_name: The stable physical endpoint name callers invoke.
+    :param variant_name: The production variant's name.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, endpoint_name: str, variant_name: str) -> None:
+        super().__init__(scope, id)
+        self.endpoint_name = endpoint_name
+        self.variant_name = variant_name
+        self.endpoint_arn = cdk.Stack.of(self).format_arn(
+            service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
+        )
+
+    def _create_endpoint(
+        self, config: sagemaker.CfnEndpointConfig, *, retain_variant_properties: bool, **extra: Any
+    ) -> sagemaker.CfnEndpoint:
+        self.endpoint_config = config
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=config.attr_endpoint_config_name,
+            # Without this a config change resets an autoscaled variant to its initial count.
+            retain_all_variant_properties=retain_variant_properties or None,
+            **extra,
+        )
+        return self.endpoint
+
+    def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
+        stack = cdk.Stack.of(self)
+        # Application Auto Scaling's service-linked role for SageMaker, instead of a role of ours.
+        service_linked_role = iam.Role.from_role_arn(
+            self,
+            "AutoScalingServiceLinkedRole",
+            stack.format_arn(
+                service="iam",
+                region="",
+                resource="role",
+                resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            ),
+        )
+        target = autoscaling.ScalableTarget(
+            self,
+            "ScalableTarget",
+            role=service_linked_role,
+            service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{self.variant_name}",
+            scalable_dimension=dimension,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+        )
+        target.node.add_dependency(self.endpoint)
+        return target
+
+    # Metrics -------------------------------------------------------------------------------
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        namespace: str = SAGEMAKER_NAMESPACE,
+        statistic: str = "Average",
+        period: cdk.Duration | None = None,
+        **props: Any,
+    ) -> cloudwatch.Metric:
+        """Any metric of this endpoint's variant."""
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
+            statistic=statistic,
+            period=period or cdk.Duration.minutes(1),
+            **props,
+        )
+
+    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("Invocations", statistic="Sum", **props)
+
+    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("Invocation5XXErrors", statistic="Sum", **props)
+
+    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("Invocation4XXErrors", statistic="Sum", **props)
+
+    def metric_model_latency(self, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
+        """Time the model container took to answer, in microseconds."""
+        return self.metric("ModelLatency", statistic=statistic, **props)
+
+    def metric_overhead_latency(self, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
+        """Time SageMaker added on top of the model, in microseconds."""
+        return self.metric("OverheadLatency", statistic=statistic, **props)
+
+    # Grants --------------------------------------------------------------------------------
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` invoke this endpoint (and only this endpoint)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint"],
+            resource_arns=[self.endpoint_arn],
+        )

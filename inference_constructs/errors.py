@@ -1,0 +1,114 @@
+"""The one error type constructs raise for bad props, carrying every problem at once."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+
+class InvalidPropsError(ValueError):
+    """Raised by a construct's constructor when its props are invalid.
+
+    Every problem found is collected first, so a caller fixes them all in one pass
+    instead of discovering them one synth at a time.
+    """
+
+    def __init__(self, construct_path: str, problems: Iterable[str]) -> None:
+        self.construct_path = construct_path
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{construct_path}: invalid props ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def describe_validation_error(error: ValidationError, model_type: type[BaseModel], prefix: str = "") -> list[str]:
+    """Turn a pydantic error into one readable line per problem: path, message and value."""
+    problems = []
+    for item in error.errors(include_url=False):
+        allowed = allowed_fields(model_type, tuple(item["loc"])) if item["type"] == "extra_forbidden" else None
+        problems.append(
+            f"{format_location(item['loc'], prefix)}: {describe_message(item, allowed)}{describe_value(item)}"
+        )
+    return problems
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for argument in typing.get_args(annotation):
+        found.extend(_model_types(argument))
+    return found
+
+
+def allowed_fields(model_type: type[BaseModel], location: tuple[str | int, ...]) -> list[str] | None:
+    """The field names allowed where an unknown key was found at ``location``."""
+    model = model_type
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        candidates = _model_types(field.annotation) if field else []
+        if not candidates:
+            return None
+        model = candidates[0]
+    return list(model.model_fields)
+
+
+def describe_message(item: Mapping[str, Any], allowed_fields: list[str] | None = None) -> str:
+    """A pydantic error message reworded for people: what is wrong and what is allowed."""
+    kind, message = item["type"], str(item["msg"])
+    if kind == "extra_forbidden":
+        return "unknown field" + (f"; allowed fields: {', '.join(allowed_fields)}" if allowed_fields else "")
+    if kind == "missing":
+        return "required field is missing"
+    return message.removeprefix("Value error, ")
+
+
+def describe_value(item: Mapping[str, Any]) -> str:
+    """`` (got <value>)`` for the offending value, shortened; empty for a missing field."""
+    if item["type"] == "missing":
+        return ""
+    text = repr(item.get("input"))
+    return f" (got {text if len(text) <= 80 else text[:77] + '...'})"
+
+
+def format_location(location: tuple[str | int, ...], prefix: str = "") -> str:
+    """Render a pydantic location as a field path such as ``models[0].realtime.instance_type``."""
+    path = prefix
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "<root>"
+
+
+class ProblemCollector:
+    """Collects validation problems for a construct and raises them together."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def check(self, condition: bool, problem: str) -> None:
+        if not condition:
+            self.problems.append(problem)
+
+    def add(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def validate(self, model_type: type[BaseModel], value: object, field: str) -> BaseModel | None:
+        """Validate ``value`` as ``model_type``; record its problems under ``field``."""
+        if isinstance(value, model_type):
+            return value
+        try:
+            return model_type.model_validate(value)
+        except ValidationError as error:
+            self.problems.extend(describe_validation_error(error, model_type, prefix=field))
+            return None
+
+    def raise_if_any(self, construct_path: str) -> None:
+        if self.problems:
+            raise InvalidPropsError(construct_path, self.problems)

@@ -1,0 +1,133 @@
+"""SageMaker prebuilt framework images, resolved per region at deploy time.
+
+The serving images live in an AWS-owned ECR registry whose account differs by region.
+The table below is the public list published in the SageMaker Python SDK
+(``src/sagemaker/image_uri_config/sklearn.json``; the XGBoost images share the same
+registries). A CloudFormation mapping keyed by region turns it into an image URI, so an
+environment-agnostic stack needs no account or region lookup at synth time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from constructs import Construct
+
+REGISTRY_ACCOUNTS: dict[str, str] = {
+    "af-south-1": "510948584623",
+    "ap-east-1": "651117190479",
+    "ap-northeast-1": "354813040037",
+    "ap-northeast-2": "366743142698",
+    "ap-northeast-3": "867004704886",
+    "ap-south-1": "720646828776",
+    "ap-south-2": "628508329040",
+    "ap-southeast-1": "121021644041",
+    "ap-southeast-2": "783357654285",
+    "ap-southeast-3": "951798379941",
+    "ap-southeast-4": "106583098589",
+    "ca-central-1": "341280168497",
+    "ca-west-1": "190319476487",
+    "cn-north-1": "450853457545",
+    "cn-northwest-1": "451049120500",
+    "eu-central-1": "492215442770",
+    "eu-central-2": "680994064768",
+    "eu-north-1": "662702820516",
+    "eu-south-1": "978288397137",
+    "eu-south-2": "104374241257",
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-west-3": "659782779980",
+    "il-central-1": "898809789911",
+    "me-central-1": "272398656194",
+    "me-south-1": "801668240914",
+    "sa-east-1": "737474898029",
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+    "us-gov-east-1": "237065988967",
+    "us-gov-west-1": "414596584902",
+    "us-west-1": "746614075791",
+    "us-west-2": "246618743249",
+}
+
+
+@dataclass(frozen=True)
+class Framework:
+    repository: str
+    versions: tuple[str, ...]
+    tag_suffix: str
+    description: str
+
+
+FRAMEWORKS: dict[str, Framework] = {
+    "sklearn": Framework(
+        repository="sagemaker-scikit-learn",
+        versions=("1.0-1", "1.2-1", "1.4-2"),
+        tag_suffix="-cpu-py3",
+        description="scikit-learn serving image (1.4-2 carries scikit-learn 1.4.2)",
+    ),
+    "xgboost": Framework(
+        repository="sagemaker-xgboost",
+        versions=("1.5-1", "1.7-1"),
+        tag_suffix="",
+        description="XGBoost serving image",
+    ),
+}
+
+_MAPPING_ID = "SageMakerFrameworkRegistries"
+
+
+def check_framework_version(framework: str, version: str) -> None:
+    """Raise ValueError unless ``framework``/``version`` names a known prebuilt image."""
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"unknown framework {framework!r}; allowed: {', '.join(sorted(FRAMEWORKS))}")
+    versions = FRAMEWORKS[framework].versions
+    if version not in versions:
+        raise ValueError(f"unknown {framework} image version {version!r}; allowed: {', '.join(versions)}")
+
+
+def _registry_mapping(scope: Construct) -> cdk.CfnMapping:
+    """One region-to-registry mapping per stack, shared by every model in it."""
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child(_MAPPING_ID)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return cdk.CfnMapping(
+        stack,
+        _MAPPING_ID,
+        mapping={region: {"account": account} for region, account in REGISTRY_ACCOUNTS.items()},
+        lazy=True,  # a stack with a concrete region gets the literal URI, no mapping
+    )
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    """An image URI and the ECR repository ARN the execution role may pull from."""
+
+    uri: str
+    repository_arn: str
+
+
+def framework_image(scope: Construct, framework: str, version: str) -> ResolvedImage:
+    """The URI of a prebuilt framework image for the stack's region (a token if env-agnostic)."""
+    check_framework_version(framework, version)
+    spec = FRAMEWORKS[framework]
+    stack = cdk.Stack.of(scope)
+    account = _registry_mapping(scope).find_in_map(stack.region, "account")
+    uri = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{spec.repository}:{version}{spec.tag_suffix}"
+    repository_arn = stack.format_arn(
+        service="ecr", account=account, resource="repository", resource_name=spec.repository
+    )
+    return ResolvedImage(uri=uri, repository_arn=repository_arn)
+
+
+def ecr_image(scope: Construct, uri: str) -> ResolvedImage:
+    """An explicit ``<account>.dkr.ecr.<region>.<suffix>/<repository>[:tag|@digest]`` image."""
+    registry, _, path = uri.partition("/")
+    account, _, rest = registry.partition(".dkr.ecr.")
+    region = rest.split(".")[0]
+    repository = path.split("@")[0].split(":")[0]
+    repository_arn = cdk.Stack.of(scope).format_arn(
+        service="ecr", account=account, region=region, resource="repository", resource_name=repository
+    )
+    return ResolvedImage(uri=uri, repository_arn=repository_arn)

@@ -1,0 +1,248 @@
+"""``InferenceModel``: a SageMaker model and the least-privilege role it runs as."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+from pydantic import AfterValidator, Field, model_validator
+
+from inference_constructs.compliance import AWS_SOLUTIONS, acknowledge, acknowledge_wildcard_resources
+from inference_constructs.errors import ProblemCollector
+from inference_constructs.framework_images import (
+    ResolvedImage,
+    check_framework_version,
+    ecr_image,
+    framework_image,
+)
+from inference_constructs.settings import Settings
+
+ECR_IMAGE_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
+)
+S3_MODEL_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$")
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+
+# Environment variables the framework containers read to find our handler inside the
+# artifact (the "repacked model" layout: code/inference.py next to the model).
+FRAMEWORK_CONTAINER_ENVIRONMENT: dict[str, str] = {
+    "SAGEMAKER_PROGRAM": "inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+}
+
+
+def _check_ecr_uri(value: str) -> str:
+    if not ECR_IMAGE_URI.match(value):
+        raise ValueError(
+            "expected an ECR image URI <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> "
+            "or ...@sha256:<digest>"
+        )
+    return value
+
+
+class ModelImage(Settings):
+    """Either a prebuilt framework image (``framework`` + ``version``) or an explicit ECR ``uri``."""
+
+    framework: str | None = Field(default=None, description="Prebuilt framework: sklearn or xgboost.")
+    version: str | None = Field(default=None, description="Framework image version, e.g. 1.4-2.")
+    uri: Annotated[str, AfterValidator(_check_ecr_uri)] | None = Field(
+        default=None, description="An explicit ECR image URI, for your own container."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelImage:
+        if self.uri is not None:
+            if self.framework is not None or self.version is not None:
+                raise ValueError("give either uri, or framework and version, not both")
+            return self
+        if self.framework is None or self.version is None:
+            raise ValueError("give framework and version (a prebuilt image), or uri (your own ECR image)")
+        check_framework_version(self.framework, self.version)
+        return self
+
+    @property
+    def is_framework(self) -> bool:
+        return self.uri is None
+
+
+def check_model_data(value: str) -> str:
+    """Accept ``s3://bucket/key.tar.gz`` or a local path ending in ``.tar.gz``."""
+    if value.startswith("s3://"):
+        if not S3_MODEL_URI.match(value):
+            raise ValueError("expected s3://<bucket>/<key>.tar.gz with a valid bucket name")
+    elif "://" in value or not value.endswith(".tar.gz"):
+        raise ValueError("expected a local path to a .tar.gz artifact or s3://<bucket>/<key>.tar.gz")
+    return value
+
+
+class InferenceModel(Construct):
+    """A SageMaker model plus an execution role that can do only what this model needs.
+
+    The role may read this model's artifact, pull this model's image, decrypt with the
+    platform key and write this model's logs. It never gets ``AmazonSageMakerFullAccess``.
+
+    :param name: The model's short name (lowercase letters, digits, hyphens), e.g. ``iris``.
+    :param name_prefix: Prefix of every endpoint and job name this model serves under,
+        e.g. ``prod-iris``; the role's log permissions are scoped to it.
+    :param image: The serving image.
+    :param model_data: ``s3://bucket/key.tar.gz`` or a local ``.tar.gz`` uploaded as an asset.
+    :param encryption_key: The platform key; the role may decrypt with it.
+    :param environment: Extra container environment variables.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        name_prefix: str,
+        image: ModelImage | Mapping[str, str],
+        model_data: str,
+        encryption_key: kms.IKey,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        problems = ProblemCollector()
+        problems.check(
+            bool(MODEL_NAME.match(name)), f"name: {name!r} must be 2-32 lowercase letters, digits or hyphens"
+        )
+        checked_image = problems.validate(ModelImage, image, "image")
+        try:
+            check_model_data(model_data)
+        except ValueError as error:
+            problems.add(f"model_data: {error} (got {model_data!r})")
+        if not model_data.startswith("s3://") and not Path(model_data).is_file():
+            problems.add(f"model_data: local artifact {model_data!r} does not exist; build it first (make model)")
+        environment = dict(environment or {})
+        if checked_image is not None and checked_image.is_framework:
+            for reserved in sorted(FRAMEWORK_CONTAINER_ENVIRONMENT.keys() & environment.keys()):
+                problems.add(f"environment: {reserved} is set by the construct for framework images")
+        problems.raise_if_any(self.node.path)
+        assert isinstance(checked_image, ModelImage)
+
+        self.name = name
+        self.name_prefix = name_prefix
+        self.encryption_key = encryption_key
+        self.role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Execution role of SageMaker model {name_prefix}: its artifact, image, key and logs only",
+        )
+        self.image = self._resolve_image(checked_image)
+        self.model_data_url = self._model_data_url(model_data)
+        self._grant_runtime_access()
+
+        container_environment = dict(environment)
+        if checked_image.is_framework:
+            container_environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+        self.cfn_model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=self.image.uri,
+                model_data_url=self.model_data_url,
+                environment=container_environment or None,
+                mode="SingleModel",
+            ),
+        )
+        # SageMaker checks at CreateModel that the role can already read the artifact, so the
+        # model must wait for the role's policy (the role itself is already a reference).
+        default_policy = self.role.node.try_find_child("DefaultPolicy")
+        assert default_policy is not None
+        self.cfn_model.node.add_dependency(default_policy)
+        self._acknowledge_findings()
+
+    @property
+    def model_name(self) -> str:
+        """The CloudFormation-generated model name (replaced whenever the model changes)."""
+        return self.cfn_model.attr_model_name
+
+    def _resolve_image(self, image: ModelImage) -> ResolvedImage:
+        if image.is_framework:
+            assert image.framework is not None and image.version is not None
+            return framework_image(self, image.framework, image.version)
+        assert image.uri is not None
+        return ecr_image(self, image.uri)
+
+    def _model_data_url(self, model_data: str) -> str:
+        if model_data.startswith("s3://"):
+            match = S3_MODEL_URI.match(model_data)
+            assert match is not None
+            object_arn = cdk.Stack.of(self).format_arn(
+                service="s3", region="", account="", resource=match["bucket"], resource_name=match["key"]
+            )
+            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
+            return model_data
+        artifact = s3_assets.Asset(self, "Artifact", path=model_data)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[artifact.bucket.arn_for_objects(artifact.s3_object_key)],
+            )
+        )
+        return artifact.s3_object_url
+
+    def _grant_runtime_access(self) -> None:
+        stack = cdk.Stack.of(self)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[self.image.repository_arn],
+            )
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        self.encryption_key.grant_decrypt(self.role)
+        self.log_resources = [
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=name,
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for name in (
+                f"/aws/sagemaker/Endpoints/{self.name_prefix}-*",
+                f"/aws/sagemaker/Endpoints/{self.name_prefix}-*:log-stream:*",
+                f"/aws/sagemaker/TransformJobs:log-stream:{self.name_prefix}-*",
+            )
+        ]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=self.log_resources,
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
+
+    def _acknowledge_findings(self) -> None:
+        """Every cdk-nag exception for this construct, with its reason."""
+        acknowledge(
+            self.role,
+            f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
+            "PutMetricData is limited to the /aws/sagemaker/* namespaces and image pulls to one repository.",
+        )
+        acknowledge_wildcard_resources(
+            self.role,
+            self.log_resources,
+            "Log group and stream names are chosen by SageMaker at run time (variant and instance ids); "
+            f"the wildcard is confined to names starting with this model's prefix {self.name_prefix}-.",
+        )

@@ -1,0 +1,61 @@
+"""``PlatformKey``: the customer-managed KMS key that encrypts an environment's data."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+# AWS services that encrypt or decrypt with the key on our behalf and are not covered by a
+# caller's IAM permissions: CloudWatch Logs (encrypted log groups), and CloudWatch alarms
+# and EventBridge, which publish to KMS-encrypted SNS topics.
+_PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+
+
+class PlatformKey(Construct):
+    """A rotating customer-managed key, usable by the account's principals (through IAM)
+    and by the AWS services that publish encrypted logs and notifications.
+
+    :param alias: Alias name without the ``alias/`` prefix, e.g. ``prod/sagemaker-inference``.
+    :param removal_policy: ``RETAIN`` outside throwaway environments.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, alias: str, removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, id)
+        stack = cdk.Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=f"alias/{alias}",
+            description=f"Encrypts SageMaker inference data for {alias}",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowServicesPublishingToEncryptedTopics",
+                principals=[iam.ServicePrincipal(service) for service in _PUBLISHING_SERVICES],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )

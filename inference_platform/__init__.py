@@ -1,0 +1,1 @@
+"""Configuration, app assembly helpers and command-line clients for the inference platform."""

@@ -1,0 +1,1 @@
+"""Stacks and stages: composition of constructs for one environment."""

@@ -1,0 +1,25 @@
+"""Assemble a CDK app from validated environment configs. ``app.py`` is the thin shell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, NagPack
+
+from inference_platform.config_schema import EnvironmentConfig
+from stacks.environment_stage import EnvironmentStage
+
+
+def compliance_packs(app: cdk.App) -> list[NagPack]:
+    """The cdk-nag rule packs every environment must pass."""
+    return [AwsSolutionsChecks(app)]
+
+
+def register_compliance_checks(app: cdk.App) -> None:
+    """cdk-nag packs, as validation plugins: an unacknowledged finding fails synth."""
+    cdk.Validations.of(app).add_plugins(*compliance_packs(app))
+
+
+def build_stages(app: cdk.App, configs: Iterable[EnvironmentConfig], *, base_dir: str) -> list[EnvironmentStage]:
+    return [EnvironmentStage(app, config=config, base_dir=base_dir) for config in configs]

@@ -1,0 +1,77 @@
+"""The stateful half of an environment: key, buckets and topics, shared by every model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from inference_constructs.encrypted_topic import EncryptedTopic
+from inference_constructs.platform_key import PlatformKey
+from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
+from inference_platform.config_schema import EnvironmentConfig
+
+
+@dataclass(frozen=True)
+class PlatformResources:
+    """What stateless model stacks receive from the platform stack."""
+
+    encryption_key: kms.IKey
+    model_artifacts_bucket: s3.IBucket
+    async_bucket: s3.IBucket
+    batch_bucket: s3.IBucket
+    data_capture_bucket: s3.IBucket
+    notifications_topic: sns.ITopic
+    alarms_topic: sns.ITopic
+
+
+class PlatformStack(cdk.Stack):
+    """Keys, buckets and topics for one environment. Retained on delete unless the
+    environment opts out with ``retain_stateful_resources: false``."""
+
+    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, **kwargs: object) -> None:
+        super().__init__(
+            scope,
+            id,
+            description=f"SageMaker inference platform ({config.environment}): KMS key, buckets, topics",
+            **kwargs,
+        )  # type: ignore[arg-type]
+        removal = cdk.RemovalPolicy.RETAIN if config.retain_stateful_resources else cdk.RemovalPolicy.DESTROY
+        key = PlatformKey(
+            self, "PlatformKey", alias=f"{config.environment}/sagemaker-inference", removal_policy=removal
+        ).key
+        access_logs = AccessLogsBucket(
+            self, "AccessLogs", removal_policy=removal, retention_days=config.access_log_retention_days
+        ).bucket
+
+        def bucket(id: str) -> s3.IBucket:
+            return SecureBucket(
+                self, id, encryption_key=key, access_logs_bucket=access_logs, removal_policy=removal
+            ).bucket
+
+        def topic(id: str, display_name: str) -> sns.ITopic:
+            return EncryptedTopic(self, id, encryption_key=key, display_name=display_name).topic
+
+        self.resources = PlatformResources(
+            encryption_key=key,
+            model_artifacts_bucket=bucket("ModelArtifacts"),
+            async_bucket=bucket("AsyncInference"),
+            batch_bucket=bucket("BatchTransform"),
+            data_capture_bucket=bucket("DataCapture"),
+            notifications_topic=topic("Notifications", f"{config.environment} inference notifications"),
+            alarms_topic=topic("Alarms", f"{config.environment} inference alarms"),
+        )
+        for name, value in (
+            ("ModelArtifactsBucketName", self.resources.model_artifacts_bucket.bucket_name),
+            ("AsyncBucketName", self.resources.async_bucket.bucket_name),
+            ("BatchBucketName", self.resources.batch_bucket.bucket_name),
+            ("DataCaptureBucketName", self.resources.data_capture_bucket.bucket_name),
+            ("NotificationsTopicArn", self.resources.notifications_topic.topic_arn),
+            ("AlarmsTopicArn", self.resources.alarms_topic.topic_arn),
+            ("KeyArn", key.key_arn),
+        ):
+            cdk.CfnOutput(self, name, value=value)

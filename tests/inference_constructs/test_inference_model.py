@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from inference_constructs.errors import InvalidPropsError
+from inference_constructs.inference_model import InferenceModel
+from tests.inference_constructs.helpers import new_key, new_model, new_stack
+
+
+@pytest.fixture(scope="module")
+def framework_model(model_artifact):
+    stack = new_stack()
+    key = new_key(stack)
+    model = new_model(stack, key, model_artifact, environment={"LOG_LEVEL": "DEBUG"})
+    return model, Template.from_stack(stack)
+
+
+def test_one_model_and_one_role(framework_model):
+    _, template = framework_model
+    template.resource_count_is("AWS::SageMaker::Model", 1)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+
+
+def test_model_name_is_left_to_cloudformation(framework_model):
+    _, template = framework_model
+    model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))
+    assert "ModelName" not in model["Properties"]
+
+
+def test_framework_container_finds_the_packed_handler(framework_model):
+    _, template = framework_model
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "PrimaryContainer": {
+                "Environment": {
+                    "SAGEMAKER_PROGRAM": "inference.py",
+                    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                    "LOG_LEVEL": "DEBUG",
+                },
+                "Mode": "SingleModel",
+                "ModelDataUrl": Match.any_value(),
+            }
+        },
+    )
+
+
+def test_env_agnostic_image_resolves_through_region_mapping(framework_model):
+    _, template = framework_model
+    model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))
+    image = json.dumps(model["Properties"]["PrimaryContainer"]["Image"])
+    assert "Fn::FindInMap" in image
+    assert "sagemaker-scikit-learn:1.4-2-cpu-py3" in image
+    mappings = template.to_json()["Mappings"]
+    registry = next(iter(mappings.values()))
+    assert registry["us-east-1"] == {"account": "683313688378"}
+    assert registry["eu-west-1"] == {"account": "141502667606"}
+
+
+def test_concrete_region_gets_a_literal_image_uri(model_artifact):
+    stack = new_stack(region="eu-west-1")
+    new_model(stack, new_key(stack), model_artifact)
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "PrimaryContainer": {
+                "Image": Match.object_like(
+                    {
+                        "Fn::Join": [
+                            "",
+                            Match.array_with([Match.string_like_regexp("^141502667606\\.dkr\\.ecr\\.eu-west-1\\.")]),
+                        ]
+                    }
+                )
+            }
+        },
+    )
+    assert "Mappings" not in template.to_json()
+
+
+def _policy_statements(template: Template) -> list[dict]:
+    policies = template.find_resources("AWS::IAM::Policy")
+    return [
+        statement for policy in policies.values() for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_role_is_least_privilege(framework_model):
+    _, template = framework_model
+    statements = _policy_statements(template)
+    actions = sorted(
+        action
+        for statement in statements
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    )
+    assert not any(action.endswith(":*") or action == "*" for action in actions)
+    assert "s3:GetObject" in actions and "s3:PutObject" not in actions
+    rendered = json.dumps(statements)
+    assert "repository/sagemaker-scikit-learn" in rendered
+    assert "/aws/sagemaker/Endpoints/test-iris-*" in rendered
+    role = next(iter(template.find_resources("AWS::IAM::Role").values()))
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert "FullAccess" not in json.dumps(template.to_json())
+
+
+def test_artifact_read_is_one_object(framework_model):
+    _, template = framework_model
+    s3_statements = [s for s in _policy_statements(template) if s["Action"] == "s3:GetObject"]
+    assert len(s3_statements) == 1
+    resource = json.dumps(s3_statements[0]["Resource"])
+    assert resource.endswith('.gz"]]}') and "*" not in resource
+
+
+def test_s3_model_data_scopes_read_to_that_object():
+    stack = new_stack()
+    InferenceModel(
+        stack,
+        "Model",
+        name="iris",
+        name_prefix="test-iris",
+        image={"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.0"},
+        model_data="s3://my-bucket/models/iris/model.tar.gz",
+        encryption_key=new_key(stack),
+        environment={"SAGEMAKER_PROGRAM": "serve.py"},
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "PrimaryContainer": {
+                "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.0",
+                "ModelDataUrl": "s3://my-bucket/models/iris/model.tar.gz",
+                # Own containers get exactly the caller's environment.
+                "Environment": {"SAGEMAKER_PROGRAM": "serve.py"},
+            }
+        },
+    )
+    rendered = json.dumps(_policy_statements(template))
+    assert ":s3:::my-bucket/models/iris/model.tar.gz" in rendered
+    assert "repository/my-model" in rendered
+
+
+def test_every_bad_prop_is_reported_at_once(model_artifact):
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError) as raised:
+        InferenceModel(
+            stack,
+            "Model",
+            name="Bad_Name",
+            name_prefix="x",
+            image={"framework": "pytorch", "version": "2"},
+            model_data="s3://bucket/model.zip",
+            encryption_key=new_key(stack),
+        )
+    message = str(raised.value)
+    assert "Test/Model" in message
+    assert "name: 'Bad_Name'" in message
+    assert "unknown framework 'pytorch'" in message
+    assert "model_data" in message and "s3://<bucket>/<key>.tar.gz" in message
+    assert len(raised.value.problems) == 3
+
+
+def test_reserved_framework_variables_cannot_be_overridden(model_artifact):
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError, match="SAGEMAKER_PROGRAM is set by the construct"):
+        new_model(stack, new_key(stack), model_artifact, environment={"SAGEMAKER_PROGRAM": "other.py"})
+
+
+def test_missing_local_artifact_is_an_error(tmp_path):
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError, match="does not exist"):
+        new_model(stack, new_key(stack), tmp_path / "missing.tar.gz")
+
+
+def test_image_needs_exactly_one_source(model_artifact):
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError, match="either uri, or framework and version"):
+        new_model(
+            stack,
+            new_key(stack),
+            model_artifact,
+            image={
+                "framework": "sklearn",
+                "version": "1.4-2",
+                "uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1",
+            },
+        )

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from inference_platform.config_loader import ConfigError, load_environment, load_environments
+from tests.conftest import CONFIG_DIR, ENVIRONMENTS, REPO_ROOT
+
+VALID = """\
+environment: {name}
+tags: {{team: ml}}
+models:
+  - name: iris
+    image: {{framework: sklearn, version: "1.4-2"}}
+    model_data: s3://my-bucket/iris/model.tar.gz
+    realtime:
+      instance_type: ml.m5.large
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "dev") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_environment(path, base_dir=path.parent)
+    return raised.value.problems
+
+
+def test_shipped_configs_load(model_artifact):
+    configs = load_environments([CONFIG_DIR / f"{name}.yaml" for name in ENVIRONMENTS], base_dir=REPO_ROOT)
+    assert [config.environment for config in configs] == list(ENVIRONMENTS)
+    assert all(config.models for config in configs)
+
+
+def test_valid_config_is_typed_and_frozen(tmp_path):
+    config = load_environment(write(tmp_path, VALID.format(name="dev")), base_dir=tmp_path)
+    assert config.models[0].realtime.instance_type == "ml.m5.large"
+    assert config.account is None and config.region is None  # environment-agnostic
+    assert config.termination_protection and config.retain_stateful_resources  # secure defaults
+    with pytest.raises(Exception, match="frozen"):
+        config.environment = "prod"  # type: ignore[misc]
+
+
+def test_every_problem_names_file_line_path_value_and_what_is_allowed(tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        environment: dev
+        account: "12345"
+        region: mars-1
+        models:
+          - name: iris
+            image: {framework: sklearn, version: "9.9"}
+            model_data: s3://my-bucket/iris/model.tar.gz
+            realtime:
+              instance_type: ml.m5.huge
+              initial_instance_count: 0
+              instance_size: 3
+    """,
+    )
+    problems = problems_of(path)
+    assert len(problems) == 6, problems
+    assert all(problem.startswith("dev.yaml:") for problem in problems)
+    text = "\n".join(problems)
+    assert "dev.yaml:2: account: expected a 12-digit AWS account id, quoted as a string (got '12345')" in text
+    assert "dev.yaml:3: region: expected an AWS region such as eu-west-1" in text
+    assert "models[0].image: unknown sklearn image version '9.9'; allowed: 1.0-1, 1.2-1, 1.4-2" in text
+    assert "models[0].realtime.instance_type: unknown instance size 'huge'" in text
+    assert "models[0].realtime.initial_instance_count: Input should be greater than or equal to 1 (got 0)" in text
+    assert "models[0].realtime.instance_size: unknown field; allowed fields: instance_type," in text
+
+
+def test_problems_of_all_files_are_reported_together(tmp_path):
+    bad_dev = write(tmp_path, "environment: dev\nmodels: []\n", "dev")
+    bad_prod = write(tmp_path, "environment: prod\n", "prod")
+    with pytest.raises(ConfigError) as raised:
+        load_environments([bad_dev, bad_prod], base_dir=tmp_path)
+    text = "\n".join(raised.value.problems)
+    assert "dev.yaml:2: models: List should have at least 1 item" in text
+    assert "prod.yaml" in text and "models: required field is missing" in text
+    assert raised.value.report().startswith("Invalid configuration (2 problems)")
+
+
+def test_environment_must_match_file_name(tmp_path):
+    path = write(tmp_path, VALID.format(name="prod"), "staging")
+    assert any("environment: must match the file name: expected 'staging' (got 'prod')" in p for p in problems_of(path))
+
+
+def test_duplicate_model_names(tmp_path):
+    valid = VALID.format(name="dev")
+    text = valid + valid.split("models:\n")[1]
+    assert any("duplicated: iris" in p for p in problems_of(write(tmp_path, text)))
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path):
+    path = write(tmp_path, "environment: dev\nenvironment: prod\nmodels: []\n")
+    assert problems_of(path) == ["dev.yaml:2: YAML syntax error: duplicate key 'environment' (first on line 1)"]
+
+
+def test_empty_file(tmp_path):
+    assert "file is empty" in problems_of(write(tmp_path, ""))[0]
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path):
+    (problem,) = problems_of(write(tmp_path, "environment: dev\nmodels: [\n  - name: x\n"))
+    assert problem.startswith("dev.yaml:") and "YAML syntax error" in problem
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    assert "expected a mapping at the top level, got list" in problems_of(write(tmp_path, "- a\n- b\n"))[0]
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (problem,) = problems_of(write(tmp_path, "\n".join(lines) + "\n"))
+    assert "aliases expand to more than" in problem
+
+
+def test_missing_local_artifact_points_to_the_build(tmp_path):
+    text = VALID.format(name="dev").replace("s3://my-bucket/iris/model.tar.gz", "dist/none.tar.gz")
+    assert any("local artifact not found" in p and "make model" in p for p in problems_of(write(tmp_path, text)))
+
+
+@pytest.mark.parametrize(
+    ("model_data", "expected"),
+    [("s3://Bad_Bucket/x.tar.gz", "valid bucket name"), ("https://example.com/m.tar.gz", "local path to a .tar.gz")],
+)
+def test_bad_model_data(tmp_path, model_data, expected):
+    text = VALID.format(name="dev").replace("s3://my-bucket/iris/model.tar.gz", model_data)
+    assert any(expected in p for p in problems_of(write(tmp_path, text)))
+
+
+def test_model_must_be_served_somewhere(tmp_path):
+    text = VALID.format(name="dev").split("    realtime:")[0]
+    assert any("serve the model in at least one mode" in p for p in problems_of(write(tmp_path, text)))
+
+
+def test_complex_mapping_keys_are_refused(tmp_path):
+    (problem,) = problems_of(write(tmp_path, "environment: dev\n? [a, b]\n: 1\n"))
+    assert "mapping keys must be plain names" in problem

@@ -1,0 +1,143 @@
+"""The platform stack: key, buckets and topics, secure and retained by default."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from tests.conftest import resources_of_type
+
+
+@pytest.fixture(scope="module")
+def prod_platform(synthesized):
+    return Template.from_json(synthesized.template(synthesized.stages["prod"].platform))
+
+
+def test_one_rotating_customer_managed_key_retained(prod_platform):
+    prod_platform.resource_count_is("AWS::KMS::Key", 1)
+    prod_platform.has_resource(
+        "AWS::KMS::Key",
+        {
+            "Properties": Match.object_like({"EnableKeyRotation": True}),
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+    prod_platform.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/prod/sagemaker-inference"})
+
+
+def test_key_policy_lets_logs_and_alarm_publishers_use_it(prod_platform):
+    prod_platform.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Sid": "AllowCloudWatchLogs", "Principal": {"Service": "logs.eu-west-1.amazonaws.com"}}
+                        ),
+                        Match.object_like(
+                            {
+                                "Sid": "AllowServicesPublishingToEncryptedTopics",
+                                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                            }
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_four_data_buckets_and_an_access_log_bucket(prod_platform):
+    prod_platform.resource_count_is("AWS::S3::Bucket", 5)
+    prod_platform.resource_count_is("AWS::S3::BucketPolicy", 5)
+
+
+def test_data_buckets_are_kms_encrypted_versioned_private_logged_and_retained(prod_platform):
+    buckets = prod_platform.find_resources(
+        "AWS::S3::Bucket",
+        {
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        Match.object_like(
+                            {
+                                "ServerSideEncryptionByDefault": {
+                                    "SSEAlgorithm": "aws:kms",
+                                    "KMSMasterKeyID": Match.any_value(),
+                                }
+                            }
+                        )
+                    ]
+                }
+            }
+        },
+    )
+    assert len(buckets) == 4
+    for bucket in buckets.values():
+        properties = bucket["Properties"]
+        assert bucket["DeletionPolicy"] == "Retain"
+        assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert properties["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert "DestinationBucketName" in properties["LoggingConfiguration"]
+        assert "BucketName" not in properties  # generated: bucket names are global
+
+
+def test_every_bucket_policy_denies_plain_http(prod_platform):
+    for policy in resources_of_type(prod_platform.to_json(), "AWS::S3::BucketPolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"].get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in statements
+        )
+
+
+def test_topics_are_encrypted_and_tls_only(prod_platform):
+    prod_platform.resource_count_is("AWS::SNS::Topic", 2)
+    prod_platform.all_resources_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    prod_platform.resource_count_is("AWS::SNS::TopicPolicy", 2)
+    prod_platform.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_outputs_name_the_shared_resources(prod_platform):
+    outputs = prod_platform.to_json()["Outputs"]
+    for name in (
+        "AsyncBucketName",
+        "BatchBucketName",
+        "DataCaptureBucketName",
+        "NotificationsTopicArn",
+        "AlarmsTopicArn",
+    ):
+        assert name in outputs
+
+
+def test_termination_protection_follows_config(synthesized):
+    assert synthesized.stages["prod"].platform.termination_protection is True
+    assert synthesized.stages["staging"].platform.termination_protection is True
+    assert synthesized.stages["dev"].platform.termination_protection is False
+
+
+def test_opting_out_of_retention_is_explicit(shipped_configs, tmp_path):
+    from stacks.platform_stack import PlatformStack
+    from tests.conftest import new_app
+
+    app = new_app(tmp_path)
+    config = shipped_configs["dev"].model_copy(update={"retain_stateful_resources": False})
+    template = Template.from_stack(PlatformStack(app, "Platform", config=config))
+    template.all_resources("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
+    template.all_resources("AWS::KMS::Key", {"DeletionPolicy": "Delete"})
