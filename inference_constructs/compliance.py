@@ -16,6 +16,8 @@ import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
 AWS_SOLUTIONS = "AwsSolutions"
+# The regulatory packs share most rule names; they are acknowledged together.
+REGULATORY_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,28 @@ def acknowledge(scope: Construct, finding_id: str, reason: str) -> None:
         raise ValueError(f"acknowledgement of {finding_id} needs a specific reason, got {reason!r}")
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding_id, reason=reason))
     _RECORDED.setdefault(scope.node.root, []).append(RecordedAcknowledgement(scope.node.path, finding_id, reason))
+
+
+def acknowledge_rule(
+    scope: Construct, rule: str, reason: str, packs: Iterable[str] = (AWS_SOLUTIONS, *REGULATORY_PACKS)
+) -> None:
+    """Acknowledge ``rule`` (e.g. ``S3BucketReplicationEnabled``) in each of ``packs``."""
+    for pack in packs:
+        acknowledge(scope, f"{pack}::{pack}-{rule}", reason)
+
+
+def acknowledge_inline_policy(role: Construct) -> None:
+    """The regulatory packs flag the inline default policy CDK grants write to.
+
+    Call this from a construct that owns a role whose grants CDK collects in a default policy.
+    """
+    acknowledge_rule(
+        role,
+        "IAMNoInlinePolicy",
+        "CDK grants collect this role's least-privilege statements in its own inline policy, scoped "
+        "to this construct's resources; an inline policy cannot be attached to any other principal.",
+        packs=REGULATORY_PACKS,
+    )
 
 
 def acknowledge_wildcard_resources(scope: Construct, resources: Iterable[str], reason: str) -> None:

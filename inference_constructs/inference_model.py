@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -15,7 +15,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
-from inference_constructs.compliance import AWS_SOLUTIONS, acknowledge, acknowledge_wildcard_resources
+from inference_constructs.compliance import (
+    AWS_SOLUTIONS,
+    acknowledge,
+    acknowledge_inline_policy,
+    acknowledge_wildcard_resources,
+)
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.framework_images import (
     ResolvedImage,
@@ -23,6 +28,7 @@ from inference_constructs.framework_images import (
     ecr_image,
     framework_image,
 )
+from inference_constructs.network import NetworkSettings
 from inference_constructs.settings import Settings
 
 ECR_IMAGE_URI = re.compile(
@@ -98,6 +104,9 @@ class InferenceModel(Construct):
     :param model_data: ``s3://bucket/key.tar.gz`` or a local ``.tar.gz`` uploaded as an asset.
     :param encryption_key: The platform key; the role may decrypt with it.
     :param environment: Extra container environment variables.
+    :param network: VPC placement; ``None`` keeps the model out of any VPC.
+    :param network_isolation: Deny the container all outbound network access (on by default;
+        serverless endpoints require it off).
     """
 
     def __init__(
@@ -111,9 +120,12 @@ class InferenceModel(Construct):
         model_data: str,
         encryption_key: kms.IKey,
         environment: Mapping[str, str] | None = None,
+        network: NetworkSettings | Mapping[str, Any] | None = None,
+        network_isolation: bool = True,
     ) -> None:
         super().__init__(scope, id)
         problems = ProblemCollector()
+        checked_network = problems.validate(NetworkSettings, network, "network") if network is not None else None
         problems.check(
             bool(MODEL_NAME.match(name)), f"name: {name!r} must be 2-32 lowercase letters, digits or hyphens"
         )
@@ -134,6 +146,8 @@ class InferenceModel(Construct):
         self.name = name
         self.name_prefix = name_prefix
         self.encryption_key = encryption_key
+        self.network = checked_network
+        self.network_isolation = network_isolation
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -157,6 +171,12 @@ class InferenceModel(Construct):
                 environment=container_environment or None,
                 mode="SingleModel",
             ),
+            enable_network_isolation=network_isolation,
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                security_group_ids=list(checked_network.security_group_ids), subnets=checked_network.subnet_ids
+            )
+            if checked_network
+            else None,
         )
         # SageMaker checks at CreateModel that the role can already read the artifact, so the
         # model must wait for the role's policy (the role itself is already a reference).
@@ -224,6 +244,8 @@ class InferenceModel(Construct):
                 resources=self.log_resources,
             )
         )
+        if self.network is not None:
+            self._grant_network_interfaces(self.network)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
@@ -232,14 +254,60 @@ class InferenceModel(Construct):
             )
         )
 
+    def _grant_network_interfaces(self, network: NetworkSettings) -> None:
+        """SageMaker attaches the model's instances to the VPC with the execution role."""
+        stack = cdk.Stack.of(self)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[
+                    *(
+                        stack.format_arn(service="ec2", resource="subnet", resource_name=subnet)
+                        for subnet in network.subnet_ids
+                    ),
+                    *(
+                        stack.format_arn(service="ec2", resource="security-group", resource_name=group)
+                        for group in network.security_group_ids
+                    ),
+                    stack.format_arn(service="ec2", resource="network-interface", resource_name="*"),
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                resources=["*"],
+            )
+        )
+
     def _acknowledge_findings(self) -> None:
         """Every cdk-nag exception for this construct, with its reason."""
+        acknowledge_inline_policy(self.role)
         acknowledge(
             self.role,
             f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
-            "PutMetricData is limited to the /aws/sagemaker/* namespaces and image pulls to one repository.",
+            "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and the ec2:Describe* calls SageMaker makes for "
+            "VPC placement have no resource-level permissions; PutMetricData is limited to the /aws/sagemaker/* "
+            "namespaces and image pulls to one repository.",
         )
+        if self.network is not None:
+            acknowledge_wildcard_resources(
+                self.role,
+                [cdk.Stack.of(self).format_arn(service="ec2", resource="network-interface", resource_name="*")],
+                "SageMaker creates the network interfaces at run time, so their ids are unknown; creation is "
+                "limited to the configured subnets and security groups.",
+            )
         acknowledge_wildcard_resources(
             self.role,
             self.log_resources,

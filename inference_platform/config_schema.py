@@ -14,8 +14,10 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from inference_constructs.inference_model import MODEL_NAME, ModelImage, check_model_data
 from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
+from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
 from inference_constructs.settings import Settings
+from inference_platform.naming import stage_name
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -85,6 +87,9 @@ class EnvironmentConfig(Settings):
         default=True, description="Keep the key, buckets and their data when a stack is deleted."
     )
     access_log_retention_days: int = Field(default=365, ge=1, le=3650)
+    network: NetworkSettings | None = Field(
+        default=None, description="Run models in this VPC with network isolation (ids are not looked up)."
+    )
     models: list[ModelConfig] = Field(min_length=1)
 
     @field_validator("environment")
@@ -113,4 +118,4 @@ class EnvironmentConfig(Settings):
     @property
     def stage_name(self) -> str:
         """The CDK stage id, e.g. ``Prod`` (so ``cdk deploy "Prod/*"``)."""
-        return self.environment.capitalize()
+        return stage_name(self.environment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, NagPack
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks
 
 from inference_platform.config_schema import EnvironmentConfig
 from stacks.environment_stage import EnvironmentStage
@@ -13,7 +13,7 @@ from stacks.environment_stage import EnvironmentStage
 
 def compliance_packs(app: cdk.App) -> list[NagPack]:
     """The cdk-nag rule packs every environment must pass."""
-    return [AwsSolutionsChecks(app)]
+    return [AwsSolutionsChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app), PCIDSS321Checks(app)]
 
 
 def register_compliance_checks(app: cdk.App) -> None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import aws_cdk as cdk
 from constructs import Construct
 
 from inference_platform.config_schema import EnvironmentConfig
+from inference_platform.naming import PLATFORM_STACK_ID, model_stack_id, model_stack_name, platform_stack_name
 from stacks.model_stack import ModelStack
 from stacks.platform_stack import PlatformStack
-
-
-def model_stack_id(model_name: str) -> str:
-    """``iris`` -> ``ModelIris``; ``fraud-v2`` -> ``ModelFraudV2``."""
-    return "Model" + "".join(part.capitalize() for part in re.split(r"[-]", model_name))
 
 
 class EnvironmentStage(cdk.Stage):
@@ -25,12 +19,17 @@ class EnvironmentStage(cdk.Stage):
         super().__init__(scope, config.stage_name, env=env)
         self.config = config
         self.platform = PlatformStack(
-            self, "Platform", config=config, termination_protection=config.termination_protection
+            self,
+            PLATFORM_STACK_ID,
+            stack_name=platform_stack_name(config.environment),
+            config=config,
+            termination_protection=config.termination_protection,
         )
         self.model_stacks = {
             model.name: ModelStack(
                 self,
                 model_stack_id(model.name),
+                stack_name=model_stack_name(config.environment, model.name),
                 environment=config,
                 model=model,
                 platform=self.platform.resources,
@@ -39,6 +38,8 @@ class EnvironmentStage(cdk.Stage):
             )
             for model in config.models
         }
-        for stack in [self.platform, *self.model_stacks.values()]:
-            for key, value in {"environment": config.environment, **config.tags}.items():
-                cdk.Tags.of(stack).add(key, value)
+        for key, value in {"environment": config.environment, **config.tags}.items():
+            cdk.Tags.of(self).add(key, value)
+        for name, stack in self.model_stacks.items():
+            # Clients find the deployed models by this tag (inference_platform.deployed).
+            cdk.Tags.of(stack).add("model", name)

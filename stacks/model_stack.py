@@ -46,6 +46,7 @@ class ModelStack(cdk.Stack):
             model_data=model_data,
             encryption_key=platform.encryption_key,
             environment=model.environment,
+            network=environment.network,
         )
         if model.realtime is not None:
             self.realtime = RealtimeEndpoint(

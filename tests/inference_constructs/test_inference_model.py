@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -190,3 +191,68 @@ def test_image_needs_exactly_one_source(model_artifact):
                 "uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1",
             },
         )
+
+
+NETWORK = {
+    "vpc_id": "vpc-0123456789abcdef0",
+    "subnets": [
+        {"id": "subnet-0123456789abcdef0", "availability_zone": "eu-west-1a"},
+        {"id": "subnet-0123456789abcdef1", "availability_zone": "eu-west-1b"},
+    ],
+    "security_group_ids": ["sg-0123456789abcdef0"],
+}
+
+
+def test_network_isolation_is_on_by_default_and_no_vpc_without_network(framework_model):
+    _, template = framework_model
+    template.has_resource_properties(
+        "AWS::SageMaker::Model", {"EnableNetworkIsolation": True, "VpcConfig": Match.absent()}
+    )
+
+
+def test_vpc_placement_and_scoped_network_interface_permissions(model_artifact):
+    stack = new_stack(region="eu-west-1")
+    new_model(stack, new_key(stack), model_artifact, network=NETWORK)
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "EnableNetworkIsolation": True,
+            "VpcConfig": {
+                "Subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+                "SecurityGroupIds": ["sg-0123456789abcdef0"],
+            },
+        },
+    )
+    create = next(s for s in _policy_statements(template) if "ec2:CreateNetworkInterface" in s["Action"])
+    rendered = json.dumps(create["Resource"])
+    assert "subnet/subnet-0123456789abcdef0" in rendered and "security-group/sg-0123456789abcdef0" in rendered
+
+
+def test_network_isolation_can_be_switched_off_explicitly(model_artifact):
+    stack = new_stack()
+    new_model(stack, new_key(stack), model_artifact, network_isolation=False)
+    Template.from_stack(stack).has_resource_properties("AWS::SageMaker::Model", {"EnableNetworkIsolation": False})
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"subnets": NETWORK["subnets"][:1]}, "at least 2 items"),
+        (
+            {
+                "subnets": [
+                    {"id": "subnet-0123456789abcdef0", "availability_zone": "eu-west-1a"},
+                    {"id": "subnet-0123456789abcdef1", "availability_zone": "eu-west-1a"},
+                ]
+            },
+            "at least 2 Availability Zones",
+        ),
+        ({"vpc_id": "vpc-xyz"}, "network.vpc_id"),
+        ({"security_group_ids": ["group-1"]}, "must look like sg-"),
+    ],
+)
+def test_bad_network_settings(model_artifact, change, expected):
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError, match=re.escape(expected)):
+        new_model(stack, new_key(stack), model_artifact, network={**NETWORK, **change})

@@ -1,0 +1,49 @@
+"""``NetworkSettings``: the VPC placement of models, given as ids (never looked up at synth)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from inference_constructs.settings import Settings
+
+
+class Subnet(Settings):
+    """A private subnet and its Availability Zone (stated, since nothing is looked up)."""
+
+    id: str = Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="e.g. subnet-0abc1234def567890")
+    availability_zone: str = Field(
+        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]$", description="e.g. eu-west-1a"
+    )
+
+
+class NetworkSettings(Settings):
+    """Run models inside a VPC: instances get network interfaces in these subnets.
+
+    SageMaker spreads instances across the subnets' zones, so at least two zones are required.
+    Serverless endpoints cannot run in a VPC; they get a VPC-less model.
+    """
+
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
+    subnets: tuple[Subnet, ...] = Field(min_length=2, max_length=16)
+    security_group_ids: tuple[str, ...] = Field(min_length=1, max_length=5)
+    create_vpc_endpoints: bool = Field(
+        default=False,
+        description="Create the SageMaker Runtime interface endpoint and the S3 gateway endpoint in the VPC.",
+    )
+
+    @model_validator(mode="after")
+    def _spread(self) -> NetworkSettings:
+        zones = {subnet.availability_zone for subnet in self.subnets}
+        if len(zones) < 2:
+            raise ValueError(f"subnets must span at least 2 Availability Zones, got {sorted(zones)}")
+        ids = [subnet.id for subnet in self.subnets]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"subnet ids must be unique, got {ids}")
+        for group in self.security_group_ids:
+            if not group.startswith("sg-") or not 11 <= len(group) <= 20:
+                raise ValueError(f"security group id {group!r} must look like sg-0123456789abcdef0")
+        return self
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        return [subnet.id for subnet in self.subnets]

@@ -1,0 +1,24 @@
+"""CloudFormation stack names, shared by the stacks that create them and the clients that find them."""
+
+from __future__ import annotations
+
+
+def stage_name(environment: str) -> str:
+    """``prod`` -> ``Prod`` (so ``cdk deploy "Prod/*"``)."""
+    return environment.capitalize()
+
+
+def model_stack_id(model: str) -> str:
+    """``iris`` -> ``ModelIris``; ``fraud-v2`` -> ``ModelFraudV2``."""
+    return "Model" + "".join(part.capitalize() for part in model.split("-"))
+
+
+PLATFORM_STACK_ID = "Platform"
+
+
+def platform_stack_name(environment: str) -> str:
+    return f"{stage_name(environment)}-{PLATFORM_STACK_ID}"
+
+
+def model_stack_name(environment: str, model: str) -> str:
+    return f"{stage_name(environment)}-{model_stack_id(model)}"
