@@ -15,7 +15,7 @@ import aws_cdk as cdk
 
 from inference_constructs.errors import InvalidPropsError
 from inference_platform.config_loader import ConfigError, load_environments
-from stacks.application import build_stages, register_compliance_checks
+from stacks.application import build_stages, register_compliance_checks, synthesize
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -40,7 +40,10 @@ def main() -> int:
         print(f"Invalid construct props: {error}", file=sys.stderr)
         return 1
     register_compliance_checks(app)
-    app.synth()
+    problems = synthesize(app)
+    if problems:
+        print("CloudFormation limits exceeded:\n" + "\n".join(f"  {p}" for p in problems), file=sys.stderr)
+        return 1
     return 0
 
 

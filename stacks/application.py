@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
 
 import aws_cdk as cdk
@@ -9,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R
 
 from inference_platform.config_schema import EnvironmentConfig
 from stacks.environment_stage import EnvironmentStage
+from stacks.limits import check_template_sizes
 
 
 def compliance_packs(app: cdk.App) -> list[NagPack]:
@@ -19,6 +21,16 @@ def compliance_packs(app: cdk.App) -> list[NagPack]:
 def register_compliance_checks(app: cdk.App) -> None:
     """cdk-nag packs, as validation plugins: an unacknowledged finding fails synth."""
     cdk.Validations.of(app).add_plugins(*compliance_packs(app))
+
+
+def synthesize(app: cdk.App) -> list[str]:
+    """Write the assembly; if a template is too large for CloudFormation, remove the whole
+    assembly (nothing half-built is left) and return the problems."""
+    assembly = app.synth()
+    problems = check_template_sizes(assembly)
+    if problems:
+        shutil.rmtree(assembly.directory, ignore_errors=True)
+    return problems
 
 
 def build_stages(app: cdk.App, configs: Iterable[EnvironmentConfig], *, base_dir: str) -> list[EnvironmentStage]:

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from inference_platform.config_schema import EnvironmentConfig
 from inference_platform.naming import PLATFORM_STACK_ID, model_stack_id, model_stack_name, platform_stack_name
+from stacks.limits import enforce_cloudformation_limits
 from stacks.model_stack import ModelStack
 from stacks.platform_stack import PlatformStack
 
@@ -38,6 +39,8 @@ class EnvironmentStage(cdk.Stage):
             )
             for model in config.models
         }
+        for stack in [self.platform, *self.model_stacks.values()]:
+            enforce_cloudformation_limits(stack)
         for key, value in {"environment": config.environment, **config.tags}.items():
             cdk.Tags.of(self).add(key, value)
         for name, stack in self.model_stacks.items():
