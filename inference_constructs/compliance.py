@@ -89,6 +89,21 @@ def _render(value: Any) -> str:
     raise ValueError(f"cannot render {value!r} as a cdk-nag finding id")
 
 
+def skip_checkov_check(resource: cdk.CfnResource, check_id: str, reason: str) -> None:
+    """Skip one checkov check on one resource, with the reason written next to it in the template.
+
+    checkov reads ``Metadata.checkov.skip`` from CloudFormation resources; the reason shows in
+    its report as the skip comment, so reviewers see it where the resource is.
+    """
+    if len(reason) < 30:
+        raise ValueError(f"checkov skip of {check_id} needs a specific reason, got {reason!r}")
+    existing = resource.get_metadata("checkov") or {"skip": []}
+    resource.add_metadata("checkov", {"skip": [*existing["skip"], {"id": check_id, "comment": reason}]})
+    _RECORDED.setdefault(resource.node.root, []).append(
+        RecordedAcknowledgement(resource.node.path, f"checkov::{check_id}", reason)
+    )
+
+
 def recorded_acknowledgements(root: IConstruct) -> list[RecordedAcknowledgement]:
     """Every acknowledgement made under the app ``root``."""
     return list(_RECORDED.get(root, []))
