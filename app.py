@@ -20,8 +20,9 @@ from stacks.application import build_stages, register_compliance_checks, synthes
 BASE_DIR = Path(__file__).resolve().parent
 
 
-def main() -> int:
-    app = cdk.App()
+def main(app: cdk.App | None = None) -> int:
+    """Build and synthesize the app; return the exit code. Tests pass their own ``App``."""
+    app = app or cdk.App()
     config_dir = BASE_DIR / str(app.node.try_get_context("config_dir") or "config")
     selected = app.node.try_get_context("environments")
     if selected:

@@ -71,6 +71,8 @@ def describe_value(item: Mapping[str, Any]) -> str:
     """`` (got <value>)`` for the offending value, shortened; empty for a missing field."""
     if item["type"] == "missing":
         return ""
+    if item["type"] == "value_error" and isinstance(item.get("input"), (dict, list)):
+        return ""  # a rule across several fields: the message quotes the values involved
     text = repr(item.get("input"))
     return f" (got {text if len(text) <= 80 else text[:77] + '...'})"
 

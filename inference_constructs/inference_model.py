@@ -81,6 +81,15 @@ class ModelImage(Settings):
         return self.uri is None
 
 
+def check_model_name(value: str) -> str:
+    if not MODEL_NAME.match(value):
+        raise ValueError(
+            "must be 2-32 characters: lowercase letters, digits and hyphens, starting with a letter "
+            "and not ending with a hyphen"
+        )
+    return value
+
+
 def check_model_data(value: str) -> str:
     """Accept ``s3://bucket/key.tar.gz`` or a local path ending in ``.tar.gz``."""
     if value.startswith("s3://"):

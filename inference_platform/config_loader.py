@@ -113,8 +113,7 @@ def load_environment(path: Path, *, base_dir: Path) -> EnvironmentConfig:
     if data is None:
         raise problem("file is empty; expected a mapping with at least 'environment' and 'models'")
     if not isinstance(data, dict):
-        got = describe_value({"type": "top_level", "input": data})
-        raise problem(f"expected a mapping at the top level, got {type(data).__name__}{got}")
+        raise problem(f"expected a mapping at the top level (environment:, models:, ...), got a {type(data).__name__}")
 
     try:
         return EnvironmentConfig.model_validate(data, context={"base_dir": base_dir, "expected_environment": path.stem})

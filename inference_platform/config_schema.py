@@ -10,9 +10,14 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from inference_constructs.inference_model import MODEL_NAME, ModelImage, check_model_data
+from inference_constructs.inference_model import (
+    FRAMEWORK_CONTAINER_ENVIRONMENT,
+    ModelImage,
+    check_model_data,
+    check_model_name,
+)
 from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
@@ -27,9 +32,21 @@ TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 LONGEST_MODE_SUFFIX = len("serverless")
 
 
+def _check_environment_name(value: str) -> str:
+    if not ENVIRONMENT_NAME.match(value):
+        raise ValueError("must be 2-16 lowercase letters and digits, starting with a letter, e.g. dev or prod")
+    return value
+
+
 def _check_region(value: str) -> str:
     if not REGION.match(value):
         raise ValueError("expected an AWS region such as eu-west-1 or us-east-1")
+    return value
+
+
+def _account_is_quoted(value: object) -> object:
+    if isinstance(value, int):
+        raise ValueError('account ids must be quoted strings (YAML drops leading zeros), e.g. account: "012345678901"')
     return value
 
 
@@ -42,7 +59,9 @@ def _check_account(value: str) -> str:
 class ModelConfig(Settings):
     """One model and the inference modes it is served in."""
 
-    name: str = Field(pattern=MODEL_NAME.pattern, description="Short name: 2-32 lowercase letters, digits, hyphens.")
+    name: Annotated[str, AfterValidator(check_model_name)] = Field(
+        description="Short name: 2-32 lowercase letters, digits, hyphens."
+    )
     image: ModelImage
     model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
         description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz."
@@ -50,12 +69,26 @@ class ModelConfig(Settings):
     environment: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
     realtime: RealtimeSettings | None = None
 
+    @field_validator("environment")
+    @classmethod
+    def _framework_variables_are_reserved(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        image = info.data.get("image")
+        reserved = sorted(FRAMEWORK_CONTAINER_ENVIRONMENT.keys() & value.keys())
+        if image is not None and image.is_framework and reserved:
+            raise ValueError(
+                f"{', '.join(reserved)} is set by the platform for framework images; remove it "
+                "(or serve your own container with image.uri)"
+            )
+        return value
+
     @field_validator("model_data")
     @classmethod
     def _local_artifact_exists(cls, value: str, info: ValidationInfo) -> str:
         base_dir = (info.context or {}).get("base_dir")
         if base_dir is not None and not value.startswith("s3://") and not (Path(base_dir) / value).is_file():
-            raise ValueError(f"local artifact not found under {base_dir}; run `make model` to build it")
+            raise ValueError(
+                "local artifact not found (paths are relative to the repository root); run `make model` to build it"
+            )
         return value
 
     @model_validator(mode="after")
@@ -72,8 +105,10 @@ class ModelConfig(Settings):
 class EnvironmentConfig(Settings):
     """One deployment environment (a CDK stage)."""
 
-    environment: str = Field(pattern=ENVIRONMENT_NAME.pattern, description="Must equal the file name, e.g. dev.")
-    account: Annotated[str, AfterValidator(_check_account)] | None = Field(
+    environment: Annotated[str, AfterValidator(_check_environment_name)] = Field(
+        description="Must equal the file name, e.g. dev."
+    )
+    account: Annotated[str, BeforeValidator(_account_is_quoted), AfterValidator(_check_account)] | None = Field(
         default=None, description="Target account; omit for an environment-agnostic template."
     )
     region: Annotated[str, AfterValidator(_check_region)] | None = Field(
@@ -100,20 +135,23 @@ class EnvironmentConfig(Settings):
             raise ValueError(f"must match the file name: expected {expected!r}")
         return value
 
-    @model_validator(mode="after")
-    def _unique_names_that_fit(self) -> EnvironmentConfig:
-        names = [model.name for model in self.models]
+    @field_validator("models")
+    @classmethod
+    def _unique_names_that_fit(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
+        names = [model.name for model in models]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"model names must be unique; duplicated: {', '.join(duplicates)}")
-        longest = MAX_ENDPOINT_NAME_LENGTH - len(self.environment) - LONGEST_MODE_SUFFIX - 2
-        too_long = [name for name in names if len(name) > longest]
-        if too_long:
-            raise ValueError(
-                f"model names {too_long} are too long for endpoint names in environment "
-                f"{self.environment!r}; at most {longest} characters"
-            )
-        return self
+        environment = info.data.get("environment")
+        if environment is not None:
+            longest = MAX_ENDPOINT_NAME_LENGTH - len(environment) - LONGEST_MODE_SUFFIX - 2
+            too_long = [name for name in names if len(name) > longest]
+            if too_long:
+                raise ValueError(
+                    f"model names {too_long} are too long for endpoint names in environment "
+                    f"{environment!r}; at most {longest} characters"
+                )
+        return models
 
     @property
     def stage_name(self) -> str:
