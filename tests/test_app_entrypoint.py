@@ -38,7 +38,7 @@ def test_bad_config_exits_non_zero_with_every_problem_and_writes_nothing(tmp_pat
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "Invalid configuration" in result.stderr
-    assert "dev.yaml:3: models[0].name: String should match pattern" in result.stderr
+    assert "dev.yaml:3: models[0].name: must be 2-32 characters: lowercase letters" in result.stderr
     assert "dev.yaml:4: models[0].image: give framework and version" in result.stderr
     assert "prod.yaml:1: environment: must match the file name: expected 'prod' (got 'production')" in result.stderr
     assert not outdir.exists() or not list(outdir.rglob("*.template.json"))

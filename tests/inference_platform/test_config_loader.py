@@ -113,7 +113,10 @@ def test_yaml_syntax_error_has_a_line(tmp_path):
 
 
 def test_top_level_must_be_a_mapping(tmp_path):
-    assert "expected a mapping at the top level, got list" in problems_of(write(tmp_path, "- a\n- b\n"))[0]
+    assert (
+        "expected a mapping at the top level (environment:, models:, ...), got a list"
+        in problems_of(write(tmp_path, "- a\n- b\n"))[0]
+    )
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path):
