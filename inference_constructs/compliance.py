@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-from constructs import Construct, IConstruct
+import jsii
+from constructs import Construct, IConstruct, IValidation
 
 AWS_SOLUTIONS = "AwsSolutions"
 # The regulatory packs share most rule names; they are acknowledged together.
@@ -66,12 +67,24 @@ def acknowledge_wildcard_resources(scope: Construct, resources: Iterable[str], r
     """Acknowledge AwsSolutions-IAM5 for each wildcard resource ARN granted under ``scope``.
 
     cdk-nag names the finding after the resource as written in the template, with
-    references shown as ``<AWS::Region>`` or ``<LogicalId.Arn>``; this renders the same text.
+    references shown as ``<AWS::Region>``, ``<LogicalId.Arn>`` or an import's export name.
+    Cross-stack references only become imports while the app is prepared for synthesis, so
+    the finding ids are rendered then, from a validation hook that runs before cdk-nag.
     """
-    stack = cdk.Stack.of(scope)
-    for resource in resources:
-        rendered = _render(stack.resolve(resource))
-        acknowledge(scope, f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{rendered}]", reason)
+    scope.node.add_validation(_WildcardAcknowledgement(scope, list(resources), reason))
+
+
+@jsii.implements(IValidation)
+class _WildcardAcknowledgement:
+    def __init__(self, scope: Construct, resources: list[str], reason: str) -> None:
+        self._scope, self._resources, self._reason = scope, resources, reason
+
+    def validate(self) -> list[str]:
+        stack = cdk.Stack.of(self._scope)
+        for resource in self._resources:
+            rendered = _render(stack.resolve(resource))
+            acknowledge(self._scope, f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{rendered}]", self._reason)
+        return []
 
 
 def _render(value: Any) -> str:
@@ -83,6 +96,8 @@ def _render(value: Any) -> str:
         if "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
             return f"<{logical_id}.{attribute}>"
+        if "Fn::ImportValue" in value:
+            return _render(value["Fn::ImportValue"])
         if "Fn::Join" in value:
             separator, parts = value["Fn::Join"]
             return separator.join(_render(part) for part in parts)

@@ -9,15 +9,22 @@ from typing import Annotated, Any
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
+from inference_constructs.alarms import AlarmEvaluation, create_alarm
+from inference_constructs.compliance import acknowledge_wildcard_resources
+from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
+from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase
 from inference_constructs.errors import ProblemCollector
-from inference_constructs.inference_model import InferenceModel
-from inference_constructs.instance_types import check_instance_type
+from inference_constructs.inference_model import InferenceModel, check_model_data
+from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
 from inference_constructs.naming import check_endpoint_name
 from inference_constructs.settings import Settings
 
@@ -80,14 +87,44 @@ class InstanceAutoscaling(Settings):
         return self
 
 
+class RealtimeAlarms(AlarmEvaluation):
+    """Alarm thresholds. Invocation alarms treat missing data as not breaching (no traffic is
+    not an error); instance utilization alarms keep their state while data is missing
+    (instances being replaced during a deployment report nothing for a minute or two)."""
+
+    invocation_5xx_errors: int = Field(default=5, ge=1, description="5XX errors per minute.")
+    invocation_4xx_error_rate_percent: float = Field(default=10, gt=0, le=100)
+    model_latency_p99_milliseconds: int = Field(default=1000, ge=1, le=60_000)
+    cpu_utilization_percent: float = Field(
+        default=90, gt=0, le=9600, description="Average per instance; 100% per vCPU (400% on 4 vCPUs)."
+    )
+    memory_utilization_percent: float = Field(default=90, gt=0, le=100)
+    disk_utilization_percent: float = Field(default=90, gt=0, le=100)
+
+
+class ShadowVariantSettings(Settings):
+    """A shadow variant: a new model version receiving a copy of production traffic, whose
+    answers are logged (with data capture) but never returned to callers."""
+
+    model_data: Annotated[str, AfterValidator(check_model_data)]
+    instance_type: InstanceType
+    initial_instance_count: int = Field(default=1, ge=1, le=1000)
+    traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
+    variant_name: str = Field(default="Shadow", pattern=VARIANT_NAME.pattern)
+
+
 class RealtimeSettings(Settings):
-    """Props of a real-time endpoint's single production variant."""
+    """Props of a real-time endpoint's production variant."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
     initial_instance_count: int = Field(default=1, ge=1, le=1000)
     variant_name: str = Field(default="AllTraffic", pattern=VARIANT_NAME.pattern)
     initial_variant_weight: float = Field(default=1.0, gt=0, le=1)
     autoscaling: InstanceAutoscaling | None = None
+    deployment: DeploymentPolicy = DeploymentPolicy()
+    alarms: RealtimeAlarms = RealtimeAlarms()
+    data_capture: DataCaptureSettings | None = None
+    shadow: ShadowVariantSettings | None = None
 
     @model_validator(mode="after")
     def _count_within_bounds(self) -> RealtimeSettings:
@@ -99,19 +136,40 @@ class RealtimeSettings(Settings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _deployment_fits_the_endpoint(self) -> RealtimeSettings:
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html
+        strategy = self.deployment.strategy
+        if strategy == "rolling" and self.shadow is not None:
+            raise ValueError("deployment strategy 'rolling' is not supported on multi-variant (shadow) endpoints")
+        if (
+            strategy != "all_at_once"
+            and hardware_of(self.instance_type) == Hardware.ACCELERATOR
+            and (self.instance_type.startswith("ml.inf1."))
+        ):
+            raise ValueError(f"deployment strategy {strategy!r} is not supported on Inf1 instances; use 'all_at_once'")
+        if self.shadow is not None and self.shadow.variant_name == self.variant_name:
+            raise ValueError("shadow.variant_name must differ from variant_name")
+        return self
+
 
 class RealtimeEndpoint(EndpointBase):
     """A real-time SageMaker endpoint for one model, encrypted with the platform key.
 
     The Model and EndpointConfig get CloudFormation-generated names (they are replaced on
-    every change); the endpoint keeps ``endpoint_name`` and is updated in place. When
+    every change); the endpoint keeps ``endpoint_name`` and is updated in place under its
+    deployment policy, rolling back automatically when its 5XX or latency alarm fires. When
     autoscaled, the endpoint retains its variant properties so a deploy never resets the
     instance count that autoscaling chose.
 
     :param model: The model to serve.
-    :param encryption_key: Encrypts the instances' storage volumes.
+    :param encryption_key: Encrypts the instances' storage volumes and captured data.
     :param endpoint_name: Stable endpoint name, e.g. ``prod-iris-realtime``.
-    :param settings: Instance type, counts and autoscaling.
+    :param settings: Instance type, counts, autoscaling, deployment policy, alarms, data capture, shadow.
+    :param alarm_topic: Where alarms notify (ALARM and OK).
+    :param data_capture_bucket: Where captured data goes; required when ``settings.data_capture`` is set.
+    :param data_capture_prefix: Key prefix for this endpoint's captured data, e.g. ``prod/iris/realtime/``.
+    :param shadow_model: The model of the shadow variant; required when ``settings.shadow`` is set.
     """
 
     def __init__(
@@ -123,6 +181,10 @@ class RealtimeEndpoint(EndpointBase):
         encryption_key: kms.IKey,
         endpoint_name: str,
         settings: RealtimeSettings | Mapping[str, Any],
+        alarm_topic: sns.ITopic | None = None,
+        data_capture_bucket: s3.IBucket | None = None,
+        data_capture_prefix: str | None = None,
+        shadow_model: InferenceModel | None = None,
     ) -> None:
         problems = ProblemCollector()
         checked = problems.validate(RealtimeSettings, settings, "settings")
@@ -130,11 +192,33 @@ class RealtimeEndpoint(EndpointBase):
             check_endpoint_name(endpoint_name)
         except ValueError as error:
             problems.add(f"endpoint_name: {error}")
+        if isinstance(checked, RealtimeSettings):
+            if checked.data_capture is not None and (data_capture_bucket is None or not data_capture_prefix):
+                problems.add("data_capture_bucket and data_capture_prefix: required when settings.data_capture is set")
+            problems.check(
+                (checked.shadow is None) == (shadow_model is None),
+                "shadow_model: give a shadow model exactly when settings.shadow is set",
+            )
         problems.raise_if_any(f"{scope.node.path}/{id}")
         assert isinstance(checked, RealtimeSettings)
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
         self.settings = checked
         self.model = model
+        self.shadow_model = shadow_model
+
+        capture = None
+        if checked.data_capture is not None:
+            assert data_capture_bucket is not None and data_capture_prefix is not None
+            capture = data_capture_config(
+                checked.data_capture,
+                bucket=data_capture_bucket,
+                prefix=data_capture_prefix,
+                encryption_key=encryption_key,
+            )
+            for role in {model.role, *([shadow_model.role] if shadow_model else [])}:
+                grant_data_capture(
+                    role, bucket=data_capture_bucket, prefix=data_capture_prefix, encryption_key=encryption_key
+                )
 
         config = sagemaker.CfnEndpointConfig(
             self,
@@ -149,9 +233,121 @@ class RealtimeEndpoint(EndpointBase):
                     initial_variant_weight=checked.initial_variant_weight,
                 )
             ],
+            shadow_production_variants=self._shadow_variants(checked.shadow, shadow_model),
+            data_capture_config=capture,
         )
-        self._create_endpoint(config, retain_variant_properties=checked.autoscaling is not None)
+        self.alarms = self._create_alarms(checked.alarms, alarm_topic)
+        self.rollback_alarms = [self.alarms["Invocation5XXErrors"], self.alarms["ModelLatency"]]
+        self._create_endpoint(
+            config,
+            retain_variant_properties=checked.autoscaling is not None,
+            deployment_config=checked.deployment.to_cloudformation(
+                [alarm.alarm_name for alarm in self.rollback_alarms]
+            ),
+        )
+        if checked.deployment.auto_rollback:
+            # SageMaker reads the rollback alarms' state while it bakes a deployment.
+            model.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn for alarm in self.rollback_alarms]
+                )
+            )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
+        self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
+
+    def _acknowledge_findings(self, data_capture_bucket: s3.IBucket | None, data_capture_prefix: str | None) -> None:
+        if self.settings.data_capture is not None:
+            assert data_capture_bucket is not None
+            for model in {self.model, *([self.shadow_model] if self.shadow_model else [])}:
+                acknowledge_wildcard_resources(
+                    model.role,
+                    [data_capture_bucket.arn_for_objects(f"{data_capture_prefix}*")],
+                    "SageMaker names captured-data objects at run time (date and request ids); writes are "
+                    f"confined to this endpoint's prefix {data_capture_prefix}.",
+                )
+
+    def _shadow_variants(
+        self, shadow: ShadowVariantSettings | None, shadow_model: InferenceModel | None
+    ) -> list[sagemaker.CfnEndpointConfig.ProductionVariantProperty] | None:
+        if shadow is None or shadow_model is None:
+            return None
+        return [
+            sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=shadow.variant_name,
+                model_name=shadow_model.model_name,
+                instance_type=shadow.instance_type,
+                initial_instance_count=shadow.initial_instance_count,
+                # Relative to the production variant's weight: the share of requests mirrored.
+                initial_variant_weight=self.settings.initial_variant_weight * shadow.traffic_percent / 100,
+            )
+        ]
+
+    def _create_alarms(self, thresholds: RealtimeAlarms, topic: sns.ITopic | None) -> dict[str, cloudwatch.Alarm]:
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        keep_state = cloudwatch.TreatMissingData.MISSING
+        error_rate = cloudwatch.MathExpression(
+            expression="IF(invocations > 0, 100 * errors / invocations, 0)",
+            using_metrics={"errors": self.metric_invocation_4xx_errors(), "invocations": self.metric_invocations()},
+            label="4XX error rate (%)",
+            period=cdk.Duration.minutes(1),
+        )
+        specs: list[tuple[str, cloudwatch.IMetric, float, cloudwatch.TreatMissingData, str]] = [
+            (
+                "Invocation5XXErrors",
+                self.metric_invocation_5xx_errors(),
+                thresholds.invocation_5xx_errors,
+                not_breaching,
+                "the model or its container failed requests (HTTP 5XX)",
+            ),
+            (
+                "Invocation4XXErrorRate",
+                error_rate,
+                thresholds.invocation_4xx_error_rate_percent,
+                not_breaching,
+                "callers send requests the model rejects (HTTP 4XX), in percent of invocations",
+            ),
+            (
+                "ModelLatency",
+                self.metric_model_latency(),
+                thresholds.model_latency_p99_milliseconds * 1000,
+                not_breaching,
+                "p99 model latency (microseconds) is above the threshold",
+            ),
+            (
+                "CpuUtilization",
+                self.metric_cpu_utilization(),
+                thresholds.cpu_utilization_percent,
+                keep_state,
+                "average CPU utilization per instance is high",
+            ),
+            (
+                "MemoryUtilization",
+                self.metric_memory_utilization(),
+                thresholds.memory_utilization_percent,
+                keep_state,
+                "average memory utilization per instance is high",
+            ),
+            (
+                "DiskUtilization",
+                self.metric_disk_utilization(),
+                thresholds.disk_utilization_percent,
+                keep_state,
+                "average disk utilization per instance is high",
+            ),
+        ]
+        return {
+            name: create_alarm(
+                self,
+                f"{name}Alarm",
+                metric=metric,
+                threshold=threshold,
+                description=f"{self.endpoint_name}: {description}",
+                treat_missing_data=missing,
+                evaluation=thresholds,
+                topic=topic,
+            )
+            for name, metric, threshold, missing, description in specs
+        }
 
     def _autoscale(self, scaling: InstanceAutoscaling) -> autoscaling.ScalableTarget:
         target = self._scalable_target(INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity)

@@ -35,20 +35,10 @@ class ModelStack(cdk.Stack):
             description=f"SageMaker inference for model {model.name} ({environment.environment})",
             **kwargs,  # type: ignore[arg-type]
         )
-        prefix = f"{environment.environment}-{model.name}"
-        model_data = model.model_data if model.model_data.startswith("s3://") else f"{base_dir}/{model.model_data}"
-        self.inference_model = InferenceModel(
-            self,
-            "Model",
-            name=model.name,
-            name_prefix=prefix,
-            image=model.image,
-            model_data=model_data,
-            encryption_key=platform.encryption_key,
-            environment=model.environment,
-            network=environment.network,
-        )
+        self._environment, self._model, self._platform, self._base_dir = environment, model, platform, base_dir
+        self.inference_model = self._inference_model("Model", model.model_data)
         if model.realtime is not None:
+            shadow = model.realtime.shadow
             self.realtime = RealtimeEndpoint(
                 self,
                 "Realtime",
@@ -56,5 +46,24 @@ class ModelStack(cdk.Stack):
                 encryption_key=platform.encryption_key,
                 endpoint_name=endpoint_name(environment.environment, model.name, "realtime"),
                 settings=model.realtime,
+                alarm_topic=platform.alarms_topic,
+                data_capture_bucket=platform.data_capture_bucket,
+                data_capture_prefix=f"{environment.environment}/{model.name}/realtime/",
+                shadow_model=self._inference_model("ShadowModel", shadow.model_data) if shadow else None,
             )
             cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
+
+    def _inference_model(self, id: str, model_data: str) -> InferenceModel:
+        """A SageMaker model of this model's image and environment, placed in the environment's network."""
+        local = not model_data.startswith("s3://")
+        return InferenceModel(
+            self,
+            id,
+            name=self._model.name,
+            name_prefix=f"{self._environment.environment}-{self._model.name}",
+            image=self._model.image,
+            model_data=f"{self._base_dir}/{model_data}" if local else model_data,
+            encryption_key=self._platform.encryption_key,
+            environment=self._model.environment,
+            network=self._environment.network,
+        )
