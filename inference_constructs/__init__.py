@@ -15,6 +15,12 @@ from inference_constructs.realtime_endpoint import (
     ScheduledCapacity,
 )
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
+from inference_constructs.serverless_endpoint import (
+    ProvisionedConcurrencyAutoscaling,
+    ServerlessEndpoint,
+    ServerlessSettings,
+    serverless_model,
+)
 
 __all__ = [
     "AccessLogsBucket",
@@ -24,8 +30,12 @@ __all__ = [
     "InvalidPropsError",
     "ModelImage",
     "PlatformKey",
+    "ProvisionedConcurrencyAutoscaling",
     "RealtimeEndpoint",
     "RealtimeSettings",
     "ScheduledCapacity",
     "SecureBucket",
+    "ServerlessEndpoint",
+    "ServerlessSettings",
+    "serverless_model",
 ]

@@ -21,6 +21,7 @@ from inference_constructs.inference_model import (
 from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
+from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.settings import Settings
 from inference_platform.naming import stage_name
 
@@ -28,6 +29,8 @@ ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
+# The inference modes a model can be served in; each is an optional block of ModelConfig.
+MODES = ("realtime", "serverless")
 # The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
 LONGEST_MODE_SUFFIX = len("serverless")
 
@@ -68,6 +71,9 @@ class ModelConfig(Settings):
     )
     environment: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
     realtime: RealtimeSettings | None = None
+    serverless: ServerlessSettings | None = Field(
+        default=None, description="Serverless endpoint; its model runs outside any VPC, without network isolation."
+    )
 
     @field_validator("environment")
     @classmethod
@@ -94,12 +100,12 @@ class ModelConfig(Settings):
     @model_validator(mode="after")
     def _served_somewhere(self) -> ModelConfig:
         if not self.modes:
-            raise ValueError("serve the model in at least one mode: realtime")
+            raise ValueError(f"serve the model in at least one mode: {', '.join(MODES)}")
         return self
 
     @property
     def modes(self) -> list[str]:
-        return [mode for mode in ("realtime",) if getattr(self, mode) is not None]
+        return [mode for mode in MODES if getattr(self, mode) is not None]
 
 
 class EnvironmentConfig(Settings):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from constructs import Construct
 
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
+from inference_constructs.serverless_endpoint import ServerlessEndpoint, serverless_model
 from inference_platform.config_schema import EnvironmentConfig, ModelConfig
 from stacks.platform_stack import PlatformResources
 
@@ -36,7 +39,9 @@ class ModelStack(cdk.Stack):
             **kwargs,  # type: ignore[arg-type]
         )
         self._environment, self._model, self._platform, self._base_dir = environment, model, platform, base_dir
-        self.inference_model = self._inference_model("Model", model.model_data)
+        self.inference_model = InferenceModel(
+            self, "Model", network=environment.network, **self._model_props(model.model_data)
+        )
         if model.realtime is not None:
             shadow = model.realtime.shadow
             self.realtime = RealtimeEndpoint(
@@ -49,21 +54,36 @@ class ModelStack(cdk.Stack):
                 alarm_topic=platform.alarms_topic,
                 data_capture_bucket=platform.data_capture_bucket,
                 data_capture_prefix=f"{environment.environment}/{model.name}/realtime/",
-                shadow_model=self._inference_model("ShadowModel", shadow.model_data) if shadow else None,
+                shadow_model=InferenceModel(
+                    self, "ShadowModel", network=environment.network, **self._model_props(shadow.model_data)
+                )
+                if shadow
+                else None,
             )
             cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
+        if model.serverless is not None:
+            # SageMaker serves only VPC-less models without network isolation from serverless
+            # endpoints, so serverless gets its own copy of the model (and role), whatever `network` says.
+            self.serverless_model = serverless_model(self, "ServerlessModel", **self._model_props(model.model_data))
+            self.serverless = ServerlessEndpoint(
+                self,
+                "Serverless",
+                model=self.serverless_model,
+                encryption_key=platform.encryption_key,
+                endpoint_name=endpoint_name(environment.environment, model.name, "serverless"),
+                settings=model.serverless,
+            )
+            cdk.CfnOutput(self, "ServerlessEndpointName", value=self.serverless.endpoint_name)
 
-    def _inference_model(self, id: str, model_data: str) -> InferenceModel:
-        """A SageMaker model of this model's image and environment, placed in the environment's network."""
+    def _model_props(self, model_data: str) -> dict[str, Any]:
+        """One description of this model (image, environment, key); each SageMaker model built
+        from it (VPC, shadow, serverless) differs only in its artifact and network."""
         local = not model_data.startswith("s3://")
-        return InferenceModel(
-            self,
-            id,
-            name=self._model.name,
-            name_prefix=f"{self._environment.environment}-{self._model.name}",
-            image=self._model.image,
-            model_data=f"{self._base_dir}/{model_data}" if local else model_data,
-            encryption_key=self._platform.encryption_key,
-            environment=self._model.environment,
-            network=self._environment.network,
-        )
+        return {
+            "name": self._model.name,
+            "name_prefix": f"{self._environment.environment}-{self._model.name}",
+            "image": self._model.image,
+            "model_data": f"{self._base_dir}/{model_data}" if local else model_data,
+            "encryption_key": self._platform.encryption_key,
+            "environment": self._model.environment,
+        }

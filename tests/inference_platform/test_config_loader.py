@@ -148,3 +148,55 @@ def test_model_must_be_served_somewhere(tmp_path):
 def test_complex_mapping_keys_are_refused(tmp_path):
     (problem,) = problems_of(write(tmp_path, "environment: dev\n? [a, b]\n: 1\n"))
     assert "mapping keys must be plain names" in problem
+
+
+SERVERLESS_ONLY = """\
+environment: dev
+models:
+  - name: iris
+    image: {framework: sklearn, version: "1.4-2"}
+    model_data: s3://my-bucket/iris/model.tar.gz
+    serverless:
+      memory_size_in_mb: 3072
+      max_concurrency: 10
+      provisioned_concurrency: 2
+      autoscaling: {min_capacity: 1, max_capacity: 4, target_utilization: 0.5}
+"""
+
+
+def test_serverless_block_is_typed_and_counts_as_a_mode(tmp_path):
+    config = load_environment(write(tmp_path, SERVERLESS_ONLY), base_dir=tmp_path)
+    model = config.models[0]
+    assert model.modes == ["serverless"]
+    assert (model.serverless.memory_size_in_mb, model.serverless.max_concurrency) == (3072, 10)
+    assert model.serverless.autoscaling.target_utilization == 0.5
+
+
+def test_serverless_problems_name_file_line_field_and_reason(tmp_path):
+    text = SERVERLESS_ONLY.replace("memory_size_in_mb: 3072", "memory_size_in_mb: 3000").replace(
+        "      provisioned_concurrency: 2\n", "      provisioned_concurrency: 2\n      instance_type: ml.g5.xlarge\n"
+    )
+    problems = problems_of(write(tmp_path, text))
+    assert problems == [
+        "dev.yaml:7: models[0].serverless.memory_size_in_mb: memory_size_in_mb must be one of 1024, 2048, 3072, "
+        "4096, 5120, 6144 (1 GB steps from 1 to 6 GB) (got 3000)",
+        "dev.yaml:10: models[0].serverless.instance_type: ml.g5.xlarge is a GPU instance type; serverless endpoints "
+        "run on CPU only: GPUs, Elastic Inference and Inferentia/Trainium accelerators are not available; remove "
+        "instance_type and serve the model from a realtime endpoint on a GPU or accelerator instance type "
+        "(e.g. ml.g5.xlarge) (got 'ml.g5.xlarge')",
+    ]
+
+
+def test_serverless_provisioned_concurrency_above_max_is_refused(tmp_path):
+    text = SERVERLESS_ONLY.replace("provisioned_concurrency: 2", "provisioned_concurrency: 11").replace(
+        "      autoscaling: {min_capacity: 1, max_capacity: 4, target_utilization: 0.5}\n", ""
+    )
+    (problem,) = problems_of(write(tmp_path, text))
+    assert problem.startswith("dev.yaml:7: models[0].serverless: provisioned_concurrency (11) is above max_concurrency")
+
+
+def test_no_mode_error_lists_every_mode(tmp_path):
+    text = SERVERLESS_ONLY.split("    serverless:")[0]
+    assert any(
+        "serve the model in at least one mode: realtime, serverless" in p for p in problems_of(write(tmp_path, text))
+    )

@@ -78,6 +78,7 @@ def test_endpoint_names_are_unique_readable_and_per_environment(templates):
     ]
     assert len(names) == len(set(names))
     assert "prod-iris-realtime" in names and "dev-iris-realtime" in names
+    assert "prod-iris-serverless" in names and "dev-iris-serverless" in names
 
 
 def test_no_template_depends_on_an_account_lookup(synthesized):
@@ -86,3 +87,85 @@ def test_no_template_depends_on_an_account_lookup(synthesized):
         nested = synthesized.assembly.get_nested_assembly(f"assembly-{name.capitalize()}")
         manifest = json.loads(Path(nested.directory, "manifest.json").read_text())
         assert "missing" not in manifest, manifest.get("missing")
+
+
+def _served_models(template: dict) -> dict[str, set[str]]:
+    """For each model's logical id, the kinds of variant ("serverless"/"instances") serving it."""
+    served: dict[str, set[str]] = {}
+    for config in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values():
+        for variant in config["Properties"]["ProductionVariants"]:
+            model = variant["ModelName"]["Fn::GetAtt"][0]
+            served.setdefault(model, set()).add("serverless" if "ServerlessConfig" in variant else "instances")
+    return served
+
+
+def test_every_environment_serves_a_serverless_endpoint_and_publishes_its_name(synthesized):
+    for name in ENVIRONMENTS:
+        for model_name, stack in synthesized.stages[name].model_stacks.items():
+            template = synthesized.template(stack)
+            expected = f"{name}-{model_name}-serverless"
+            endpoints = [
+                e["Properties"]["EndpointName"]
+                for e in resources_of_type(template, "AWS::SageMaker::Endpoint").values()
+            ]
+            assert expected in endpoints, (name, endpoints)
+            assert template["Outputs"]["ServerlessEndpointName"]["Value"] == expected
+            serverless_variants = [
+                variant
+                for config in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values()
+                for variant in config["Properties"]["ProductionVariants"]
+                if "ServerlessConfig" in variant
+            ]
+            assert len(serverless_variants) == 1, (name, serverless_variants)
+
+
+def test_only_serverless_models_drop_network_isolation_and_they_say_why(templates):
+    for path, template in templates.items():
+        served = _served_models(template)
+        for logical_id, model in resources_of_type(template, "AWS::SageMaker::Model").items():
+            properties = model["Properties"]
+            if served.get(logical_id) == {"serverless"}:
+                # SageMaker refuses VPC config and network isolation on serverless endpoints.
+                assert properties["EnableNetworkIsolation"] is False, (path, logical_id)
+                assert "VpcConfig" not in properties, (path, logical_id)
+                skips = model["Metadata"]["checkov"]["skip"]
+                assert [skip["id"] for skip in skips] == ["CKV_AWS_370"], (path, logical_id)
+                assert len(skips[0]["comment"]) >= 30
+            else:
+                assert properties["EnableNetworkIsolation"] is True, (path, logical_id)
+                assert "checkov" not in model.get("Metadata", {}), (path, logical_id)
+
+
+def test_prod_serverless_model_stays_out_of_the_vpc_the_other_model_runs_in(synthesized):
+    assert synthesized.configs["prod"].network is not None
+    template = synthesized.template(synthesized.stages["prod"].model_stacks["iris"])
+    served = _served_models(template)
+    models = resources_of_type(template, "AWS::SageMaker::Model")
+    in_vpc = {logical_id for logical_id, model in models.items() if "VpcConfig" in model["Properties"]}
+    serverless = {logical_id for logical_id, kinds in served.items() if "serverless" in kinds}
+    assert in_vpc and serverless and not in_vpc & serverless
+
+
+def test_shipped_serverless_capacity_per_environment(synthesized):
+    def serverless_config(name: str) -> tuple[dict, list[dict]]:
+        template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
+        config = next(
+            variant["ServerlessConfig"]
+            for endpoint_config in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values()
+            for variant in endpoint_config["Properties"]["ProductionVariants"]
+            if "ServerlessConfig" in variant
+        )
+        targets = [
+            target["Properties"]
+            for target in resources_of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+            if target["Properties"]["ScalableDimension"] == "sagemaker:variant:DesiredProvisionedConcurrency"
+        ]
+        return config, targets
+
+    dev, dev_targets = serverless_config("dev")
+    assert dev["MemorySizeInMB"] == 2048 and "ProvisionedConcurrency" not in dev and not dev_targets
+    prod, prod_targets = serverless_config("prod")
+    assert prod["ProvisionedConcurrency"] >= 1
+    (target,) = prod_targets
+    assert target["ResourceId"] == "endpoint/prod-iris-serverless/variant/AllTraffic"
+    assert target["MinCapacity"] <= prod["ProvisionedConcurrency"] <= target["MaxCapacity"] <= prod["MaxConcurrency"]
