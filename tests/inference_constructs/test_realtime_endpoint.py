@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
@@ -254,3 +256,206 @@ def test_settings_are_immutable():
     settings = RealtimeSettings(instance_type="ml.m5.large")
     with pytest.raises(Exception, match="frozen"):
         settings.initial_instance_count = 3  # type: ignore[misc]
+
+
+# Deployment policy, alarms, data capture and shadow variants -------------------------------
+
+GUARDED = {
+    "instance_type": "ml.m5.large",
+    "initial_instance_count": 2,
+    "deployment": {"strategy": "canary", "canary_percent": 10, "wait_interval_seconds": 600},
+    "alarms": {"model_latency_p99_milliseconds": 250, "invocation_5xx_errors": 3},
+    "data_capture": {"sampling_percentage": 25, "capture": ["request"]},
+    "shadow": {
+        "model_data": "s3://my-bucket/iris/v2/model.tar.gz",
+        "instance_type": "ml.m5.large",
+        "traffic_percent": 50,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def guarded(model_artifact):
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_sns as sns
+
+    stack = new_stack()
+    key = new_key(stack)
+    model = new_model(stack, key, model_artifact)
+    shadow = new_model(stack, key, model_artifact, id="Shadow", model_data="s3://my-bucket/iris/v2/model.tar.gz")
+    endpoint = RealtimeEndpoint(
+        stack,
+        "Realtime",
+        model=model,
+        encryption_key=key,
+        endpoint_name="test-iris-realtime",
+        settings=GUARDED,
+        alarm_topic=sns.Topic(stack, "AlarmTopic"),
+        data_capture_bucket=s3.Bucket(stack, "Capture"),
+        data_capture_prefix="test/iris/realtime/",
+        shadow_model=shadow,
+    )
+    return endpoint, Template.from_stack(stack)
+
+
+def test_rollback_alarms_named_in_the_deployment_config_are_the_constructs_own(guarded):
+    endpoint, template = guarded
+    resolved = template.to_json()["Resources"]
+    endpoint_resource = next(r for r in resolved.values() if r["Type"] == "AWS::SageMaker::Endpoint")
+    alarm_refs = endpoint_resource["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    referenced = {alarm["AlarmName"]["Ref"] for alarm in alarm_refs}
+    stack = endpoint.node.scope
+    own = {stack.get_logical_id(alarm.node.default_child) for alarm in endpoint.rollback_alarms}
+    assert referenced == own
+    metrics = {resolved[logical_id]["Properties"]["MetricName"] for logical_id in referenced}
+    assert metrics == {"Invocation5XXErrors", "ModelLatency"}
+
+
+def test_canary_policy_on_the_endpoint(guarded):
+    _, template = guarded
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": Match.object_like(
+                {
+                    "BlueGreenUpdatePolicy": Match.object_like(
+                        {
+                            "TrafficRoutingConfiguration": {
+                                "Type": "CANARY",
+                                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+                                "WaitIntervalInSeconds": 600,
+                            }
+                        }
+                    )
+                }
+            )
+        },
+    )
+
+
+def test_alarms_cover_errors_latency_and_utilization_and_notify_the_topic(guarded):
+    _, template = guarded
+    template.resource_count_is("AWS::CloudWatch::Alarm", 6)
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    for alarm in alarms.values():
+        properties = alarm["Properties"]
+        assert len(properties["AlarmActions"]) == 1
+        assert properties["AlarmActions"][0]["Ref"].startswith("AlarmTopic")
+        assert properties["OKActions"] == properties["AlarmActions"]
+    by_metric = {a["Properties"].get("MetricName", "4XX rate"): a["Properties"] for a in alarms.values()}
+    assert by_metric["ModelLatency"]["Threshold"] == 250_000  # microseconds
+    assert by_metric["ModelLatency"]["ExtendedStatistic"] == "p99"
+    assert by_metric["Invocation5XXErrors"]["Threshold"] == 3
+    assert by_metric["Invocation5XXErrors"]["TreatMissingData"] == "notBreaching"
+    assert by_metric["CPUUtilization"]["TreatMissingData"] == "missing"
+    assert by_metric["CPUUtilization"]["Namespace"] == "/aws/sagemaker/Endpoints"
+    rate = by_metric["4XX rate"]
+    assert rate["Metrics"][0]["Expression"] == "IF(invocations > 0, 100 * errors / invocations, 0)"
+
+
+def test_execution_role_may_describe_only_the_rollback_alarms(guarded):
+    endpoint, template = guarded
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudwatch:DescribeAlarms"
+    ]
+    assert len(statements) == 1
+    stack = endpoint.node.scope
+    expected = [{"Fn::GetAtt": [stack.get_logical_id(a.node.default_child), "Arn"]} for a in endpoint.rollback_alarms]
+    assert sorted(map(str, statements[0]["Resource"])) == sorted(map(str, stack.resolve(expected)))
+
+
+def test_data_capture_is_encrypted_under_the_model_prefix(guarded):
+    _, template = guarded
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "DataCaptureConfig": {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": 25,
+                "DestinationS3Uri": Match.object_like({"Fn::Join": ["", Match.array_with(["/test/iris/realtime/"])]}),
+                "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^Key"), "Arn"]},
+                "CaptureOptions": [{"CaptureMode": "Input"}],
+                "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+            }
+        },
+    )
+
+
+def test_shadow_variant_mirrors_a_share_of_traffic_to_the_shadow_model(guarded):
+    _, template = guarded
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ShadowProductionVariants": [
+                {
+                    "VariantName": "Shadow",
+                    "ModelName": {"Fn::GetAtt": [Match.string_like_regexp("^Shadow"), "ModelName"]},
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                    "InitialVariantWeight": 0.5,
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {**GUARDED, "deployment": {"strategy": "rolling", "rolling_batch_percent": 20}},
+            "'rolling' is not supported on multi-variant (shadow) endpoints",
+        ),
+        (
+            {"instance_type": "ml.inf1.xlarge", "deployment": {"strategy": "linear", "linear_step_percent": 10}},
+            "not supported on Inf1 instances",
+        ),
+    ],
+)
+def test_deployment_policies_sagemaker_refuses(model_artifact, settings, expected):
+    with pytest.raises(InvalidPropsError, match=re.escape(expected)):
+        build(model_artifact, settings)
+
+
+def test_data_capture_and_shadow_need_their_resources(model_artifact):
+    with pytest.raises(InvalidPropsError) as raised:
+        build(model_artifact, {**GUARDED})
+    assert "data_capture_bucket and data_capture_prefix: required" in str(raised.value)
+    assert "shadow_model: give a shadow model exactly when settings.shadow is set" in str(raised.value)
+
+
+def test_changing_only_model_data_replaces_model_and_config_but_keeps_the_endpoint(model_artifact, tmp_path):
+    import shutil
+
+    other = tmp_path / "other.tar.gz"
+    shutil.copy(model_artifact, other)
+    other.write_bytes(model_artifact.read_bytes() + b"\0")  # different bytes, different asset
+    templates = []
+    for artifact in (model_artifact, other):
+        stack = new_stack()
+        key = new_key(stack)
+        RealtimeEndpoint(
+            stack,
+            "Realtime",
+            model=new_model(stack, key, artifact),
+            encryption_key=key,
+            endpoint_name="test-iris-realtime",
+            settings=AUTOSCALED,
+        )
+        templates.append(Template.from_stack(stack).to_json()["Resources"])
+    before, after = templates
+    assert before.keys() == after.keys()  # same logical ids: CloudFormation updates, never deletes by id
+    model_id = next(k for k, v in before.items() if v["Type"] == "AWS::SageMaker::Model")
+    endpoint_id = next(k for k, v in before.items() if v["Type"] == "AWS::SageMaker::Endpoint")
+    # ModelDataUrl forces replacement; with a generated name the new Model is created first.
+    assert (
+        before[model_id]["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+        != after[model_id]["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+    )
+    assert "ModelName" not in after[model_id]["Properties"]
+    # The endpoint keeps its name and points at the (replaced) config: an in-place update.
+    assert before[endpoint_id]["Properties"]["EndpointName"] == after[endpoint_id]["Properties"]["EndpointName"]
+    assert before[endpoint_id]["Properties"] == after[endpoint_id]["Properties"]
