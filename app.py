@@ -2,8 +2,11 @@
 """CDK entry point: the only place that reads the command line, context or environment.
 
 Context keys (``cdk synth -c key=value``):
-  config_dir    directory of ``<environment>.yaml`` files (default: ``config``)
-  environments  comma-separated environments to build (default: every file in config_dir)
+  config_dir          directory of ``<environment>.yaml`` files (default: ``config``)
+  environments        comma-separated environments to build (default: every file in config_dir)
+  builtin_validation  ``true`` to run CDK's built-in CloudFormation validation as well
+                      (off by default: it triples synth time, only warns, and cfn-lint runs
+                      over every template in ``make test``)
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ BASE_DIR = Path(__file__).resolve().parent
 
 def main(app: cdk.App | None = None) -> int:
     """Build and synthesize the app; return the exit code. Tests pass their own ``App``."""
-    app = app or cdk.App()
+    if app is None:
+        # Context can only be read from an App, so peek with a throwaway one (no synth).
+        wanted = str(cdk.App().node.try_get_context("builtin_validation")).lower() == "true"
+        app = cdk.App(builtin_cloud_formation_validation=wanted)
     config_dir = BASE_DIR / str(app.node.try_get_context("config_dir") or "config")
     selected = app.node.try_get_context("environments")
     if selected:
