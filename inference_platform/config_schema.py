@@ -6,12 +6,14 @@ once, in the construct, and the config file gets exactly the same validation.
 
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.inference_model import MODEL_NAME, ModelImage, check_model_data
 from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
 from inference_constructs.network import NetworkSettings
@@ -39,6 +41,11 @@ def _check_account(value: str) -> str:
     return value
 
 
+def _field_of(mode: str) -> str:
+    """The ModelConfig field of a mode: ``async`` is a keyword, so its field is ``async_``."""
+    return f"{mode}_" if keyword.iskeyword(mode) else mode
+
+
 class ModelConfig(Settings):
     """One model and the inference modes it is served in."""
 
@@ -49,6 +56,8 @@ class ModelConfig(Settings):
     )
     environment: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
     realtime: RealtimeSettings | None = None
+    # `async` is a Python keyword: the field is async_, the YAML key (and every message) is async.
+    async_: AsyncSettings | None = Field(default=None, alias="async")
 
     @field_validator("model_data")
     @classmethod
@@ -61,12 +70,12 @@ class ModelConfig(Settings):
     @model_validator(mode="after")
     def _served_somewhere(self) -> ModelConfig:
         if not self.modes:
-            raise ValueError("serve the model in at least one mode: realtime")
+            raise ValueError("serve the model in at least one mode: realtime, async")
         return self
 
     @property
     def modes(self) -> list[str]:
-        return [mode for mode in ("realtime",) if getattr(self, mode) is not None]
+        return [mode for mode in ("realtime", "async") if getattr(self, _field_of(mode)) is not None]
 
 
 class EnvironmentConfig(Settings):
