@@ -150,9 +150,9 @@ class AsyncEndpoint(EndpointBase):
 
     :param model: The model to serve.
     :param encryption_key: The platform key: encrypts the instances' volumes, the results, the
-        topics and the error queues. When the error queue is on and the key lives in another
-        stack, its key policy must let ``sns.amazonaws.com`` use it for this account's topics
-        (``PlatformKey`` does).
+        topics and the error queues. With the error queue on, the key's policy must let
+        ``sns.amazonaws.com`` use it for this account's topics (``PlatformKey``'s does); the
+        construct never edits the key's policy.
     :param async_bucket: The platform's bucket for async requests and results.
     :param path_prefix: Key prefix of this endpoint's objects, e.g. ``prod/iris``; requests go
         to ``<prefix>/input/``, results to ``<prefix>/output/``, errors to ``<prefix>/failure/``.
@@ -399,13 +399,12 @@ class AsyncEndpoint(EndpointBase):
     # Error queue ---------------------------------------------------------------------------
 
     def _error_queue(self, settings: ErrorQueueSettings) -> tuple[sqs.Queue, sqs.Queue]:
-        queue_key = self.encryption_key
-        if cdk.Stack.of(self.encryption_key) is not cdk.Stack.of(self):
-            # SqsSubscription adds a statement naming this stack's topic to the queue key's
-            # policy; on a key owned by another (the platform) stack that would make the stacks
-            # reference each other. Referenced by ARN, the key keeps its own policy, which lets
-            # SNS deliver for this account's topics (PlatformKey).
-            queue_key = kms.Key.from_key_arn(self, "QueueKey", self.encryption_key.key_arn)
+        # SqsSubscription would add a statement naming the error topic to the queue key's
+        # policy. The topic is encrypted with that same key (a dependency cycle), and the
+        # platform key belongs to another stack (the stacks would reference each other). So the
+        # queues reference the key by ARN, which leaves its policy alone; that policy must let
+        # SNS use the key for this account's topics, as PlatformKey's does.
+        queue_key = kms.Key.from_key_arn(self, "QueueKey", self.encryption_key.key_arn)
         retention = cdk.Duration.days(settings.retention_days)
         dead_letter_queue = sqs.Queue(
             self,
