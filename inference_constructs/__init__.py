@@ -4,6 +4,13 @@ Named ``inference_constructs`` (not ``constructs``) because a top-level ``constr
 package would shadow the ``constructs`` library that aws-cdk-lib imports.
 """
 
+from inference_constructs.async_endpoint import (
+    AsyncAlarms,
+    AsyncEndpoint,
+    AsyncScaling,
+    AsyncSettings,
+    ErrorQueueSettings,
+)
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
@@ -18,7 +25,12 @@ from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 
 __all__ = [
     "AccessLogsBucket",
+    "AsyncAlarms",
+    "AsyncEndpoint",
+    "AsyncScaling",
+    "AsyncSettings",
     "EncryptedTopic",
+    "ErrorQueueSettings",
     "InferenceModel",
     "InstanceAutoscaling",
     "InvalidPropsError",

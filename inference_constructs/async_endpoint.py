@@ -193,6 +193,7 @@ class AsyncEndpoint(EndpointBase):
         self.encryption_key = encryption_key
         self.bucket = async_bucket
         self.invocation_timeout_seconds = checked.invocation_timeout_seconds
+        self.path_prefix = path_prefix
         self.input_prefix = f"{path_prefix}/input/"
         self.output_prefix = f"{path_prefix}/output/"
         self.failure_prefix = f"{path_prefix}/failure/"
@@ -483,6 +484,6 @@ class AsyncEndpoint(EndpointBase):
             self._execution_policy,
             self._object_arns(self.input_prefix, self.output_prefix, self.failure_prefix),
             "SageMaker names each result and failure object after the request's inference id at run time; "
-            f"the wildcard is confined to this endpoint's own prefixes under {self.input_prefix.split('/')[0]}/ "
-            "in the async bucket.",
+            f"the wildcard is confined to this endpoint's own input, output and failure prefixes under "
+            f"{self.path_prefix}/ in the async bucket.",
         )
