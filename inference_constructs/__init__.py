@@ -6,8 +6,8 @@ package would shadow the ``constructs`` library that aws-cdk-lib imports.
 
 from inference_constructs.async_endpoint import (
     AsyncAlarms,
+    AsyncAutoscaling,
     AsyncEndpoint,
-    AsyncScaling,
     AsyncSettings,
     ErrorQueueSettings,
 )
@@ -26,8 +26,8 @@ from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 __all__ = [
     "AccessLogsBucket",
     "AsyncAlarms",
+    "AsyncAutoscaling",
     "AsyncEndpoint",
-    "AsyncScaling",
     "AsyncSettings",
     "EncryptedTopic",
     "ErrorQueueSettings",

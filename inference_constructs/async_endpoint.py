@@ -38,7 +38,7 @@ PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 NotificationTopic = Literal["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"]
 
 
-class AsyncScaling(Settings):
+class AsyncAutoscaling(Settings):
     """Instance bounds and target tracking on the queue's backlog per instance."""
 
     min_capacity: int = Field(
@@ -55,7 +55,7 @@ class AsyncScaling(Settings):
     scale_out_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
 
     @model_validator(mode="after")
-    def _bounds(self) -> AsyncScaling:
+    def _bounds(self) -> AsyncAutoscaling:
         if self.min_capacity > self.max_capacity:
             raise ValueError(f"min_capacity ({self.min_capacity}) is above max_capacity ({self.max_capacity})")
         return self
@@ -116,7 +116,7 @@ class AsyncSettings(Settings):
         default=(),
         description="Topics whose messages carry the inference response itself (otherwise only its location).",
     )
-    scaling: AsyncScaling = AsyncScaling()
+    autoscaling: AsyncAutoscaling = AsyncAutoscaling()
     alarms: AsyncAlarms = AsyncAlarms()
     error_queue: ErrorQueueSettings | None = Field(
         default=None, description="Keep failure notices in an SQS queue (with its own dead-letter queue)."
@@ -126,10 +126,10 @@ class AsyncSettings(Settings):
     def _consistent(self) -> AsyncSettings:
         if len(set(self.include_inference_response_in)) != len(self.include_inference_response_in):
             raise ValueError(f"include_inference_response_in lists a topic twice: {self.include_inference_response_in}")
-        if self.initial_instance_count > self.scaling.max_capacity:
+        if self.initial_instance_count > self.autoscaling.max_capacity:
             raise ValueError(
-                f"initial_instance_count ({self.initial_instance_count}) is above scaling.max_capacity "
-                f"({self.scaling.max_capacity})"
+                f"initial_instance_count ({self.initial_instance_count}) is above autoscaling.max_capacity "
+                f"({self.autoscaling.max_capacity})"
             )
         return self
 
@@ -213,7 +213,7 @@ class AsyncEndpoint(EndpointBase):
         # The model's role must be able to write results before SageMaker accepts the config.
         config.node.add_dependency(self._execution_policy)
         self._create_endpoint(config, retain_variant_properties=True)
-        self.scalable_target = self._autoscale(checked.scaling)
+        self.scalable_target = self._autoscale(checked.autoscaling)
         self.alarms = self._alarm(checked.alarms, alarm_topic)
         self.error_queue, self.error_dead_letter_queue = (
             self._error_queue(checked.error_queue) if checked.error_queue else (None, None)
@@ -320,7 +320,7 @@ class AsyncEndpoint(EndpointBase):
 
     # Scaling -------------------------------------------------------------------------------
 
-    def _autoscale(self, scaling: AsyncScaling) -> autoscaling.ScalableTarget:
+    def _autoscale(self, scaling: AsyncAutoscaling) -> autoscaling.ScalableTarget:
         target = self._scalable_target(INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity)
         self.backlog_tracking = target.scale_to_track_metric(
             "BacklogPerInstance",
@@ -335,7 +335,7 @@ class AsyncEndpoint(EndpointBase):
             self._wake_from_zero(target, scaling)
         return target
 
-    def _wake_from_zero(self, target: autoscaling.ScalableTarget, scaling: AsyncScaling) -> None:
+    def _wake_from_zero(self, target: autoscaling.ScalableTarget, scaling: AsyncAutoscaling) -> None:
         # At zero instances there is no backlog *per instance* for target tracking to act on;
         # SageMaker reports HasBacklogWithoutCapacity = 1 instead, and this policy adds one.
         self.wake_from_zero = autoscaling.StepScalingAction(

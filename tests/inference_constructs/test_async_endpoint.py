@@ -20,7 +20,7 @@ SCALE_TO_ZERO = {
     "max_concurrent_invocations_per_instance": 4,
     "invocation_timeout_seconds": 3600,
     "include_inference_response_in": ["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"],
-    "scaling": {
+    "autoscaling": {
         "min_capacity": 0,
         "max_capacity": 3,
         "target_backlog_per_instance": 7,
@@ -541,7 +541,7 @@ def test_queue_metrics_are_per_endpoint_and_processing_metrics_per_variant(scale
 
 def test_a_warm_minimum_needs_no_wake_up_policy_and_the_defaults_are_lean(model_artifact):
     stack, endpoint = build(
-        model_artifact, {"instance_type": "ml.c5.xlarge", "scaling": {"min_capacity": 1, "max_capacity": 2}}
+        model_artifact, {"instance_type": "ml.c5.xlarge", "autoscaling": {"min_capacity": 1, "max_capacity": 2}}
     )
     template = Template.from_stack(stack)
     assert endpoint.wake_from_zero is None and endpoint.wake_alarm is None
@@ -561,7 +561,7 @@ def test_a_warm_minimum_needs_no_wake_up_policy_and_the_defaults_are_lean(model_
 
 def test_settings_default_to_scale_to_zero():
     settings = AsyncSettings(instance_type="ml.m5.large")
-    assert settings.scaling.min_capacity == 0
+    assert settings.autoscaling.min_capacity == 0
     assert settings.error_queue is None
     with pytest.raises(Exception, match="frozen"):
         settings.invocation_timeout_seconds = 60  # type: ignore[misc]
@@ -582,12 +582,12 @@ def test_settings_default_to_scale_to_zero():
             "settings.max_concurrent_invocations_per_instance: Input should be greater than or equal to 1 (got 0)",
         ),
         (
-            {"instance_type": "ml.m5.large", "scaling": {"min_capacity": 3, "max_capacity": 2}},
-            "settings.scaling: min_capacity (3) is above max_capacity (2)",
+            {"instance_type": "ml.m5.large", "autoscaling": {"min_capacity": 3, "max_capacity": 2}},
+            "settings.autoscaling: min_capacity (3) is above max_capacity (2)",
         ),
         (
-            {"instance_type": "ml.m5.large", "initial_instance_count": 3, "scaling": {"max_capacity": 2}},
-            "initial_instance_count (3) is above scaling.max_capacity (2)",
+            {"instance_type": "ml.m5.large", "initial_instance_count": 3, "autoscaling": {"max_capacity": 2}},
+            "initial_instance_count (3) is above autoscaling.max_capacity (2)",
         ),
         ({"instance_type": "ml.m5.large", "initial_instance_count": 0}, "greater than or equal to 1"),
         (

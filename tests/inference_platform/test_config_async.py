@@ -38,7 +38,7 @@ def test_async_alone_serves_a_model_and_scales_to_zero_by_default(tmp_path):
     model = load(tmp_path).models[0]
     assert model.modes == ["async"]
     assert isinstance(model.async_, AsyncSettings)
-    assert model.async_.scaling.min_capacity == 0
+    assert model.async_.autoscaling.min_capacity == 0
     assert model.async_.invocation_timeout_seconds == 900
 
 
@@ -49,7 +49,7 @@ def test_a_full_block_is_read(tmp_path):
         max_concurrent_invocations_per_instance: 3
         invocation_timeout_seconds: 3600
         include_inference_response_in: [ERROR_NOTIFICATION_TOPIC]
-        scaling: {min_capacity: 0, max_capacity: 4, target_backlog_per_instance: 2}
+        autoscaling: {min_capacity: 0, max_capacity: 4, target_backlog_per_instance: 2}
         alarms: {oldest_request_age_seconds: 600, backlog_size: 10}
         error_queue: {retention_days: 3}
         """,
@@ -58,7 +58,7 @@ def test_a_full_block_is_read(tmp_path):
     assert settings.max_concurrent_invocations_per_instance == 3
     assert settings.invocation_timeout_seconds == 3600
     assert settings.include_inference_response_in == ("ERROR_NOTIFICATION_TOPIC",)
-    assert settings.scaling.max_capacity == 4 and settings.alarms.backlog_size == 10
+    assert settings.autoscaling.max_capacity == 4 and settings.alarms.backlog_size == 10
     assert settings.error_queue.retention_days == 3 and settings.error_queue.max_receive_count == 5
 
 
@@ -78,8 +78,8 @@ def test_max_concurrent_invocations_below_one_is_rejected(tmp_path):
 
 
 def test_min_above_max_is_rejected(tmp_path):
-    (problem,) = problems(tmp_path, "scaling: {min_capacity: 3, max_capacity: 2}\n")
-    assert problem.startswith("dev.yaml:8: models[0].async.scaling: min_capacity (3) is above max_capacity (2)")
+    (problem,) = problems(tmp_path, "autoscaling: {min_capacity: 3, max_capacity: 2}\n")
+    assert problem.startswith("dev.yaml:8: models[0].async.autoscaling: min_capacity (3) is above max_capacity (2)")
 
 
 def test_all_async_problems_are_reported_together(tmp_path):
@@ -88,7 +88,7 @@ def test_all_async_problems_are_reported_together(tmp_path):
         """\
         invocation_timeout_seconds: 7200
         max_concurrent_invocations_per_instance: 0
-        scaling: {min_capacity: 5, max_capacity: 1}
+        autoscaling: {min_capacity: 5, max_capacity: 1}
         """,
     )
     assert len(found) == 3
@@ -114,5 +114,5 @@ def test_shipped_environments_serve_async_scaled_to_zero(shipped_configs):
     for name, config in shipped_configs.items():
         for model in config.models:
             assert model.async_ is not None, name
-            assert model.async_.scaling.min_capacity == 0, name
+            assert model.async_.autoscaling.min_capacity == 0, name
             assert model.async_.error_queue is not None, name
