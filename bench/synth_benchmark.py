@@ -91,9 +91,7 @@ def run(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> Measu
 
 
 def median(measurements: list[Measurement]) -> Measurement:
-    return Measurement(
-        statistics.median(m.seconds for m in measurements), max(m.peak_megabytes for m in measurements)
-    )
+    return Measurement(statistics.median(m.seconds for m in measurements), max(m.peak_megabytes for m in measurements))
 
 
 def synth_env(outdir: str, context: dict[str, object]) -> dict[str, str]:
@@ -132,14 +130,18 @@ def main() -> None:
     args = parser.parse_args()
     fleets = [int(size) for size in args.fleets.split(",") if size]
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )
     app = [PYTHON, str(REPO_ROOT / "app.py")]
     floor = measure_synth([PYTHON, "-c", EMPTY_APP], args.repeats)
     print(f"floor (empty app)            {floor.seconds:7.2f} s  {floor.peak_megabytes:7.0f} MB  1.00x")
     shipped = measure_synth(app, args.repeats)
-    print(f"shipped app (3 environments) {shipped.seconds:7.2f} s  {shipped.peak_megabytes:7.0f} MB  "
-          f"{shipped.seconds / floor.seconds:.2f}x floor")
+    print(
+        f"shipped app (3 environments) {shipped.seconds:7.2f} s  {shipped.peak_megabytes:7.0f} MB  "
+        f"{shipped.seconds / floor.seconds:.2f}x floor"
+    )
 
     fleet_results: dict[int, Measurement] = {}
     for size in fleets:
@@ -148,8 +150,10 @@ def main() -> None:
             repeats = 1 if size >= 50 else args.repeats
             fleet_results[size] = measure_synth(app, repeats, {"config_dir": config_dir})
         result = fleet_results[size]
-        print(f"fleet {size:3d} models x 3 envs     {result.seconds:7.2f} s  {result.peak_megabytes:7.0f} MB  "
-              f"{result.seconds / floor.seconds:.2f}x floor")
+        print(
+            f"fleet {size:3d} models x 3 envs     {result.seconds:7.2f} s  {result.peak_megabytes:7.0f} MB  "
+            f"{result.seconds / floor.seconds:.2f}x floor"
+        )
     if len(fleets) >= 2:
         small, large = min(fleets), max(fleets)
         ratio = fleet_results[large].seconds / fleet_results[small].seconds

@@ -4,6 +4,13 @@ Named ``inference_constructs`` (not ``constructs``) because a top-level ``constr
 package would shadow the ``constructs`` library that aws-cdk-lib imports.
 """
 
+from inference_constructs.async_endpoint import (
+    AsyncAlarms,
+    AsyncAutoscaling,
+    AsyncEndpoint,
+    AsyncSettings,
+    ErrorQueueSettings,
+)
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
@@ -24,7 +31,12 @@ from inference_constructs.serverless_endpoint import (
 
 __all__ = [
     "AccessLogsBucket",
+    "AsyncAlarms",
+    "AsyncAutoscaling",
+    "AsyncEndpoint",
+    "AsyncSettings",
     "EncryptedTopic",
+    "ErrorQueueSettings",
     "InferenceModel",
     "InstanceAutoscaling",
     "InvalidPropsError",

@@ -35,10 +35,14 @@ def acknowledge(scope: Construct, finding_id: str, reason: str) -> None:
     """Acknowledge one finding, ``<pack>::<rule>[<detail>]``, on ``scope`` and below."""
     if "::" not in finding_id.split("[")[0]:
         raise ValueError(f"finding id {finding_id!r} must name its pack, e.g. AwsSolutions::AwsSolutions-S1")
-    if len(reason) < 30:
-        raise ValueError(f"acknowledgement of {finding_id} needs a specific reason, got {reason!r}")
+    _check_reason(finding_id, reason)
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding_id, reason=reason))
     _RECORDED.setdefault(scope.node.root, []).append(RecordedAcknowledgement(scope.node.path, finding_id, reason))
+
+
+def _check_reason(finding_id: str, reason: str) -> None:
+    if len(reason) < 30:
+        raise ValueError(f"acknowledgement of {finding_id} needs a specific reason, got {reason!r}")
 
 
 def acknowledge_rule(
@@ -67,23 +71,28 @@ def acknowledge_wildcard_resources(scope: Construct, resources: Iterable[str], r
     """Acknowledge AwsSolutions-IAM5 for each wildcard resource ARN granted under ``scope``.
 
     cdk-nag names the finding after the resource as written in the template, with
-    references shown as ``<AWS::Region>``, ``<LogicalId.Arn>`` or an import's export name.
-    Cross-stack references only become imports while the app is prepared for synthesis, so
-    the finding ids are rendered then, from a validation hook that runs before cdk-nag.
+    references shown as ``<AWS::Region>`` or ``<LogicalId.Arn>`` and a value imported from
+    another stack as its export name; this renders the same text. Export names exist only
+    once synthesis has resolved cross-stack references, so the rendering runs then, as a
+    validation of ``scope`` (before the cdk-nag packs read the acknowledgements).
     """
-    scope.node.add_validation(_WildcardAcknowledgement(scope, list(resources), reason))
+    _check_reason("AwsSolutions-IAM5", reason)
+    scope.node.add_validation(_WildcardResourceAcknowledgement(scope, list(resources), reason))
 
 
 @jsii.implements(IValidation)
-class _WildcardAcknowledgement:
+class _WildcardResourceAcknowledgement:
     def __init__(self, scope: Construct, resources: list[str], reason: str) -> None:
-        self._scope, self._resources, self._reason = scope, resources, reason
+        self.scope, self.resources, self.reason = scope, resources, reason
+        self.done = False
 
     def validate(self) -> list[str]:
-        stack = cdk.Stack.of(self._scope)
-        for resource in self._resources:
-            rendered = _render(stack.resolve(resource))
-            acknowledge(self._scope, f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{rendered}]", self._reason)
+        if not self.done:
+            stack = cdk.Stack.of(self.scope)
+            for resource in self.resources:
+                rendered = _render(stack.resolve(resource))
+                acknowledge(self.scope, f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{rendered}]", self.reason)
+            self.done = True
         return []
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 
 class InvalidPropsError(ValueError):
@@ -49,12 +50,17 @@ def allowed_fields(model_type: type[BaseModel], location: tuple[str | int, ...])
     for part in location[:-1]:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part)
+        field = next((field for key, field in _keys(model).items() if key == part), None)
         candidates = _model_types(field.annotation) if field else []
         if not candidates:
             return None
         model = candidates[0]
-    return list(model.model_fields)
+    return list(_keys(model))
+
+
+def _keys(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A model's fields by the key users write: the alias where there is one (``async``)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
 
 
 def describe_message(item: Mapping[str, Any], allowed_fields: list[str] | None = None) -> str:

@@ -59,3 +59,17 @@ class PlatformKey(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
+        # SNS encrypts what it delivers to a KMS-encrypted SQS queue (e.g. an async endpoint's
+        # error queue) with the queue's key; only this account's topics may have it do so.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSnsToDeliverToEncryptedQueues",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": stack.format_arn(service="sns", resource="*")},
+                },
+            )
+        )

@@ -6,12 +6,14 @@ once, in the construct, and the config file gets exactly the same validation.
 
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.inference_model import (
     FRAMEWORK_CONTAINER_ENVIRONMENT,
     ModelImage,
@@ -30,7 +32,7 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 # The inference modes a model can be served in; each is an optional block of ModelConfig.
-MODES = ("realtime", "serverless")
+MODES = ("realtime", "serverless", "async")
 # The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
 LONGEST_MODE_SUFFIX = len("serverless")
 
@@ -59,6 +61,11 @@ def _check_account(value: str) -> str:
     return value
 
 
+def _field_of(mode: str) -> str:
+    """The ModelConfig field of a mode: ``async`` is a keyword, so its field is ``async_``."""
+    return f"{mode}_" if keyword.iskeyword(mode) else mode
+
+
 class ModelConfig(Settings):
     """One model and the inference modes it is served in."""
 
@@ -74,6 +81,8 @@ class ModelConfig(Settings):
     serverless: ServerlessSettings | None = Field(
         default=None, description="Serverless endpoint; its model runs outside any VPC, without network isolation."
     )
+    # `async` is a Python keyword: the field is async_, the YAML key (and every message) is async.
+    async_: AsyncSettings | None = Field(default=None, alias="async")
 
     @field_validator("environment")
     @classmethod
@@ -105,7 +114,7 @@ class ModelConfig(Settings):
 
     @property
     def modes(self) -> list[str]:
-        return [mode for mode in MODES if getattr(self, mode) is not None]
+        return [mode for mode in MODES if getattr(self, _field_of(mode)) is not None]
 
 
 class EnvironmentConfig(Settings):

@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from inference_constructs.async_endpoint import AsyncEndpoint
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
@@ -74,6 +75,30 @@ class ModelStack(cdk.Stack):
                 settings=model.serverless,
             )
             cdk.CfnOutput(self, "ServerlessEndpointName", value=self.serverless.endpoint_name)
+
+        if model.async_ is not None:
+            self.async_endpoint = AsyncEndpoint(
+                self,
+                "Async",
+                model=self.inference_model,
+                encryption_key=platform.encryption_key,
+                async_bucket=platform.async_bucket,
+                path_prefix=f"{environment.environment}/{model.name}",
+                endpoint_name=endpoint_name(environment.environment, model.name, "async"),
+                alarm_topic=platform.alarms_topic,
+                settings=model.async_,
+            )
+            for key, value in (
+                ("AsyncEndpointName", self.async_endpoint.endpoint_name),
+                ("AsyncInputPath", self.async_endpoint.input_path),
+                ("AsyncOutputPath", self.async_endpoint.output_path),
+                ("AsyncFailurePath", self.async_endpoint.failure_path),
+                ("AsyncSuccessTopicArn", self.async_endpoint.success_topic.topic_arn),
+                ("AsyncErrorTopicArn", self.async_endpoint.error_topic.topic_arn),
+                # Clients pass it with each request: SageMaker takes the timeout per invocation.
+                ("AsyncInvocationTimeoutSeconds", str(self.async_endpoint.invocation_timeout_seconds)),
+            ):
+                cdk.CfnOutput(self, key, value=value)
 
     def _model_props(self, model_data: str) -> dict[str, Any]:
         """One description of this model (image, environment, key); each SageMaker model built

@@ -22,15 +22,48 @@ def test_every_environment_has_a_platform_stack_and_one_stack_per_model(synthesi
 
 
 def test_prod_runs_at_least_two_instances_so_they_spread_across_zones(synthesized):
+    # Async endpoints are exempt: their queue, not a standing fleet, absorbs an instance (or
+    # zone) loss, and they scale to zero by design.
     for stack in synthesized.stages["prod"].model_stacks.values():
         template = synthesized.template(stack)
         for config in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values():
+            if "AsyncInferenceConfig" in config["Properties"]:
+                continue
             for variant in config["Properties"]["ProductionVariants"]:
                 if "InstanceType" in variant:
                     assert variant["InitialInstanceCount"] >= 2
         for target in resources_of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").values():
+            if target["Properties"]["ResourceId"].startswith("endpoint/prod-iris-async/"):
+                continue
             if target["Properties"]["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount":
                 assert target["Properties"]["MinCapacity"] >= 2
+
+
+def test_every_environment_serves_async_that_scales_to_zero_and_wakes_on_backlog(synthesized):
+    for name in ENVIRONMENTS:
+        template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
+        configs = [
+            config["Properties"]["AsyncInferenceConfig"]
+            for config in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values()
+            if "AsyncInferenceConfig" in config["Properties"]
+        ]
+        assert len(configs) == 1, name
+        output = configs[0]["OutputConfig"]
+        assert {"S3OutputPath", "S3FailurePath", "KmsKeyId"} <= output.keys()
+        assert {"SuccessTopic", "ErrorTopic"} <= output["NotificationConfig"].keys()
+        (target,) = [
+            target
+            for logical_id, target in resources_of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").items()
+            if target["Properties"]["ResourceId"] == f"endpoint/{name}-iris-async/variant/AllTraffic"
+        ]
+        assert target["Properties"]["MinCapacity"] == 0, name
+        policies = resources_of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
+        step_policies = [key for key, policy in policies.items() if policy["Properties"]["PolicyType"] == "StepScaling"]
+        alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+        (wake,) = [
+            alarm for alarm in alarms.values() if alarm["Properties"].get("MetricName") == "HasBacklogWithoutCapacity"
+        ]
+        assert wake["Properties"]["AlarmActions"] == [{"Ref": step_policies[0]}] and len(step_policies) == 1, name
 
 
 def test_every_bucket_is_encrypted_and_tls_only(templates):

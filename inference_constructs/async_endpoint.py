@@ -1,0 +1,489 @@
+"""``AsyncEndpoint``: a queued endpoint (1 GB payloads, 1 hour) that writes results to S3,
+notifies SNS topics and scales to zero when idle."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as autoscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+from pydantic import Field, model_validator
+
+from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
+from inference_constructs.encrypted_topic import EncryptedTopic
+from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointBase
+from inference_constructs.errors import ProblemCollector
+from inference_constructs.inference_model import InferenceModel
+from inference_constructs.naming import check_endpoint_name
+from inference_constructs.realtime_endpoint import INSTANCE_COUNT_DIMENSION, VARIANT_NAME, InstanceType
+from inference_constructs.settings import Settings
+
+# Hard limit of InvokeEndpointAsync's InvocationTimeoutSeconds (one hour).
+MAX_INVOCATION_TIMEOUT_SECONDS = 3600
+# Object key prefix under the async bucket: lowercase path segments, no leading, trailing or double slash.
+PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
+
+NotificationTopic = Literal["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"]
+
+
+class AsyncAutoscaling(Settings):
+    """Instance bounds and target tracking on the queue's backlog per instance."""
+
+    min_capacity: int = Field(
+        default=0, ge=0, le=1000, description="Fewest instances; 0 lets the endpoint scale to zero when idle."
+    )
+    max_capacity: int = Field(default=1, ge=1, le=1000, description="Most instances.")
+    target_backlog_per_instance: float = Field(
+        default=5,
+        gt=0,
+        le=100_000,
+        description="Queued requests per instance to hold (target of ApproximateBacklogSizePerInstance).",
+    )
+    scale_in_cooldown_seconds: int = Field(default=600, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AsyncAutoscaling:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(f"min_capacity ({self.min_capacity}) is above max_capacity ({self.max_capacity})")
+        return self
+
+
+class AsyncAlarms(Settings):
+    """Thresholds of the alarms sent to the platform's alarm topic."""
+
+    oldest_request_age_seconds: int = Field(
+        default=1800,
+        ge=60,
+        le=21_600,
+        description="Alarm when the oldest queued request is older than this (ApproximateAgeOfOldestRequest).",
+    )
+    backlog_size: int = Field(
+        default=100, ge=1, le=1_000_000, description="Alarm when more requests than this are queued."
+    )
+    evaluation_minutes: int = Field(
+        default=5, ge=1, le=60, description="Consecutive one-minute periods above a threshold before alarming."
+    )
+
+
+class ErrorQueueSettings(Settings):
+    """An SQS queue subscribed to the error topic, so failure notices wait for a reader."""
+
+    retention_days: int = Field(default=14, ge=1, le=14, description="How long failure notices are kept (max 14).")
+    max_receive_count: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Receives before a notice that a consumer keeps failing on moves to the dead-letter queue.",
+    )
+
+
+class AsyncSettings(Settings):
+    """Props of an asynchronous endpoint: instances, queue behaviour, scaling and alarms."""
+
+    instance_type: InstanceType = Field(description="e.g. ml.m5.large")
+    initial_instance_count: int = Field(
+        default=1, ge=1, le=1000, description="Instances at creation (SageMaker needs at least one)."
+    )
+    variant_name: str = Field(default="AllTraffic", pattern=VARIANT_NAME.pattern)
+    max_concurrent_invocations_per_instance: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Requests one instance works on at once. Async requests are the large, slow ones, so one "
+        "at a time by default; raise it for small, fast models.",
+    )
+    invocation_timeout_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=MAX_INVOCATION_TIMEOUT_SECONDS,
+        description="How long one request may run before it fails (InvokeEndpointAsync's "
+        "InvocationTimeoutSeconds; SageMaker's default is 900).",
+    )
+    include_inference_response_in: tuple[NotificationTopic, ...] = Field(
+        default=(),
+        description="Topics whose messages carry the inference response itself (otherwise only its location).",
+    )
+    autoscaling: AsyncAutoscaling = AsyncAutoscaling()
+    alarms: AsyncAlarms = AsyncAlarms()
+    error_queue: ErrorQueueSettings | None = Field(
+        default=None, description="Keep failure notices in an SQS queue (with its own dead-letter queue)."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AsyncSettings:
+        if len(set(self.include_inference_response_in)) != len(self.include_inference_response_in):
+            raise ValueError(f"include_inference_response_in lists a topic twice: {self.include_inference_response_in}")
+        if self.initial_instance_count > self.autoscaling.max_capacity:
+            raise ValueError(
+                f"initial_instance_count ({self.initial_instance_count}) is above autoscaling.max_capacity "
+                f"({self.autoscaling.max_capacity})"
+            )
+        return self
+
+
+class AsyncEndpoint(EndpointBase):
+    """An asynchronous SageMaker endpoint for one model.
+
+    Callers put a request under ``input_path`` and call ``InvokeEndpointAsync``; SageMaker
+    queues it, writes the result under ``output_path`` (or the error under ``failure_path``),
+    encrypted with the platform key, and notifies ``success_topic`` or ``error_topic``.
+
+    The model's execution role gets exactly what that needs: read the input prefix, write the
+    output and failure prefixes, use the key for those objects and publish to these two topics.
+
+    Scaling tracks the backlog per instance and, when ``min_capacity`` is 0, a step policy
+    driven by the ``HasBacklogWithoutCapacity`` alarm brings the endpoint from 0 to 1 instance:
+    target tracking alone never wakes an endpoint that has no instance to report a backlog.
+
+    :param model: The model to serve.
+    :param encryption_key: The platform key: encrypts the instances' volumes, the results, the
+        topics and the error queues. With the error queue on, the key's policy must let
+        ``sns.amazonaws.com`` use it for this account's topics (``PlatformKey``'s does); the
+        construct never edits the key's policy.
+    :param async_bucket: The platform's bucket for async requests and results.
+    :param path_prefix: Key prefix of this endpoint's objects, e.g. ``prod/iris``; requests go
+        to ``<prefix>/input/``, results to ``<prefix>/output/``, errors to ``<prefix>/failure/``.
+    :param endpoint_name: Stable endpoint name, e.g. ``prod-iris-async``.
+    :param alarm_topic: Where the backlog alarms are sent (the platform's alarm topic).
+    :param settings: Instances, queue behaviour, scaling, alarms and the optional error queue.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model: InferenceModel,
+        encryption_key: kms.IKey,
+        async_bucket: s3.IBucket,
+        path_prefix: str,
+        endpoint_name: str,
+        alarm_topic: sns.ITopic,
+        settings: AsyncSettings | Mapping[str, Any],
+    ) -> None:
+        problems = ProblemCollector()
+        checked = problems.validate(AsyncSettings, settings, "settings")
+        try:
+            check_endpoint_name(endpoint_name)
+        except ValueError as error:
+            problems.add(f"endpoint_name: {error}")
+        problems.check(
+            bool(PATH_PREFIX.match(path_prefix)),
+            f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
+            "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
+        )
+        problems.raise_if_any(f"{scope.node.path}/{id}")
+        assert isinstance(checked, AsyncSettings)
+        super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
+        self.settings = checked
+        self.model = model
+        self.encryption_key = encryption_key
+        self.bucket = async_bucket
+        self.invocation_timeout_seconds = checked.invocation_timeout_seconds
+        self.path_prefix = path_prefix
+        self.input_prefix = f"{path_prefix}/input/"
+        self.output_prefix = f"{path_prefix}/output/"
+        self.failure_prefix = f"{path_prefix}/failure/"
+        self.input_path = self._s3_uri(self.input_prefix)
+        self.output_path = self._s3_uri(self.output_prefix)
+        self.failure_path = self._s3_uri(self.failure_prefix)
+
+        self.success_topic = EncryptedTopic(
+            self, "SuccessTopic", encryption_key=encryption_key, display_name=f"{endpoint_name} results"
+        ).topic
+        self.error_topic = EncryptedTopic(
+            self, "ErrorTopic", encryption_key=encryption_key, display_name=f"{endpoint_name} failures"
+        ).topic
+        self._grant_execution_role()
+
+        config = self._endpoint_config(checked)
+        # The model's role must be able to write results before SageMaker accepts the config.
+        config.node.add_dependency(self._execution_policy)
+        self._create_endpoint(config, retain_variant_properties=True)
+        self.scalable_target = self._autoscale(checked.autoscaling)
+        self.alarms = self._alarm(checked.alarms, alarm_topic)
+        self.error_queue, self.error_dead_letter_queue = (
+            self._error_queue(checked.error_queue) if checked.error_queue else (None, None)
+        )
+        self._acknowledge_findings()
+
+    def _s3_uri(self, prefix: str) -> str:
+        return f"s3://{self.bucket.bucket_name}/{prefix}"
+
+    def _object_arns(self, *prefixes: str) -> list[str]:
+        return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+
+    def _endpoint_config(self, settings: AsyncSettings) -> sagemaker.CfnEndpointConfig:
+        """One instance variant, plus where results, failures and notifications go."""
+        return sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            kms_key_id=self.encryption_key.key_arn,
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=settings.variant_name,
+                    model_name=self.model.model_name,
+                    instance_type=settings.instance_type,
+                    initial_instance_count=settings.initial_instance_count,
+                    initial_variant_weight=1.0,
+                )
+            ],
+            async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
+                client_config=sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
+                    max_concurrent_invocations_per_instance=settings.max_concurrent_invocations_per_instance
+                ),
+                output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
+                    # SageMaker appends "/<inference id>.out" (or "-error.out") to these paths.
+                    s3_output_path=self.output_path.rstrip("/"),
+                    s3_failure_path=self.failure_path.rstrip("/"),
+                    kms_key_id=self.encryption_key.key_arn,
+                    notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
+                        success_topic=self.success_topic.topic_arn,
+                        error_topic=self.error_topic.topic_arn,
+                        include_inference_response_in=list(settings.include_inference_response_in) or None,
+                    ),
+                ),
+            ),
+        )
+
+    # Permissions ---------------------------------------------------------------------------
+
+    def _grant_execution_role(self) -> None:
+        role = self.model.role
+        # One policy of our own on the model's role, so the endpoint config can wait for it.
+        self._execution_policy = iam.Policy(
+            self,
+            "ExecutionPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadOwnRequests",
+                    actions=["s3:GetObject"],
+                    resources=self._object_arns(self.input_prefix),
+                ),
+                iam.PolicyStatement(
+                    sid="WriteOwnResultsAndFailures",
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=self._object_arns(self.output_prefix, self.failure_prefix),
+                ),
+                iam.PolicyStatement(
+                    sid="EncryptResultsAndNotifications",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[self.encryption_key.key_arn],
+                ),
+                # Written out instead of topic.grant_publish(), which adds kms:GenerateDataKey*.
+                iam.PolicyStatement(
+                    sid="PublishOwnNotifications",
+                    actions=["sns:Publish"],
+                    resources=[self.success_topic.topic_arn, self.error_topic.topic_arn],
+                ),
+            ],
+        )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` submit requests: write objects under ``input_path`` (encrypting
+        them with the platform key) and call ``InvokeEndpointAsync`` on this endpoint only."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:InvokeEndpointAsync"], resource_arns=[self.endpoint_arn]
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resource_arns=self._object_arns(self.input_prefix),
+            )
+        )
+        # Decrypt too: S3 needs it to complete a multipart (large) upload under SSE-KMS.
+        return grant.combine(self.encryption_key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt"))
+
+    def grant_read_results(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` read results and failures of this endpoint (and decrypt them)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=self._object_arns(self.output_prefix, self.failure_prefix),
+        )
+        return grant.combine(self.encryption_key.grant_decrypt(grantee))
+
+    # Scaling -------------------------------------------------------------------------------
+
+    def _autoscale(self, scaling: AsyncAutoscaling) -> autoscaling.ScalableTarget:
+        target = self._scalable_target(INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity)
+        self.backlog_tracking = target.scale_to_track_metric(
+            "BacklogPerInstance",
+            target_value=scaling.target_backlog_per_instance,
+            custom_metric=self.metric_approximate_backlog_size_per_instance(),
+            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+        )
+        self.wake_from_zero: autoscaling.StepScalingAction | None = None
+        self.wake_alarm: cloudwatch.Alarm | None = None
+        if scaling.min_capacity == 0:
+            self._wake_from_zero(target, scaling)
+        return target
+
+    def _wake_from_zero(self, target: autoscaling.ScalableTarget, scaling: AsyncAutoscaling) -> None:
+        # At zero instances there is no backlog *per instance* for target tracking to act on;
+        # SageMaker reports HasBacklogWithoutCapacity = 1 instead, and this policy adds one.
+        self.wake_from_zero = autoscaling.StepScalingAction(
+            self,
+            "WakeFromZero",
+            scaling_target=target,
+            adjustment_type=autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            metric_aggregation_type=autoscaling.MetricAggregationType.MAXIMUM,
+            cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+        )
+        self.wake_from_zero.add_adjustment(adjustment=1, lower_bound=0)
+        self.wake_alarm = cloudwatch.Alarm(
+            self,
+            "HasBacklogWithoutCapacityAlarm",
+            alarm_description=f"{self.endpoint_name}: requests are queued and no instance is running; "
+            "this alarm's action starts the first instance.",
+            metric=self.metric_has_backlog_without_capacity(),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # Any queued request at zero capacity is real demand: wake on the first datapoint.
+            evaluation_periods=1,
+            # No datapoint means SageMaker saw no backlog: nothing to wake for.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.wake_alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(self.wake_from_zero))
+
+    # Alarms --------------------------------------------------------------------------------
+
+    def _alarm(self, alarms: AsyncAlarms, alarm_topic: sns.ITopic) -> list[cloudwatch.Alarm]:
+        created = []
+        for id, metric, threshold, what in (
+            (
+                "OldestRequestAgeAlarm",
+                self.metric_approximate_age_of_oldest_request(),
+                alarms.oldest_request_age_seconds,
+                f"the oldest queued request is older than {alarms.oldest_request_age_seconds} s",
+            ),
+            (
+                "BacklogSizeAlarm",
+                self.metric_approximate_backlog_size(statistic="Maximum"),
+                alarms.backlog_size,
+                f"more than {alarms.backlog_size} requests are queued",
+            ),
+        ):
+            alarm = cloudwatch.Alarm(
+                self,
+                id,
+                alarm_description=f"{self.endpoint_name}: {what}",
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=alarms.evaluation_minutes,
+                # An idle endpoint scaled to zero publishes no backlog figures; an empty queue
+                # is healthy, so missing data must not raise (or hold) the alarm.
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
+            alarm.add_ok_action(cloudwatch_actions.SnsAction(alarm_topic))
+            created.append(alarm)
+        return created
+
+    # Error queue ---------------------------------------------------------------------------
+
+    def _error_queue(self, settings: ErrorQueueSettings) -> tuple[sqs.Queue, sqs.Queue]:
+        # SqsSubscription would add a statement naming the error topic to the queue key's
+        # policy. The topic is encrypted with that same key (a dependency cycle), and the
+        # platform key belongs to another stack (the stacks would reference each other). So the
+        # queues reference the key by ARN, which leaves its policy alone; that policy must let
+        # SNS use the key for this account's topics, as PlatformKey's does.
+        queue_key = kms.Key.from_key_arn(self, "QueueKey", self.encryption_key.key_arn)
+        retention = cdk.Duration.days(settings.retention_days)
+        dead_letter_queue = sqs.Queue(
+            self,
+            "ErrorDeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=queue_key,
+            enforce_ssl=True,
+            # Kept as long as SQS allows: these are notices a consumer repeatedly failed on.
+            retention_period=cdk.Duration.days(14),
+        )
+        queue = sqs.Queue(
+            self,
+            "ErrorQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=queue_key,
+            enforce_ssl=True,
+            retention_period=retention,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=dead_letter_queue, max_receive_count=settings.max_receive_count
+            ),
+        )
+        # Raw delivery: each message is SageMaker's own failure notice, not wrapped in an SNS envelope.
+        self.error_topic.add_subscription(subscriptions.SqsSubscription(queue, raw_message_delivery=True))
+        return queue, dead_letter_queue
+
+    # Metrics -------------------------------------------------------------------------------
+
+    def metric_endpoint(self, metric_name: str, *, statistic: str = "Average", **props: Any) -> cloudwatch.Metric:
+        """A metric SageMaker publishes per async endpoint (dimension ``EndpointName`` only)."""
+        return cloudwatch.Metric(
+            namespace=SAGEMAKER_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name},
+            statistic=statistic,
+            period=props.pop("period", None) or cdk.Duration.minutes(1),
+            **props,
+        )
+
+    def metric_approximate_backlog_size(self, **props: Any) -> cloudwatch.Metric:
+        """Requests queued or being processed."""
+        return self.metric_endpoint("ApproximateBacklogSize", **props)
+
+    def metric_approximate_backlog_size_per_instance(self, **props: Any) -> cloudwatch.Metric:
+        """Queued requests divided by running instances (the scaling target)."""
+        return self.metric_endpoint("ApproximateBacklogSizePerInstance", **props)
+
+    def metric_approximate_age_of_oldest_request(self, **props: Any) -> cloudwatch.Metric:
+        """Seconds the oldest queued request has waited."""
+        props.setdefault("statistic", "Maximum")
+        return self.metric_endpoint("ApproximateAgeOfOldestRequest", **props)
+
+    def metric_has_backlog_without_capacity(self, **props: Any) -> cloudwatch.Metric:
+        """1 while requests are queued and no instance runs, else 0."""
+        return self.metric_endpoint("HasBacklogWithoutCapacity", **props)
+
+    def metric_invocations_processed(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("InvocationsProcessed", statistic="Sum", **props)
+
+    def metric_invocation_failures(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("InvocationFailures", statistic="Sum", **props)
+
+    def metric_time_in_backlog(self, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
+        """Milliseconds a request waited in the queue."""
+        return self.metric("TimeInBacklog", statistic=statistic, **props)
+
+    def metric_total_processing_time(self, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
+        """Milliseconds from request arrival to result written."""
+        return self.metric("TotalProcessingTime", statistic=statistic, **props)
+
+    # Compliance ----------------------------------------------------------------------------
+
+    def _acknowledge_findings(self) -> None:
+        """Every cdk-nag exception for this construct, with its reason."""
+        acknowledge_inline_policy(self._execution_policy)
+        acknowledge_wildcard_resources(
+            self._execution_policy,
+            self._object_arns(self.input_prefix, self.output_prefix, self.failure_prefix),
+            "SageMaker names each result and failure object after the request's inference id at run time; "
+            f"the wildcard is confined to this endpoint's own input, output and failure prefixes under "
+            f"{self.path_prefix}/ in the async bucket.",
+        )
