@@ -169,7 +169,7 @@ class ModelDeployment:
 
     name: str
     stack: Stack
-    models: list[list[tuple[str, str]]]
+    models: dict[str, list[tuple[str, str]]]  # construct path -> settings
     endpoints: list[Endpoint]
     batches: list[Batch]
     shared_resources: list[str]
@@ -198,7 +198,12 @@ def _deployment(assembly: Assembly, stack: Stack) -> ModelDeployment:
     return ModelDeployment(
         name=stack.model or stack.short_name,
         stack=stack,
-        models=[_model_settings(render, resource) for resource in stack.resources_of_type(MODEL).values()],
+        models={
+            stack.path_of(logical_id): _model_settings(render, resource)
+            for logical_id, resource in sorted(
+                stack.resources_of_type(MODEL).items(), key=lambda i: stack.path_of(i[0])
+            )
+        },
         endpoints=endpoints,
         batches=batches,
         shared_resources=sorted(set(stack.resources) - claimed, key=stack.path_of),

@@ -172,9 +172,8 @@ def _model(assembly: Assembly, deployment: ModelDeployment) -> list[str]:
         + (f" Not served as: {', '.join(unused)}." if unused else ""),
         "",
     ]
-    for index, settings in enumerate(deployment.models):
-        title = "The SageMaker model" if len(deployment.models) == 1 else f"SageMaker model {index + 1}"
-        lines += [f"### {title}", "", table(["Setting", "Value"], settings), ""]
+    for path, settings in deployment.models.items():
+        lines += [f"### SageMaker model {code(path)}", "", table(["Setting", "Value"], settings), ""]
     for endpoint in deployment.endpoints:
         lines += _endpoint(endpoint)
     for batch in deployment.batches:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -111,6 +112,7 @@ class PipelineStack(cdk.Stack):
             self,
             "Pipeline",
             pipeline_name=settings.name,
+            pipeline_type=codepipeline.PipelineType.V2,  # billed per action minute, not per pipeline-month
             artifact_bucket=self.artifact_bucket,
             self_mutation=True,
             cli_version=cli_version,
