@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	@echo "==> Installing the pinned CDK CLI (npm ci)"
+	@echo "==> Installing the pinned CDK CLI and diagram renderer (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -146,7 +146,28 @@ class PipelineStack(cdk.Stack):
             )
         # Build now, so the generated projects and roles exist for the acknowledgements below.
         self.pipeline.build_pipeline()
+        self._join_to_sub_in_action_configurations()
         self._acknowledge_findings()
+
+    def _join_to_sub_in_action_configurations(self) -> None:
+        """Write CDK Pipelines' role ARNs in action configurations as ``Fn::Sub``.
+
+        CDK renders them as ``Fn::Join`` with an empty delimiter, which cfn-lint rejects in
+        CodePipeline action configurations (E3703); ``Fn::Sub`` of the same parts is the
+        same value, so the template lints clean like every other template here.
+        """
+        pipeline = self.pipeline.pipeline.node.default_child
+        assert isinstance(pipeline, codepipeline.CfnPipeline)
+        # resolve() gives the struct in its jsii (camelCase) shape; overrides use CloudFormation names.
+        for stage_index, stage in enumerate(self.resolve(pipeline.stages)):
+            for action_index, action in enumerate(stage.get("actions", [])):
+                for key, value in action.get("configuration", {}).items():
+                    substitution = _as_substitution(value)
+                    if substitution is not None:
+                        pipeline.add_property_override(
+                            f"Stages.{stage_index}.Actions.{action_index}.Configuration.{key}",
+                            {"Fn::Sub": substitution},
+                        )
 
     def _artifacts_key(self, name: str) -> kms.Key:
         key = kms.Key(
@@ -304,6 +325,25 @@ class PipelineStack(cdk.Stack):
             for scoped in statements:
                 if scoped.wildcard_reason is not None:
                     acknowledge_wildcard_resources(step.project, scoped.statement.resources, scoped.wildcard_reason)
+
+
+def _as_substitution(value: object) -> str | None:
+    """``{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ...]]}`` as an ``Fn::Sub`` string;
+    ``None`` when ``value`` is not a join of literals and plain references."""
+    if not (isinstance(value, dict) and list(value) == ["Fn::Join"]):
+        return None
+    separator, parts = value["Fn::Join"]
+    if separator != "":
+        return None
+    text = []
+    for part in parts:
+        if isinstance(part, str) and "${" not in part:
+            text.append(part)
+        elif isinstance(part, dict) and list(part) == ["Ref"] and isinstance(part["Ref"], str):
+            text.append("${" + part["Ref"] + "}")
+        else:
+            return None
+    return "".join(text)
 
 
 def approval_comment(config: EnvironmentConfig) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,25 @@ def test_a_stage_without_an_environment_config_is_refused(settings, shipped_conf
     configs = {name: config for name, config in shipped_configs.items() if name != "staging"}
     with pytest.raises(ValueError, match="pipeline stages without an environment config: staging"):
         PipelineStack(new_app(), "Pipeline", settings=settings, environments=configs, base_dir=str(REPO_ROOT))
+
+
+# cfn-lint warnings accepted on the pipeline template, each with its reason (errors never are).
+PIPELINE_EXPLAINED_WARNINGS = {
+    "W3005": "CDK's own codepipeline.Pipeline adds a DependsOn on its role next to the GetAtt of the role's ARN.",
+}
+
+
+def test_cfn_lint_finds_no_errors_in_the_pipeline_template(pipeline_app):
+    _, stack, assembly = pipeline_app
+    template_file = Path(assembly.directory) / assembly.get_stack_by_name(stack.stack_name).template_file
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", str(template_file)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode % 2 == 0, result.stderr
+    unexplained = [
+        f"{match['Rule']['Id']} {match['Message']}"
+        for match in json.loads(result.stdout or "[]")
+        if match["Level"] == "Error" or match["Rule"]["Id"] not in PIPELINE_EXPLAINED_WARNINGS
+    ]
+    assert not unexplained, unexplained
