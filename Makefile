@@ -11,12 +11,13 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: synth test model setup lint clean help
+.PHONY: synth test review model setup venv lint clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make synth   set up, build the model and write every environment's templates to cdk.out/"
 	@echo "make test    set up, build the model and run the whole test suite"
+	@echo "make review  synthesize, then write a review bundle people can read to review/ (start at review/index.md)"
 	@echo "make model   build model_code/dist/model.tar.gz"
 	@echo "make lint    ruff over the code"
 	@echo "make clean   remove cdk.out/ and build outputs (keeps .venv and node_modules)"
@@ -28,7 +29,7 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	@echo "==> Installing the pinned CDK CLI (npm ci)"
+	@echo "==> Installing the pinned CDK CLI and diagram renderer (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -37,6 +38,8 @@ $(MODEL): $(VENV)/.installed model_code/build.py model_code/code/inference.py
 	@$(PY) -m model_code.build --output $@
 
 setup: $(VENV)/.installed node_modules/.installed $(MODEL)
+
+venv: $(VENV)/.installed
 
 model: $(MODEL)
 
@@ -47,6 +50,12 @@ synth: setup
 	@echo "==> Templates written:"
 	@find cdk.out -name '*.template.json' | sort | sed 's/^/    /'
 
+# The bundle is read from what synth just wrote, never from an older cdk.out/.
+review: synth
+	@echo "==> Writing the review bundle to review/"
+	@rm -rf review
+	@$(PY) -m review_bundle --cdk-out cdk.out --output review
+
 test: setup
 	@echo "==> Running the test suite"
 	@$(PY) -m pytest
@@ -56,4 +65,4 @@ lint: $(VENV)/.installed
 	@$(PY) -m ruff format --check .
 
 clean:
-	rm -rf cdk.out model_code/dist .pytest_cache
+	rm -rf cdk.out review model_code/dist .pytest_cache

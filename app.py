@@ -2,8 +2,9 @@
 """CDK entry point: the only place that reads the command line, context or environment.
 
 Context keys (``cdk synth -c key=value``):
-  config_dir          directory of ``<environment>.yaml`` files (default: ``config``)
+  config_dir          directory of ``<environment>.yaml`` files and ``pipeline.yaml`` (default: ``config``)
   environments        comma-separated environments to build (default: every file in config_dir)
+  pipeline            ``false`` to ignore an enabled ``pipeline.yaml`` and build the environments directly
   builtin_validation  ``true`` to run CDK's built-in CloudFormation validation as well
                       (off by default: it triples synth time, only warns, and cfn-lint runs
                       over every template in ``make test``)
@@ -11,16 +12,23 @@ Context keys (``cdk synth -c key=value``):
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 
 from inference_constructs.errors import InvalidPropsError
-from inference_platform.config_loader import ConfigError, load_environments
-from stacks.application import build_stages, register_compliance_checks, synthesize
+from inference_platform.config_loader import PIPELINE_FILE, ConfigError, load_environments, load_pipeline
+from stacks.application import build_pipeline, build_stages, register_compliance_checks, synthesize
 
 BASE_DIR = Path(__file__).resolve().parent
+
+
+def pinned_cdk_cli_version() -> str | None:
+    """The CDK CLI version package.json pins, which the pipeline then runs too."""
+    package = json.loads((BASE_DIR / "package.json").read_text())
+    return package.get("devDependencies", {}).get("aws-cdk")
 
 
 def main(app: cdk.App | None = None) -> int:
@@ -31,15 +39,27 @@ def main(app: cdk.App | None = None) -> int:
         app = cdk.App(builtin_cloud_formation_validation=wanted)
     config_dir = BASE_DIR / str(app.node.try_get_context("config_dir") or "config")
     selected = app.node.try_get_context("environments")
-    if selected:
-        paths = [config_dir / f"{name.strip()}.yaml" for name in str(selected).split(",")]
-    else:
-        paths = sorted(config_dir.glob("*.yaml"))
+    use_pipeline = str(app.node.try_get_context("pipeline") or "true").lower() != "false"
     try:
-        if not paths:
-            raise ConfigError([f"{config_dir}: no <environment>.yaml files found"])
-        configs = load_environments(paths, base_dir=BASE_DIR)
-        build_stages(app, configs, base_dir=str(BASE_DIR))
+        pipeline_file = config_dir / PIPELINE_FILE
+        pipeline = load_pipeline(pipeline_file, base_dir=BASE_DIR) if pipeline_file.is_file() else None
+        if use_pipeline and pipeline is not None and pipeline.enabled:
+            if selected:
+                raise ConfigError(
+                    [f"{PIPELINE_FILE}: the pipeline deploys its stages; drop -c environments or add -c pipeline=false"]
+                )
+            paths = [config_dir / f"{name}.yaml" for name in pipeline.environments]
+            configs = load_environments(paths, base_dir=BASE_DIR)
+            build_pipeline(app, pipeline, configs, base_dir=str(BASE_DIR), cli_version=pinned_cdk_cli_version())
+        else:
+            if selected:
+                paths = [config_dir / f"{name.strip()}.yaml" for name in str(selected).split(",")]
+            else:
+                paths = sorted(path for path in config_dir.glob("*.yaml") if path.name != PIPELINE_FILE)
+            if not paths:
+                raise ConfigError([f"{config_dir}: no <environment>.yaml files found"])
+            configs = load_environments(paths, base_dir=BASE_DIR)
+            build_stages(app, configs, base_dir=str(BASE_DIR))
     except ConfigError as error:
         print(error.report(), file=sys.stderr)
         return 1

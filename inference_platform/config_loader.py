@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
 
 from inference_constructs.errors import allowed_fields, describe_message, describe_value, format_location
-from inference_platform.config_schema import EnvironmentConfig
+from inference_platform.config_schema import EnvironmentConfig, PipelineConfig
 
 MAX_FILE_BYTES = 1_000_000
+# The pipeline file sits next to the environment files but is not an environment.
+PIPELINE_FILE = "pipeline.yaml"
 # A document whose aliases expand past this many nodes is refused (a "billion laughs" bomb
 # would otherwise blow up during validation, long after YAML parsing returned).
 MAX_EXPANDED_NODES = 20_000
+
+
+_Config = TypeVar("_Config", EnvironmentConfig, PipelineConfig)
 
 
 class ConfigError(Exception):
@@ -88,6 +93,28 @@ def _line_of(node: yaml.Node | None, location: Iterable[str | int]) -> int | Non
 
 def load_environment(path: Path, *, base_dir: Path) -> EnvironmentConfig:
     """Parse and validate one environment file; raise :class:`ConfigError` on any problem."""
+    return _load(
+        path,
+        EnvironmentConfig,
+        base_dir=base_dir,
+        context={"base_dir": base_dir, "expected_environment": path.stem},
+        empty="expected a mapping with at least 'environment' and 'models'",
+    )
+
+
+def load_pipeline(path: Path, *, base_dir: Path) -> PipelineConfig:
+    """Parse and validate ``config/pipeline.yaml``; raise :class:`ConfigError` on any problem."""
+    return _load(
+        path,
+        PipelineConfig,
+        base_dir=base_dir,
+        context={"base_dir": base_dir},
+        empty="expected a mapping with at least 'account', 'region', 'source' and 'stages'",
+    )
+
+
+def _load(path: Path, model_type: type[_Config], *, base_dir: Path, context: dict[str, Any], empty: str) -> _Config:
+    """Read ``path`` as YAML and validate it as ``model_type``, naming file and line of each problem."""
     shown = path.relative_to(base_dir) if path.is_relative_to(base_dir) else path
 
     def problem(text: str, line: int | None = None) -> ConfigError:
@@ -111,18 +138,18 @@ def load_environment(path: Path, *, base_dir: Path) -> EnvironmentConfig:
         reason = getattr(error, "problem", None) or str(error)
         raise problem(f"YAML syntax error: {reason}", mark.line + 1 if mark else None) from None
     if data is None:
-        raise problem("file is empty; expected a mapping with at least 'environment' and 'models'")
+        raise problem(f"file is empty; {empty}")
     if not isinstance(data, dict):
         raise problem(f"expected a mapping at the top level (environment:, models:, ...), got a {type(data).__name__}")
 
     try:
-        return EnvironmentConfig.model_validate(data, context={"base_dir": base_dir, "expected_environment": path.stem})
+        return model_type.model_validate(data, context=context)
     except ValidationError as error:
         problems = []
         for item in error.errors(include_url=False):
             location = tuple(item["loc"])
             line = _line_of(root, location)
-            allowed = allowed_fields(EnvironmentConfig, location) if item["type"] == "extra_forbidden" else None
+            allowed = allowed_fields(model_type, location) if item["type"] == "extra_forbidden" else None
             problems.append(
                 f"{shown}{f':{line}' if line else ''}: {format_location(location)}: "
                 f"{describe_message(item, allowed)}{describe_value(item)}"

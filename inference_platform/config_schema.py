@@ -172,3 +172,100 @@ class EnvironmentConfig(Settings):
     def stage_name(self) -> str:
         """The CDK stage id, e.g. ``Prod`` (so ``cdk deploy "Prod/*"``)."""
         return stage_name(self.environment)
+
+
+# --- config/pipeline.yaml: the delivery pipeline, which spans environments -------------------
+
+CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:connection/[\w-]+$"
+)
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+GITHUB_REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
+CODECOMMIT_REPOSITORY = re.compile(r"^[\w.-]{1,100}$")
+GIT_BRANCH = re.compile(r"^[\w.-]+(/[\w.-]+)*$")
+PIPELINE_NAME = re.compile(r"^[A-Za-z0-9.@_-]{1,100}$")
+
+
+def _check_connection_arn(value: str) -> str:
+    if not CONNECTION_ARN.match(value):
+        raise ValueError(
+            "expected a CodeConnections (CodeStar) connection ARN such as "
+            "arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-..."
+        )
+    return value
+
+
+def _check_branch(value: str) -> str:
+    if len(value) > 255 or not GIT_BRANCH.match(value) or ".." in value or value.endswith(".lock"):
+        raise ValueError("expected a git branch name such as main or release/1.2")
+    return value
+
+
+def _check_role_arn(value: str) -> str:
+    if not ROLE_ARN.match(value):
+        raise ValueError("expected an IAM role ARN such as arn:aws:iam::222222222222:role/smoke-tests")
+    return value
+
+
+class PipelineSource(Settings):
+    """Where the pipeline gets the code: a repository behind a CodeConnections (CodeStar)
+    connection (GitHub, GitLab, Bitbucket), or a CodeCommit repository. Nothing is looked up."""
+
+    connection_arn: Annotated[str, AfterValidator(_check_connection_arn)] | None = Field(
+        default=None, description="CodeConnections connection ARN; needs `repository`."
+    )
+    repository: str | None = Field(
+        default=None, pattern=GITHUB_REPOSITORY.pattern, description="owner/name, with `connection_arn`."
+    )
+    codecommit_repository: str | None = Field(
+        default=None, pattern=CODECOMMIT_REPOSITORY.pattern, description="CodeCommit repository name."
+    )
+    branch: Annotated[str, AfterValidator(_check_branch)] = Field(default="main", description="The branch deployed.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PipelineSource:
+        if (self.connection_arn is None) == (self.codecommit_repository is None):
+            raise ValueError(
+                "set exactly one source: connection_arn with repository (owner/name), or codecommit_repository"
+            )
+        if self.connection_arn is not None and self.repository is None:
+            raise ValueError("connection_arn needs repository: owner/name of the repository to build")
+        if self.codecommit_repository is not None and self.repository is not None:
+            raise ValueError(
+                "repository goes with connection_arn; a CodeCommit source needs codecommit_repository only"
+            )
+        return self
+
+
+class PipelineStage(Settings):
+    """One environment the pipeline deploys, in the order listed."""
+
+    environment: str = Field(pattern=ENVIRONMENT_NAME.pattern, description="config/<environment>.yaml must exist.")
+    manual_approval: bool = Field(default=False, description="Wait for a person to approve before deploying.")
+    smoke_test_role_arn: Annotated[str, AfterValidator(_check_role_arn)] | None = Field(
+        default=None,
+        description="Role in the environment's account that the smoke tests assume; only for another account.",
+    )
+
+
+class PipelineConfig(Settings):
+    """``config/pipeline.yaml``: a self-mutating CDK pipeline deploying the environments in order."""
+
+    enabled: bool = Field(default=False, description="When true, `cdk synth` builds the pipeline stack instead.")
+    name: str = Field(default="sagemaker-inference", pattern=PIPELINE_NAME.pattern, description="Pipeline name.")
+    account: Annotated[str, AfterValidator(_check_account)] = Field(description="The pipeline's (tooling) account.")
+    region: Annotated[str, AfterValidator(_check_region)] = Field(description="The pipeline's region.")
+    source: PipelineSource
+    stages: list[PipelineStage] = Field(min_length=1, description="Environments in deployment order.")
+
+    @model_validator(mode="after")
+    def _unique_stages(self) -> PipelineConfig:
+        names = [stage.environment for stage in self.stages]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"each environment is deployed once; listed more than once: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def environments(self) -> list[str]:
+        return [stage.environment for stage in self.stages]

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks
 
-from inference_platform.config_schema import EnvironmentConfig
+from inference_platform.config_schema import EnvironmentConfig, PipelineConfig
 from stacks.environment_stage import EnvironmentStage
 from stacks.limits import check_template_sizes
+from stacks.pipeline_stack import PIPELINE_STACK_ID, PipelineStack
 
 
 def compliance_packs(app: cdk.App) -> list[NagPack]:
@@ -35,3 +36,23 @@ def synthesize(app: cdk.App) -> list[str]:
 
 def build_stages(app: cdk.App, configs: Iterable[EnvironmentConfig], *, base_dir: str) -> list[EnvironmentStage]:
     return [EnvironmentStage(app, config=config, base_dir=base_dir) for config in configs]
+
+
+def build_pipeline(
+    app: cdk.App,
+    settings: PipelineConfig,
+    configs: Iterable[EnvironmentConfig],
+    *,
+    base_dir: str,
+    cli_version: str | None = None,
+) -> PipelineStack:
+    """The pipeline stack; the environment stages are created inside it, not in the app."""
+    return PipelineStack(
+        app,
+        PIPELINE_STACK_ID,
+        stack_name=f"{settings.name}-pipeline",
+        settings=settings,
+        environments={config.environment: config for config in configs},
+        base_dir=base_dir,
+        cli_version=cli_version,
+    )

@@ -50,3 +50,47 @@ def test_one_environment_can_be_selected(tmp_path):
     result = run_app(outdir, environments="dev")
     assert result.returncode == 0, result.stderr
     assert sorted(path.parent.name for path in outdir.rglob("*.template.json")) == ["assembly-Dev", "assembly-Dev"]
+
+
+def _config_with_pipeline(tmp_path: Path, enabled: bool) -> Path:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    for path in (REPO_ROOT / "config").glob("*.yaml"):
+        text = path.read_text()
+        if path.name == "pipeline.yaml":
+            text = text.replace("enabled: false", f"enabled: {str(enabled).lower()}")
+        (config_dir / path.name).write_text(text)
+    return config_dir
+
+
+@pytest.mark.usefixtures("model_artifact")
+def test_an_enabled_pipeline_replaces_the_stages_with_the_pipeline_stack(tmp_path):
+    outdir = tmp_path / "cdk.out"
+    result = run_app(outdir, config_dir=str(_config_with_pipeline(tmp_path, enabled=True)))
+    assert result.returncode == 0, result.stderr
+    artifacts = json.loads((outdir / "manifest.json").read_text())["artifacts"]
+    stacks = [name for name, artifact in artifacts.items() if artifact["type"] == "aws:cloudformation:stack"]
+    assert stacks == ["Pipeline"]
+    assert artifacts["Pipeline"]["properties"]["stackName"] == "sagemaker-inference-pipeline"
+    nested = sorted(name for name, artifact in artifacts.items() if artifact["type"] == "cdk:cloud-assembly")
+    assert nested == ["assembly-Pipeline-Dev", "assembly-Pipeline-Prod", "assembly-Pipeline-Staging"]
+
+
+@pytest.mark.usefixtures("model_artifact")
+def test_selecting_environments_with_an_enabled_pipeline_is_refused(tmp_path):
+    result = run_app(
+        tmp_path / "cdk.out", config_dir=str(_config_with_pipeline(tmp_path, enabled=True)), environments="dev"
+    )
+    assert result.returncode == 1
+    assert (
+        "pipeline.yaml: the pipeline deploys its stages; drop -c environments or add -c pipeline=false" in result.stderr
+    )
+
+
+def test_the_pipeline_file_is_never_read_as_an_environment(tmp_path):
+    config_dir = _config_with_pipeline(tmp_path, enabled=False)
+    (config_dir / "pipeline.yaml").write_text((config_dir / "pipeline.yaml").read_text().replace("region:", "regio:"))
+    result = run_app(tmp_path / "cdk.out", config_dir=str(config_dir))
+    assert result.returncode == 1
+    assert "pipeline.yaml:11: regio: unknown field" in result.stderr
+    assert "models" not in result.stderr  # validated as the pipeline, not as an environment

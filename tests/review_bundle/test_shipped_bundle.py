@@ -1,0 +1,214 @@
+"""The review bundle of the shipped app: its content checked against the synthesized templates."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from review_bundle.__main__ import main
+from review_bundle.assembly import Assembly
+from review_bundle.bundle import write_bundle
+from review_bundle.cost import PriceTable, cost_floor
+from review_bundle.limits import MAX_RESOURCES
+from review_bundle.template import cell
+from tests.conftest import ENVIRONMENTS
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def assembly_dir(synthesized) -> Path:
+    return Path(synthesized.assembly.directory)
+
+
+@pytest.fixture(scope="module")
+def bundle(assembly_dir, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("review")
+    written = write_bundle(assembly_dir, output)
+    assert not written.warnings, written.warnings
+    return output
+
+
+def read(bundle: Path, name: str) -> str:
+    return (bundle / name).read_text()
+
+
+def section(text: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of the same or a higher level."""
+    level = heading.split(" ", 1)[0]
+    start = text.index(heading + "\n")
+    rest = text[start + len(heading) + 1 :]
+    match = re.search(rf"^#{{1,{len(level)}}} ", rest, re.MULTILINE)
+    return rest[: match.start()] if match else rest
+
+
+def test_bundle_has_an_index_and_every_part(bundle):
+    index = read(bundle, "index.md")
+    for environment in ENVIRONMENTS:
+        assert (bundle / "environments" / f"{environment}.md").is_file()
+        assert (bundle / "diagrams" / f"{environment}.svg").is_file()
+        assert f"[{environment}](environments/{environment}.md)" in index
+    for name in ("iam.md", "findings.md", "diff.md", "limits.md", "cost.md"):
+        assert (bundle / name).is_file()
+        assert name in index
+    # Written for someone who has never used CDK: the index says what the words mean.
+    assert "synthesizes" in index and "*stack*" in index and "construct path" in index
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_configs, environment):
+    summary = read(bundle, f"environments/{environment}.md")
+    for model in shipped_configs[environment].models:
+        realtime = model.realtime
+        endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
+        assert f"| Instance type | {realtime.instance_type} |" in endpoint
+        assert f"| Instances at creation | {realtime.initial_instance_count} |" in endpoint
+        scaling = realtime.autoscaling
+        bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
+        assert f"| Autoscaling (instances) | {bounds} |" in endpoint
+        assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
+        for action in scaling.scheduled_actions:
+            assert f"| Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
+        assert "| Deployment policy |" in endpoint
+        assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
+    served = next(line for line in summary.splitlines() if line.startswith("Served as: "))
+    titles = {
+        "realtime": "real-time endpoint",
+        "serverless": "serverless endpoint",
+        "async": "asynchronous endpoint",
+        "batch": "batch transform",
+    }
+    for model in shipped_configs[environment].models:
+        for mode in model.modes:
+            assert titles[mode] in served, (mode, served)
+
+
+def test_summary_shows_the_network_placement_and_platform(bundle, shipped_configs):
+    prod = read(bundle, "environments/prod.md")
+    for subnet in shipped_configs["prod"].network.subnet_ids:
+        assert subnet in prod
+    assert "| PlatformKey/Key | KMS key | retained | rotation on |" in prod
+    assert "Deploys to account: the account of the credentials used to deploy; region: eu-west-1." in prod
+    assert "![Architecture of prod](../diagrams/prod.svg)" in prod
+
+
+def test_every_iam_statement_appears_under_its_role(bundle, assembly_dir):
+    iam = read(bundle, "iam.md")
+    assembly = Assembly.load(assembly_dir)
+    checked = 0
+    for stack in assembly.stacks:
+        per_role: dict[str, int] = {}
+        for policy in stack.resources_of_type("AWS::IAM::Policy").values():
+            for role_ref in policy["Properties"]["Roles"]:
+                role_path = stack.path_of(role_ref["Ref"])
+                role_section = section(iam, f"### Role `{role_path}` in {stack.stack_name}")
+                statements = policy["Properties"]["PolicyDocument"]["Statement"]
+                per_role[role_path] = per_role.get(role_path, 0) + len(statements)
+                for statement in statements:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    assert "<br>".join(cell(action) for action in actions) in role_section, (role_path, actions)
+                    checked += 1
+        for role_path, count in per_role.items():
+            role_section = section(iam, f"### Role `{role_path}` in {stack.stack_name}")
+            assert f"- Statements: {count}" in role_section, role_path
+    assert checked == sum(
+        len(policy["Properties"]["PolicyDocument"]["Statement"])
+        for stack in assembly.stacks
+        for policy in stack.resources_of_type("AWS::IAM::Policy").values()
+    )
+    assert f"{checked} statements granted to roles in total" in iam
+    assert "| 3 | Allow | ecr:GetAuthorizationToken | \\* | - | any resource |" in iam
+
+
+def test_every_nag_finding_appears_with_its_reason(bundle, assembly_dir):
+    findings = read(bundle, "findings.md")
+    report = json.loads((assembly_dir / "validation-report.json").read_text())
+    rows = 0
+    for plugin in report["pluginReports"]:
+        assert not plugin["violations"]
+        for violation in plugin["suppressedViolations"]:
+            for construct in violation["violatingConstructs"]:
+                rule, path, reason = violation["ruleName"], construct["constructPath"], violation["reason"]
+                row = f"| {cell(rule)} | {cell(path)} | {cell(reason)} |"
+                assert row in findings
+                rows += 1
+    assert f"**0 open finding(s)**, {rows} acknowledged" in findings
+    assert "None: every acknowledgement in the templates is used by a finding above." in findings
+    assert "&lt;AWS::Partition&gt;" in findings  # finding ids keep their <...> parts visible
+
+
+def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_dir, shipped_configs):
+    prices = PriceTable.load()
+    assert prices.source.startswith("AWS, Amazon SageMaker AI pricing page") and prices.as_of.year >= 2026
+    table = prices.regions[prices.default_region].real_time_inference_per_instance_hour
+    assembly = Assembly.load(assembly_dir)
+    cost = read(bundle, "cost.md")
+    for environment, config in shipped_configs.items():
+        expected = sum(
+            model.realtime.autoscaling.min_capacity * table[model.realtime.instance_type] * 730
+            for model in config.models
+        ) + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
+            model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
+            for model in config.models
+            if model.async_ is not None
+        )
+        floor = cost_floor(assembly, environment, prices)
+        # Provisioned serverless concurrency has a cost the price table does not hold: shown as unpriced.
+        provisioned = any(m.serverless and m.serverless.provisioned_concurrency for m in config.models)
+        assert floor.complete is not provisioned and floor.total == pytest.approx(expected)
+        assert f"**Floor for {environment}: {expected:,.2f} USD per month**" in cost
+    assert f"as of {prices.as_of}" in cost
+    assert "estimate for eu-west-1" in cost  # prod's region is not in the table: said, not hidden
+
+
+def test_limits_table_counts_each_template(bundle, assembly_dir):
+    limits = read(bundle, "limits.md")
+    for stack in Assembly.load(assembly_dir).stacks:
+        resources = len(stack.resources)
+        size = stack.template_path.stat().st_size
+        row = f"| {stack.stack_name} | {stack.environment} | {resources} ({resources / MAX_RESOURCES:.1%}) |"
+        assert row in limits
+        assert f"{size:,} ({size / 1_000_000:.1%}) | yes | ok |" in limits
+    assert "51,200" in limits and "1 MB" in limits and "stackTemplateAssetObjectUrl" in limits
+
+
+def test_diff_shows_what_prod_has_that_dev_does_not(bundle):
+    diff = read(bundle, "diff.md")
+    prod_vs_dev = section(diff, "## `prod` compared with `dev`")
+    added = section(prod_vs_dev, "### What `prod` has that `dev` does not")
+    assert (
+        "| ModelIris | Realtime/EndpointConfig | ProductionVariants[AllTraffic].InstanceType "
+        "| ml.t2.medium | ml.m5.large |" in added
+    )
+    assert "| ModelIris | Model/Model | VpcConfig.Subnets |" in added
+    assert "| Prod-ModelIris | Realtime/ScalableTarget/CpuUtilization | Autoscaling policy |" in added
+    assert "| ModelIris | (stack) | termination protection | off | on |" in added
+    removed = section(prod_vs_dev, "### What `dev` has that `prod` does not")
+    assert "ScheduledActions[night-scale-down].Schedule" in removed
+    assert "PrimaryContainer.Environment.LOG\\_LEVEL | DEBUG" in removed
+    # Names that differ only by the environment or a generated hash are not differences.
+    assert "EndpointName" not in diff and "PolicyName" not in diff
+    assert "## `staging` compared with `dev`" in diff and "## `prod` compared with `staging`" in diff
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_diagram_is_an_svg_with_readable_labels(bundle, environment):
+    root = ElementTree.parse(bundle / "diagrams" / f"{environment}.svg").getroot()
+    texts = [element.text or "" for element in root.iter(f"{SVG}text")]
+    for label in (f"{environment}-iris-realtime", "SageMaker endpoint", "KMS key", "S3 bucket", "Autoscaling target"):
+        assert any(label in text for text in texts), label
+    sizes = [float(element.get("font-size", "14")) for element in root.iter(f"{SVG}text")]
+    assert min(sizes) >= 9  # readable without zooming
+    width = float(root.get("width", "0pt").removesuffix("pt"))
+    assert 0 < width < 2500  # fits a screen at a glance
+    dot = read(bundle, f"diagrams/{environment}.dot")
+    assert "-> " in dot and "scales" in dot and "configured by" in dot
+
+
+def test_command_line_reports_a_missing_assembly(tmp_path, capsys):
+    assert main(["--cdk-out", str(tmp_path / "missing"), "--output", str(tmp_path / "review")]) == 1
+    assert "run `make synth` first" in capsys.readouterr().err
