@@ -37,12 +37,15 @@ class ModelStack(cdk.Stack):
         )
         prefix = f"{environment.environment}-{model.name}"
         model_data = model.model_data if model.model_data.startswith("s3://") else f"{base_dir}/{model.model_data}"
+        image = model.image
+        if image.dockerfile is not None:  # config paths are relative to the repository root
+            image = image.model_copy(update={"dockerfile": f"{base_dir}/{image.dockerfile}"})
         self.inference_model = InferenceModel(
             self,
             "Model",
             name=model.name,
             name_prefix=prefix,
-            image=model.image,
+            image=image,
             model_data=model_data,
             encryption_key=platform.encryption_key,
             environment=model.environment,
