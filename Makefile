@@ -11,13 +11,14 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: synth test model setup lint clean help
+.PHONY: synth test model serve setup lint clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make synth   set up, build the model and write every environment's templates to cdk.out/"
 	@echo "make test    set up, build the model and run the whole test suite"
 	@echo "make model   build model_code/dist/model.tar.gz"
+	@echo "make serve   serve it locally like a SageMaker container on 127.0.0.1:8080 (Ctrl-C stops)"
 	@echo "make lint    ruff over the code"
 	@echo "make clean   remove cdk.out/ and build outputs (keeps .venv and node_modules)"
 
@@ -39,6 +40,9 @@ $(MODEL): $(VENV)/.installed model_code/build.py model_code/code/inference.py
 setup: $(VENV)/.installed node_modules/.installed $(MODEL)
 
 model: $(MODEL)
+
+serve: $(VENV)/.installed $(MODEL)
+	@$(PY) -m model_code.serve --artifact $(MODEL)
 
 synth: setup
 	@echo "==> Synthesizing every environment into cdk.out/"

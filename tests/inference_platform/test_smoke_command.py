@@ -287,6 +287,22 @@ def test_an_environment_without_model_stacks_is_a_clear_error(aws, capsys):
     assert smoke("--model", "iris") == 2
 
 
+def test_a_sample_file_of_our_own(aws, capsys, tmp_path):
+    sample = tmp_path / "records.csv"
+    sample.write_text("1,2,3,4,5\n\n6,7,8,9,10\n")  # blank lines are not records
+    deploy_model("fraud", {"RealtimeEndpointName": "dev-fraud-realtime"})
+    queue_endpoint_answers(("legit\nfraud\n", "text/csv"))
+    assert smoke("--sample", str(sample)) == 0
+    assert "dev-fraud-realtime answered 2 labels for 2 rows (legit, fraud)" in capsys.readouterr().out
+
+
+def test_an_empty_sample_file_is_refused(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("\n")
+    with pytest.raises(SystemExit):
+        main(["smoke", "--env", "dev", "--sample", str(tmp_path / "empty.csv")])
+    assert "holds no records" in capsys.readouterr().err
+
+
 def test_timeouts_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         main(["smoke", "--env", "dev", "--timeout", "0"])

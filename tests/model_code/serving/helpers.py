@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import tarfile
 import textwrap
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,14 @@ NO_MODEL_FN = """
 def predict_fn(data, model):
     return data
 """
+
+
+def module(**functions: object) -> types.ModuleType:
+    """A stand-in for an imported inference.py defining exactly ``functions``."""
+    built = types.ModuleType("inference")
+    for name, function in functions.items():
+        setattr(built, name, function)
+    return built
 
 
 def model_bytes(artifact: Path) -> bytes:

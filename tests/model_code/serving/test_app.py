@@ -13,7 +13,7 @@ from flask import Response
 from model_code.serving.app import LoadedModel, ServerSettings, create_app, load_model
 from model_code.serving.handlers import resolve
 from model_code.serving.modes import MODES
-from tests.model_code.serving.test_handlers import module
+from tests.model_code.serving.helpers import module
 
 SETTINGS = ServerSettings(mode=MODES["batch"], workers=3)
 

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import textwrap
-import types
 
 import numpy as np
 import pytest
 
 from model_code.serving import defaults
 from model_code.serving.handlers import HandlerLoadError, load_handlers, load_module, resolve
+from tests.model_code.serving.helpers import module
 
 
 class EchoModel:
     def predict(self, rows):
         return np.asarray(["label"] * len(rows))
-
-
-def module(**functions) -> types.ModuleType:
-    built = types.ModuleType("inference")
-    for name, function in functions.items():
-        setattr(built, name, function)
-    return built
 
 
 def test_missing_functions_fall_back_to_the_container_defaults():
