@@ -316,5 +316,3 @@ def test_concurrent_requests_each_get_their_own_answer(realtime, iris_rows, refe
     assert len(results) == len(payloads) == 32
     for got, expected in results:
         assert got == expected
-    # Both workers took part.
-    assert len(set(re.findall(r"\[(\d+)\] \[INFO\] model_code.serving: model loaded", realtime.log()))) == 2
