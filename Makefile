@@ -11,7 +11,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: synth test review model setup venv lint clean help
+.PHONY: synth test review model serve setup venv lint clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make test    set up, build the model and run the whole test suite"
 	@echo "make review  synthesize, then write a review bundle people can read to review/ (start at review/index.md)"
 	@echo "make model   build model_code/dist/model.tar.gz"
+	@echo "make serve   serve it locally like a SageMaker container on 127.0.0.1:8080 (Ctrl-C stops)"
 	@echo "make lint    ruff over the code"
 	@echo "make clean   remove cdk.out/ and build outputs (keeps .venv and node_modules)"
 
@@ -42,6 +43,9 @@ setup: $(VENV)/.installed node_modules/.installed $(MODEL)
 venv: $(VENV)/.installed
 
 model: $(MODEL)
+
+serve: $(VENV)/.installed $(MODEL)
+	@$(PY) -m model_code.serve --artifact $(MODEL)
 
 synth: setup
 	@echo "==> Synthesizing every environment into cdk.out/"

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from inference_constructs.compliance import (
     AWS_SOLUTIONS,
@@ -56,29 +57,56 @@ def _check_ecr_uri(value: str) -> str:
     return value
 
 
+def _check_dockerfile(value: str) -> str:
+    if "://" in value or not value.strip():
+        raise ValueError("expected a local path to a Dockerfile, e.g. containers/iris/Dockerfile")
+    return value
+
+
 class ModelImage(Settings):
-    """Either a prebuilt framework image (``framework`` + ``version``) or an explicit ECR ``uri``."""
+    """The serving image: a prebuilt framework image (``framework`` + ``version``), an
+    explicit ECR ``uri``, or your own container built from a ``dockerfile`` at deploy time."""
 
     framework: str | None = Field(default=None, description="Prebuilt framework: sklearn or xgboost.")
     version: str | None = Field(default=None, description="Framework image version, e.g. 1.4-2.")
     uri: Annotated[str, AfterValidator(_check_ecr_uri)] | None = Field(
         default=None, description="An explicit ECR image URI, for your own container."
     )
+    dockerfile: Annotated[str, AfterValidator(_check_dockerfile)] | None = Field(
+        default=None,
+        description="A Dockerfile (its directory is the build context), built and pushed by cdk deploy.",
+    )
+
+    @field_validator("dockerfile")
+    @classmethod
+    def _dockerfile_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        base_dir = (info.context or {}).get("base_dir")
+        if value is not None and base_dir is not None and not (Path(base_dir) / value).is_file():
+            raise ValueError(f"Dockerfile not found under {base_dir}")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelImage:
+        prebuilt = self.framework is not None or self.version is not None
+        if self.dockerfile is not None:
+            if self.uri is not None or prebuilt:
+                raise ValueError("give either dockerfile, or uri, or framework and version, not several")
+            return self
         if self.uri is not None:
-            if self.framework is not None or self.version is not None:
+            if prebuilt:
                 raise ValueError("give either uri, or framework and version, not both")
             return self
         if self.framework is None or self.version is None:
-            raise ValueError("give framework and version (a prebuilt image), or uri (your own ECR image)")
+            raise ValueError(
+                "give framework and version (a prebuilt image), or uri (your own ECR image), "
+                "or dockerfile (your own image, built at deploy time)"
+            )
         check_framework_version(self.framework, self.version)
         return self
 
     @property
     def is_framework(self) -> bool:
-        return self.uri is None
+        return self.uri is None and self.dockerfile is None
 
 
 def check_model_name(value: str) -> str:
@@ -109,7 +137,9 @@ class InferenceModel(Construct):
     :param name: The model's short name (lowercase letters, digits, hyphens), e.g. ``iris``.
     :param name_prefix: Prefix of every endpoint and job name this model serves under,
         e.g. ``prod-iris``; the role's log permissions are scoped to it.
-    :param image: The serving image.
+    :param image: The serving image. A ``dockerfile`` becomes a CDK ``DockerImageAsset``:
+        synth needs no Docker, ``cdk deploy`` builds the image (for linux/amd64) and pushes it
+        to the bootstrap ECR repository.
     :param model_data: ``s3://bucket/key.tar.gz`` or a local ``.tar.gz`` uploaded as an asset.
     :param encryption_key: The platform key; the role may decrypt with it.
     :param environment: Extra container environment variables.
@@ -145,6 +175,8 @@ class InferenceModel(Construct):
             problems.add(f"model_data: {error} (got {model_data!r})")
         if not model_data.startswith("s3://") and not Path(model_data).is_file():
             problems.add(f"model_data: local artifact {model_data!r} does not exist; build it first (make model)")
+        if checked_image is not None and checked_image.dockerfile and not Path(checked_image.dockerfile).is_file():
+            problems.add(f"image.dockerfile: {checked_image.dockerfile!r} does not exist")
         environment = dict(environment or {})
         if checked_image is not None and checked_image.is_framework:
             for reserved in sorted(FRAMEWORK_CONTAINER_ENVIRONMENT.keys() & environment.keys()):
@@ -200,6 +232,18 @@ class InferenceModel(Construct):
         return self.cfn_model.attr_model_name
 
     def _resolve_image(self, image: ModelImage) -> ResolvedImage:
+        if image.dockerfile is not None:
+            dockerfile = Path(image.dockerfile)
+            asset = ecr_assets.DockerImageAsset(
+                self,
+                "Image",
+                directory=str(dockerfile.parent),
+                file=dockerfile.name,
+                # SageMaker's CPU and GPU instances are x86; a build on an arm64 laptop would
+                # otherwise produce an image they cannot run.
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            )
+            return ResolvedImage(uri=asset.image_uri, repository_arn=asset.repository.repository_arn)
         if image.is_framework:
             assert image.framework is not None and image.version is not None
             return framework_image(self, image.framework, image.version)

@@ -104,10 +104,13 @@ class ModelStack(cdk.Stack):
         """One description of this model (image, environment, key); each SageMaker model built
         from it (VPC, shadow, serverless) differs only in its artifact and network."""
         local = not model_data.startswith("s3://")
+        image = self._model.image
+        if image.dockerfile is not None:  # config paths are relative to the repository root
+            image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
         return {
             "name": self._model.name,
             "name_prefix": f"{self._environment.environment}-{self._model.name}",
-            "image": self._model.image,
+            "image": image,
             "model_data": f"{self._base_dir}/{model_data}" if local else model_data,
             "encryption_key": self._platform.encryption_key,
             "environment": self._model.environment,

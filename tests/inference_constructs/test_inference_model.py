@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -256,3 +257,65 @@ def test_bad_network_settings(model_artifact, change, expected):
     stack = new_stack()
     with pytest.raises(InvalidPropsError, match=re.escape(expected)):
         new_model(stack, new_key(stack), model_artifact, network={**NETWORK, **change})
+
+
+# --- your own container, built from a Dockerfile ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def container_model(model_artifact, tmp_path_factory):
+    context = tmp_path_factory.mktemp("container")
+    (context / "Dockerfile.serve").write_text("FROM public.ecr.aws/docker/library/python:3.11-slim\n")
+    stack = new_stack()
+    new_model(
+        stack,
+        new_key(stack),
+        model_artifact,
+        image={"dockerfile": str(context / "Dockerfile.serve")},
+        environment={"SAGEMAKER_PROGRAM": "serve.py"},  # not reserved: the image is ours
+    )
+    template = Template.from_stack(stack)
+    return stack, template
+
+
+def test_dockerfile_image_is_an_asset_built_at_deploy_time_not_at_synth(container_model):
+    stack, template = container_model
+    model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))
+    container = model["Properties"]["PrimaryContainer"]
+    image = json.dumps(container["Image"])
+    assert "cdk-hnb659fds-container-assets-" in image
+    assert container["Environment"] == {"SAGEMAKER_PROGRAM": "serve.py"}
+    # The asset manifest tells `cdk deploy` what to build: the Dockerfile, its directory, amd64.
+    assembly = stack.node.root.synth()
+    manifest = json.loads((Path(assembly.directory) / f"{stack.artifact_id}.assets.json").read_text())
+    (image_asset,) = manifest["dockerImages"].values()
+    assert image_asset["source"]["dockerFile"] == "Dockerfile.serve"
+    assert image_asset["source"]["platform"] == "linux/amd64"
+    assert (Path(assembly.directory) / image_asset["source"]["directory"] / "Dockerfile.serve").is_file()
+
+
+def test_dockerfile_image_pull_is_scoped_to_the_asset_repository(container_model):
+    _, template = container_model
+    pulls = [s for s in _policy_statements(template) if "ecr:BatchGetImage" in s["Action"]]
+    assert len(pulls) == 1
+    resource = json.dumps(pulls[0]["Resource"])
+    assert '":repository/", {"Fn::Sub": "cdk-hnb659fds-container-assets-${AWS::AccountId}-${AWS::Region}"}' in resource
+
+
+def test_dockerfile_is_one_source_among_three(model_artifact, tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\n")
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError, match="give either dockerfile, or uri, or framework and version"):
+        new_model(
+            stack,
+            new_key(stack),
+            model_artifact,
+            image={"dockerfile": str(dockerfile), "uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1"},
+        )
+
+
+def test_missing_dockerfile_is_an_error(model_artifact, tmp_path):
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError, match=r"image\.dockerfile: '.*/nowhere/Dockerfile' does not exist"):
+        new_model(stack, new_key(stack), model_artifact, image={"dockerfile": str(tmp_path / "nowhere" / "Dockerfile")})

@@ -200,3 +200,29 @@ def test_no_mode_error_lists_every_mode(tmp_path):
     assert any(
         "serve the model in at least one mode: realtime, serverless" in p for p in problems_of(write(tmp_path, text))
     )
+
+
+def test_an_own_container_from_a_dockerfile(tmp_path):
+    (tmp_path / "containers" / "iris").mkdir(parents=True)
+    (tmp_path / "containers" / "iris" / "Dockerfile").write_text("FROM scratch\n")
+    text = VALID.format(name="dev").replace(
+        '{framework: sklearn, version: "1.4-2"}', "{dockerfile: containers/iris/Dockerfile}"
+    )
+    (model,) = load_environment(write(tmp_path, text), base_dir=tmp_path).models
+    assert model.image.dockerfile == "containers/iris/Dockerfile"
+    assert not model.image.is_framework
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("{dockerfile: containers/none/Dockerfile}", "Dockerfile not found under"),
+        ("{dockerfile: 'https://example.com/Dockerfile'}", "expected a local path to a Dockerfile"),
+        ('{dockerfile: Dockerfile, framework: sklearn, version: "1.4-2"}', "give either dockerfile, or uri"),
+        ("{}", "or dockerfile (your own image, built at deploy time)"),
+    ],
+)
+def test_bad_dockerfile_images(tmp_path, image, expected):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    text = VALID.format(name="dev").replace('{framework: sklearn, version: "1.4-2"}', image)
+    assert any(expected in problem for problem in problems_of(write(tmp_path, text)))
