@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-from constructs import Construct, IConstruct
+import jsii
+from constructs import Construct, IConstruct, IValidation
 
 AWS_SOLUTIONS = "AwsSolutions"
 # The regulatory packs share most rule names; they are acknowledged together.
@@ -74,12 +75,37 @@ def acknowledge_wildcard_resources(scope: Construct, resources: Iterable[str], r
         acknowledge(scope, f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{rendered}]", reason)
 
 
+def acknowledge_cross_stack_wildcard_resources(scope: Construct, resources: Iterable[str], reason: str) -> None:
+    """Like :func:`acknowledge_wildcard_resources`, for ARNs built on another stack's resources.
+
+    cdk-nag names such a finding after the ``Fn::ImportValue`` CDK writes at synth time, whose
+    export name is only known once CDK has resolved cross-stack references. Construct
+    validations run right after that, so the acknowledgement is rendered and made there.
+    """
+    scope.node.add_validation(_AcknowledgeOnceReferencesResolve(scope, list(resources), reason))
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeOnceReferencesResolve:
+    def __init__(self, scope: Construct, resources: list[str], reason: str) -> None:
+        self.scope, self.resources, self.reason = scope, resources, reason
+        self.done = False
+
+    def validate(self) -> list[str]:
+        if not self.done:  # an app may be synthesized more than once
+            acknowledge_wildcard_resources(self.scope, self.resources, self.reason)
+            self.done = True
+        return []
+
+
 def _render(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
         if "Ref" in value:
             return f"<{value['Ref']}>"
+        if "Fn::ImportValue" in value:
+            return _render(value["Fn::ImportValue"])
         if "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
             return f"<{logical_id}.{attribute}>"

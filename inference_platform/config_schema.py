@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from inference_constructs.batch_transform_job import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.inference_model import MODEL_NAME, ModelImage, check_model_data
 from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
 from inference_constructs.network import NetworkSettings
@@ -49,6 +50,7 @@ class ModelConfig(Settings):
     )
     environment: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
     realtime: RealtimeSettings | None = None
+    batch: BatchSettings | None = None
 
     @field_validator("model_data")
     @classmethod
@@ -61,12 +63,12 @@ class ModelConfig(Settings):
     @model_validator(mode="after")
     def _served_somewhere(self) -> ModelConfig:
         if not self.modes:
-            raise ValueError("serve the model in at least one mode: realtime")
+            raise ValueError("serve the model in at least one mode: realtime, batch")
         return self
 
     @property
     def modes(self) -> list[str]:
-        return [mode for mode in ("realtime",) if getattr(self, mode) is not None]
+        return [mode for mode in ("realtime", "batch") if getattr(self, mode) is not None]
 
 
 class EnvironmentConfig(Settings):
@@ -112,6 +114,18 @@ class EnvironmentConfig(Settings):
             raise ValueError(
                 f"model names {too_long} are too long for endpoint names in environment "
                 f"{self.environment!r}; at most {longest} characters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _batch_job_names_fit(self) -> EnvironmentConfig:
+        # Batch transform job names are "<environment>-<model>-<32-character hash>", at most 63.
+        longest = MAX_JOB_NAME_PREFIX_LENGTH - len(self.environment) - 1
+        too_long = [model.name for model in self.models if model.batch is not None and len(model.name) > longest]
+        if too_long:
+            raise ValueError(
+                f"model names {too_long} are too long for batch transform job names in environment "
+                f"{self.environment!r}; at most {longest} characters for a model with a batch block"
             )
         return self
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from inference_constructs.batch_transform_job import BatchTransformJob
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
@@ -58,3 +59,21 @@ class ModelStack(cdk.Stack):
                 settings=model.realtime,
             )
             cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
+        if model.batch is not None:
+            self.batch = BatchTransformJob(
+                self,
+                "Batch",
+                model=self.inference_model,
+                settings=model.batch,
+                bucket=platform.batch_bucket,
+                key_prefix=f"{environment.environment}/{model.name}",
+                encryption_key=platform.encryption_key,
+                notifications_topic=platform.notifications_topic,
+                alarms_topic=platform.alarms_topic,
+                log_removal_policy=cdk.RemovalPolicy.RETAIN
+                if environment.retain_stateful_resources
+                else cdk.RemovalPolicy.DESTROY,
+            )
+            cdk.CfnOutput(self, "BatchStateMachineArn", value=self.batch.state_machine.state_machine_arn)
+            cdk.CfnOutput(self, "BatchInputPath", value=self.batch.input_path)
+            cdk.CfnOutput(self, "BatchOutputPath", value=self.batch.output_path)

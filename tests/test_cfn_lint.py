@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 
 # Warnings we accept, each with the reason. Errors are never accepted.
-EXPLAINED_WARNINGS: dict[str, str] = {}
+EXPLAINED_WARNINGS: dict[str, str] = {
+    "W3005": "CDK's StateMachine adds a DependsOn on its role although RoleArn's GetAtt already orders them "
+    "(the batch transform state machine); the redundant edge changes nothing in deployment order.",
+    "W6001": "BatchInputPath and BatchOutputPath are s3://<platform batch bucket>/<env>/<model>/... built on the "
+    "bucket name imported from the platform stack; clients read one model stack's outputs to find its paths.",
+}
 
 
 def test_cfn_lint_finds_no_errors_and_no_unexplained_warnings(synthesized):
