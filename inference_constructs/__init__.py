@@ -4,6 +4,7 @@ Named ``inference_constructs`` (not ``constructs``) because a top-level ``constr
 package would shadow the ``constructs`` library that aws-cdk-lib imports.
 """
 
+from inference_constructs.batch_transform_job import BatchSettings, BatchTransformJob
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
@@ -18,6 +19,8 @@ from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 
 __all__ = [
     "AccessLogsBucket",
+    "BatchSettings",
+    "BatchTransformJob",
     "EncryptedTopic",
     "InferenceModel",
     "InstanceAutoscaling",

@@ -51,7 +51,6 @@ JOB_NAME_HASH_LENGTH = 32  # an MD5 digest in hex, from States.Hash
 MAX_JOB_NAME_PREFIX_LENGTH = MAX_TRANSFORM_JOB_NAME_LENGTH - JOB_NAME_HASH_LENGTH - 1
 JOB_NAME_PREFIX = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
 KEY_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
-MAX_STATE_MACHINE_NAME_LENGTH = 80
 STATE_MACHINE_NAME_SUFFIX = "-batch-transform"
 
 # Error names as Step Functions reports them for the SageMaker integration, retried with backoff.
@@ -60,6 +59,11 @@ THROTTLING_ERRORS = ("SageMaker.ThrottlingException",)
 CAPACITY_ERRORS = ("SageMaker.ResourceLimitExceeded",)
 # SageMaker's generic service-side error (internal failures, transient unavailability).
 SERVICE_ERRORS = ("SageMaker.AmazonSageMakerException",)
+
+# run-batch uploads local files to <input path>run-batch/<run name>/ and starts its own run over
+# them, so an upload trigger leaves objects there alone (EventBridge cannot exclude a sub-prefix).
+RUN_BATCH_STAGING_FOLDER = "run-batch/"
+UPLOAD_TRIGGER = "upload"
 
 # The error an execution ends with when its job failed or was refused; the cause says why.
 FAILURE_ERROR = "BatchTransformFailed"
@@ -202,7 +206,9 @@ class BatchSettings(Settings):
     environment: dict[Annotated[str, Field(pattern=ENVIRONMENT_KEY)], Annotated[str, Field(max_length=10240)]] = Field(
         default_factory=dict, max_length=16, description="Extra container environment variables for the job."
     )
-    timeout_hours: int = Field(default=24, ge=1, le=8760, description="A job still running after this is stopped.")
+    timeout_hours: int = Field(
+        default=24, ge=1, le=8760, description="The run fails after this; Step Functions stops the job."
+    )
     schedule: Annotated[str, AfterValidator(check_schedule)] | None = Field(
         default=None, description="Run on this EventBridge schedule (UTC): rate(...) or cron(...)."
     )
@@ -449,7 +455,20 @@ class BatchTransformJob(Construct):
         )
         given_input.next(choose_output)
         default_input.next(choose_output)
-        return name_job.next(choose_input)
+        name_job.next(choose_input)
+        staged = sfn.Condition.and_(
+            sfn.Condition.is_present("$.trigger"),
+            sfn.Condition.is_string("$.trigger"),
+            sfn.Condition.string_equals("$.trigger", UPLOAD_TRIGGER),
+            sfn.Condition.is_present("$.input_uri"),
+            sfn.Condition.is_string("$.input_uri"),
+            sfn.Condition.string_matches("$.input_uri", f"{self.input_path}{RUN_BATCH_STAGING_FOLDER}*"),
+        )
+        return (
+            sfn.Choice(self, "StagedByRunBatch", comment="run-batch runs what it uploads itself; skip its uploads.")
+            .when(staged, sfn.Succeed(self, "LeftToRunBatch"))
+            .otherwise(name_job)
+        )
 
     def _transform_job_task(self) -> sfn.TaskStateBase:
         settings = self.settings
@@ -723,7 +742,8 @@ class BatchTransformJob(Construct):
                         events.RuleTargetInput.from_object(
                             {
                                 "input_uri": f"s3://{self.bucket.bucket_name}/"
-                                f"{events.EventField.from_path('$.detail.object.key')}"
+                                f"{events.EventField.from_path('$.detail.object.key')}",
+                                "trigger": UPLOAD_TRIGGER,
                             }
                         )
                     )

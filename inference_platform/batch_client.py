@@ -20,6 +20,10 @@ from typing import Any
 from inference_platform.deployed import DeployedEnvironment
 from inference_platform.naming import model_stack_name
 
+# Where local files are uploaded under the input path: the state machine leaves uploads there
+# to the run started here. The same value as inference_constructs.batch_transform_job's
+# (a test holds them equal; importing the construct would start CDK in every client run).
+RUN_BATCH_STAGING_FOLDER = "run-batch/"
 # Execution states that no longer change.
 FINISHED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -119,7 +123,8 @@ class BatchClient:
 
     def stage_input(self, source: str, run_name: str) -> str:
         """The input URI for a run: ``source`` itself if it is an ``s3://`` URI under the input
-        path, else the local file uploaded to ``<input path><run name>/<file name>``."""
+        path, else the local file uploaded to ``<input path>run-batch/<run name>/<file name>``
+        (a folder an upload trigger leaves alone, since this run covers it)."""
         if source.startswith("s3://"):
             split_s3_uri(source)
             self._check_under(source, self.target.input_path, "--input")
@@ -127,7 +132,7 @@ class BatchClient:
         path = Path(source)
         if not path.is_file():
             raise BatchRunError(f"--input {source!r} is neither an s3:// URI nor an existing file")
-        folder = f"{self.target.input_path}{run_name}/"
+        folder = f"{self.target.input_path}{RUN_BATCH_STAGING_FOLDER}{run_name}/"
         bucket, key = split_s3_uri(folder + path.name)
         self.report(f"uploading {path} to s3://{bucket}/{key}")
         self.s3.upload_file(str(path), bucket, key)

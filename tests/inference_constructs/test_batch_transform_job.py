@@ -136,7 +136,6 @@ def test_every_execution_names_its_own_job_within_the_length_limit(full):
     name_job = definition(template)["States"]["NameJob"]
     expression = "States.Format('test-iris-{}', States.Hash($$.Execution.Id, 'MD5'))"
     assert name_job["Parameters"]["job_name.$"] == expression
-    assert definition(template)["StartAt"] == "NameJob"
     # "<prefix>-" plus a 32-character MD5 digest, within SageMaker's 63 characters for the longest prefix.
     longest = "a" * 30
     assert len(f"{longest}-{hashlib.md5(b'x').hexdigest()}") == MAX_TRANSFORM_JOB_NAME_LENGTH
@@ -397,7 +396,7 @@ def test_upload_under_the_input_path_starts_a_run_for_that_object(full):
                                     [
                                         '{"input_uri":"s3://',
                                         {"Ref": Match.string_like_regexp("^BatchBucket")},
-                                        '/<detail-object-key>"}',
+                                        '/<detail-object-key>","trigger":"upload"}',
                                     ],
                                 ]
                             },
@@ -407,6 +406,20 @@ def test_upload_under_the_input_path_starts_a_run_for_that_object(full):
             ],
         },
     )
+
+
+def test_uploads_staged_by_run_batch_start_no_second_run(full):
+    _, template = full
+    states = definition(template)
+    assert states["StartAt"] == "StagedByRunBatch"
+    choice = states["States"]["StagedByRunBatch"]
+    assert choice["Default"] == "NameJob"
+    (rule,) = choice["Choices"]
+    assert rule["Next"] == "LeftToRunBatch" and states["States"]["LeftToRunBatch"] == {"Type": "Succeed"}
+    conditions = rule["And"]
+    assert {"Variable": "$.trigger", "StringEquals": "upload"} in conditions
+    (pattern,) = [c["StringMatches"] for c in conditions if "StringMatches" in c]
+    assert pattern.endswith("/test/iris/input/run-batch/*")
 
 
 def test_failed_and_timed_out_executions_alarm_to_the_alarm_topic(full):
@@ -644,6 +657,23 @@ def test_emulated_run_refuses_paths_outside_the_model_paths_and_says_why(emulate
     assert session.client("sagemaker").list_transform_jobs()["TransformJobSummaries"] == []
     ((subject, message),) = emulator.published(session, queue)
     assert subject.endswith(" failed") and message["status"] == "FAILED" and message["error"] == "InvalidLocation"
+
+
+@pytest.mark.parametrize(
+    ("key", "runs"),
+    [("dev/iris/input/run-batch/run-1/data.csv", False), ("dev/iris/input/2024-01-31/data.csv", True)],
+)
+def test_emulated_upload_trigger_runs_dropped_files_and_leaves_run_batch_uploads_alone(emulated, key, runs):
+    session, arn, queue = emulated
+    # The input the upload rule's transformer gives the execution.
+    execution = execute(session, arn, {"input_uri": f"s3://{emulator.BUCKET}/{key}", "trigger": "upload"})
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    jobs = session.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]
+    assert len(jobs) == (1 if runs else 0)
+    assert len(emulator.published(session, queue)) == (1 if runs else 0)
+    if runs:
+        job = session.client("sagemaker").describe_transform_job(TransformJobName=jobs[0]["TransformJobName"])
+        assert job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{emulator.BUCKET}/{key}"
 
 
 def test_emulated_job_refused_by_sagemaker_is_published_and_fails_the_execution(emulated, monkeypatch):

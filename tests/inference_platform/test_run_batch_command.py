@@ -17,6 +17,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from inference_constructs import batch_transform_job
+from inference_platform import batch_client
 from inference_platform.__main__ import main
 from inference_platform.batch_client import BatchRunError, new_run_name, split_s3_uri
 from tests import batch_emulator as emulator
@@ -100,8 +102,8 @@ def test_local_file_is_uploaded_run_followed_and_output_location_printed(emulate
 
     (execution,) = emulated.executions()
     request = json.loads(emulated.wait_until_finished()["input"])
-    run_folder = f"dev/iris/input/{execution['name']}/"
-    assert request == {"input_uri": f"{emulator.INPUT_PATH}{execution['name']}/"}
+    run_folder = f"dev/iris/input/run-batch/{execution['name']}/"
+    assert request == {"input_uri": f"s3://{emulator.BUCKET}/{run_folder}"}
     assert emulated.keys("dev/iris/input/") == [f"{run_folder}flowers.csv"]
     body = emulated.session.client("s3").get_object(Bucket=emulator.BUCKET, Key=f"{run_folder}flowers.csv")["Body"]
     assert body.read().decode() == CSV
@@ -239,3 +241,17 @@ def test_split_s3_uri():
     for bad in ("bucket/a.csv", "s3://bucket", "s3:///key"):
         with pytest.raises(BatchRunError):
             split_s3_uri(bad)
+
+
+def test_client_stages_uploads_where_the_upload_trigger_leaves_them_to_it():
+    assert batch_client.RUN_BATCH_STAGING_FOLDER == batch_transform_job.RUN_BATCH_STAGING_FOLDER
+
+
+def test_the_client_does_not_load_cdk():
+    # The client runs where Node and the CDK are not installed, and starts fast.
+    import subprocess
+    import sys
+
+    code = "import sys, inference_platform.__main__; print('aws_cdk' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
