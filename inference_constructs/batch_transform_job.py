@@ -42,7 +42,7 @@ from inference_constructs.compliance import (
 )
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
-from inference_constructs.instance_types import check_instance_type
+from inference_constructs.instance_types import check_instance_type, has_local_storage
 from inference_constructs.settings import Settings
 
 # SageMaker job names: 1-63 letters, digits and hyphens. Ours are "<prefix>-<32 hex digits>".
@@ -237,9 +237,11 @@ class BatchTransformJob(Construct):
     """A state machine that runs batch transform jobs of one model and reports how each ended.
 
     Jobs read from ``input_path`` and write to ``output_path`` in ``bucket``, encrypted (output and
-    instance volumes) with ``encryption_key``. They run as the model's execution role, which this
-    construct allows to read the input path and write the output path; the model's network
-    isolation and VPC placement apply to its transform jobs as they do to its endpoints.
+    instance volumes) with ``encryption_key``; instance types with local NVMe storage (``ml.g4dn``,
+    ``ml.m5d``, ...) encrypt their volumes in hardware, where SageMaker accepts no volume key.
+    Jobs run as the model's execution role, which this construct allows to read the input path
+    and write the output path; the model's network isolation and VPC placement apply to its
+    transform jobs as they do to its endpoints.
 
     The state machine runs as a role of its own that may only create, describe and stop
     transform jobs named ``<job_name_prefix>-*``, pass the model's role to SageMaker, and
@@ -502,7 +504,8 @@ class BatchTransformJob(Construct):
             transform_resources=tasks.TransformResources(
                 instance_count=settings.instance_count,
                 instance_type=ec2.InstanceType(settings.instance_type.removeprefix("ml.")),
-                volume_encryption_key=self.encryption_key,
+                # Local NVMe volumes are hardware-encrypted and SageMaker refuses a key for them.
+                volume_encryption_key=None if has_local_storage(settings.instance_type) else self.encryption_key,
             ),
             batch_strategy=tasks.BatchStrategy.MULTI_RECORD
             if settings.batch_strategy == "MultiRecord"

@@ -472,6 +472,13 @@ def test_grants_start_this_state_machine_and_reach_only_its_paths(full):
     assert "sagemaker:CreateTransformJob" not in by_action
 
 
+def test_local_storage_instances_get_no_volume_key_but_output_stays_encrypted(model_artifact):
+    stack, _ = build(model_artifact, {"instance_type": "ml.g4dn.xlarge"})
+    parameters = definition(Template.from_stack(stack))["States"]["RunTransformJob"]["Parameters"]
+    assert parameters["TransformResources"] == {"InstanceCount": 1, "InstanceType": "ml.g4dn.xlarge"}
+    assert parameters["TransformOutput"]["KmsKeyId"].startswith("<Key")
+
+
 def test_triggers_and_alarms_exist_only_when_asked(model_artifact):
     stack, job = build(model_artifact, {"instance_type": "ml.m5.large", "alarms": {"enabled": False}})
     template = Template.from_stack(stack)
