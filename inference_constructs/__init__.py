@@ -11,6 +11,7 @@ from inference_constructs.async_endpoint import (
     AsyncSettings,
     ErrorQueueSettings,
 )
+from inference_constructs.batch_transform_job import BatchSettings, BatchTransformJob
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
@@ -35,6 +36,8 @@ __all__ = [
     "AsyncAutoscaling",
     "AsyncEndpoint",
     "AsyncSettings",
+    "BatchSettings",
+    "BatchTransformJob",
     "EncryptedTopic",
     "ErrorQueueSettings",
     "InferenceModel",

@@ -102,11 +102,11 @@ def _render(value: Any) -> str:
     if isinstance(value, dict):
         if "Ref" in value:
             return f"<{value['Ref']}>"
+        if "Fn::ImportValue" in value:
+            return _render(value["Fn::ImportValue"])
         if "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
             return f"<{logical_id}.{attribute}>"
-        if "Fn::ImportValue" in value:
-            return _render(value["Fn::ImportValue"])
         if "Fn::Join" in value:
             separator, parts = value["Fn::Join"]
             return separator.join(_render(part) for part in parts)

@@ -90,6 +90,20 @@ def check_instance_type(value: str) -> str:
     return value
 
 
+# Families whose instances carry local NVMe storage. SageMaker encrypts those volumes with a
+# hardware module and refuses a volume KMS key for them (VolumeKmsKeyId, KmsKeyId of an
+# endpoint config): "You can't request a VolumeKmsKeyId when using an instance type with local storage".
+LOCAL_STORAGE_FAMILIES = frozenset(
+    {"m5d", "m6id", "c5d", "c6id", "r5d", "r6id", "m6gd", "c6gd", "r6gd"}
+    | {"g4dn", "g5", "g6", "g6e", "p4d", "p4de", "p5", "trn1"}
+)
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Whether a validated instance type's storage is local (hardware-encrypted, no KMS key)."""
+    return instance_type.split(".")[1] in LOCAL_STORAGE_FAMILIES
+
+
 def hardware_of(instance_type: str) -> Hardware:
     """The hardware kind of a validated instance type."""
     family = instance_type.split(".")[1]

@@ -50,6 +50,16 @@ class PlatformKey(Construct):
                 },
             )
         )
+        # Log delivery of state machines encrypted with this key (batch transform). The same
+        # statement CDK's StateMachine adds from the model stacks, stated here so the platform
+        # template does not depend on which models run batch (identical statements merge).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+                actions=["kms:Decrypt*"],
+                resources=["*"],
+            )
+        )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowServicesPublishingToEncryptedTopics",

@@ -18,6 +18,8 @@ class SecureBucket(Construct):
     :param access_logs_bucket: Where server access logs go.
     :param removal_policy: ``RETAIN`` keeps the bucket and its objects when the stack goes.
     :param noncurrent_version_expiration_days: How long old object versions are kept.
+    :param event_bridge_enabled: Send this bucket's object events to EventBridge (for rules
+        that react to uploads).
     """
 
     def __init__(
@@ -29,6 +31,7 @@ class SecureBucket(Construct):
         access_logs_bucket: s3.IBucket,
         removal_policy: cdk.RemovalPolicy,
         noncurrent_version_expiration_days: int = 90,
+        event_bridge_enabled: bool = False,
     ) -> None:
         super().__init__(scope, id)
         self.bucket = s3.Bucket(
@@ -52,6 +55,14 @@ class SecureBucket(Construct):
             ],
             removal_policy=removal_policy,
         )
+        if event_bridge_enabled:
+            # The bucket's own NotificationConfiguration, not s3.Bucket(event_bridge_enabled=True):
+            # that one deploys a Lambda-backed custom resource to set the same flag.
+            cfn_bucket = self.bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+            )
         self._acknowledge_findings()
 
     def _acknowledge_findings(self) -> None:

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from inference_constructs.async_endpoint import AsyncSettings
+from inference_constructs.batch_transform_job import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.inference_model import (
     FRAMEWORK_CONTAINER_ENVIRONMENT,
     ModelImage,
@@ -32,7 +33,7 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 # The inference modes a model can be served in; each is an optional block of ModelConfig.
-MODES = ("realtime", "serverless", "async")
+MODES = ("realtime", "serverless", "async", "batch")
 # The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
 LONGEST_MODE_SUFFIX = len("serverless")
 
@@ -83,6 +84,7 @@ class ModelConfig(Settings):
     )
     # `async` is a Python keyword: the field is async_, the YAML key (and every message) is async.
     async_: AsyncSettings | None = Field(default=None, alias="async")
+    batch: BatchSettings | None = None
 
     @field_validator("environment")
     @classmethod
@@ -167,6 +169,18 @@ class EnvironmentConfig(Settings):
                     f"{environment!r}; at most {longest} characters"
                 )
         return models
+
+    @model_validator(mode="after")
+    def _batch_job_names_fit(self) -> EnvironmentConfig:
+        # Batch transform job names are "<environment>-<model>-<32-character hash>", at most 63.
+        longest = MAX_JOB_NAME_PREFIX_LENGTH - len(self.environment) - 1
+        too_long = [model.name for model in self.models if model.batch is not None and len(model.name) > longest]
+        if too_long:
+            raise ValueError(
+                f"model names {too_long} are too long for batch transform job names in environment "
+                f"{self.environment!r}; at most {longest} characters for a model with a batch block"
+            )
+        return self
 
     @property
     def stage_name(self) -> str:

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from inference_constructs.async_endpoint import AsyncEndpoint
+from inference_constructs.batch_transform_job import BatchTransformJob
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
@@ -99,6 +100,25 @@ class ModelStack(cdk.Stack):
                 ("AsyncInvocationTimeoutSeconds", str(self.async_endpoint.invocation_timeout_seconds)),
             ):
                 cdk.CfnOutput(self, key, value=value)
+
+        if model.batch is not None:
+            self.batch = BatchTransformJob(
+                self,
+                "Batch",
+                model=self.inference_model,
+                settings=model.batch,
+                bucket=platform.batch_bucket,
+                key_prefix=f"{environment.environment}/{model.name}",
+                encryption_key=platform.encryption_key,
+                notifications_topic=platform.notifications_topic,
+                alarms_topic=platform.alarms_topic,
+                log_removal_policy=cdk.RemovalPolicy.RETAIN
+                if environment.retain_stateful_resources
+                else cdk.RemovalPolicy.DESTROY,
+            )
+            cdk.CfnOutput(self, "BatchStateMachineArn", value=self.batch.state_machine.state_machine_arn)
+            cdk.CfnOutput(self, "BatchInputPath", value=self.batch.input_path)
+            cdk.CfnOutput(self, "BatchOutputPath", value=self.batch.output_path)
 
     def _model_props(self, model_data: str) -> dict[str, Any]:
         """One description of this model (image, environment, key); each SageMaker model built

@@ -48,9 +48,14 @@ class PlatformStack(cdk.Stack):
             self, "AccessLogs", removal_policy=removal, retention_days=config.access_log_retention_days
         ).bucket
 
-        def bucket(id: str) -> s3.IBucket:
+        def bucket(id: str, *, event_bridge_enabled: bool = False) -> s3.IBucket:
             return SecureBucket(
-                self, id, encryption_key=key, access_logs_bucket=access_logs, removal_policy=removal
+                self,
+                id,
+                encryption_key=key,
+                access_logs_bucket=access_logs,
+                removal_policy=removal,
+                event_bridge_enabled=event_bridge_enabled,
             ).bucket
 
         def topic(id: str, display_name: str) -> sns.ITopic:
@@ -60,7 +65,8 @@ class PlatformStack(cdk.Stack):
             encryption_key=key,
             model_artifacts_bucket=bucket("ModelArtifacts"),
             async_bucket=bucket("AsyncInference"),
-            batch_bucket=bucket("BatchTransform"),
+            # Batch transform runs can start when an object lands under a model's input path.
+            batch_bucket=bucket("BatchTransform", event_bridge_enabled=True),
             data_capture_bucket=bucket("DataCapture"),
             notifications_topic=topic("Notifications", f"{config.environment} inference notifications"),
             alarms_topic=topic("Alarms", f"{config.environment} inference alarms"),

@@ -14,6 +14,7 @@ object to reproduce a request that has not finished.
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import pytest
@@ -128,7 +129,8 @@ def test_no_result_within_the_timeout_exits_non_zero_with_progress(deployed, mon
     assert code == 3
     err = capsys.readouterr().err
     assert "still waiting" in err
-    assert "error: timed out: no result after 0 s" in err
+    # The elapsed time is rounded, and a loaded machine may take longer than the timeout to notice.
+    assert re.search(r"error: timed out: no result after \d+ s", err)
     assert "response.json" in err and "may still be queued or running" in err
 
 

@@ -172,7 +172,8 @@ def test_limits_table_counts_each_template(bundle, assembly_dir):
         size = stack.template_path.stat().st_size
         row = f"| {stack.stack_name} | {stack.environment} | {resources} ({resources / MAX_RESOURCES:.1%}) |"
         assert row in limits
-        assert f"{size:,} ({size / 1_000_000:.1%}) | yes | ok |" in limits
+        direct = "yes" if size <= 51_200 else "no (S3 upload needed)"
+        assert f"{size:,} ({size / 1_000_000:.1%}) | {direct} | ok |" in limits
     assert "51,200" in limits and "1 MB" in limits and "stackTemplateAssetObjectUrl" in limits
 
 
