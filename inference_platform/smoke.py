@@ -27,6 +27,7 @@ from enum import StrEnum
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from inference_platform.batch_client import RUN_BATCH_STAGING_FOLDER
 from inference_platform.deployed import DeployedEnvironment
 
 # The shipped iris model takes four numeric features per row and answers one label per row.
@@ -34,8 +35,9 @@ SAMPLE_ROWS = ("5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5")
 
 # The execution input that points a batch run at other prefixes than its defaults
 # (BatchTransformJob: "the execution input may override the input and output prefix").
-BATCH_INPUT_PATH_FIELD = "input_path"
-BATCH_OUTPUT_PATH_FIELD = "output_path"
+# The batch state machine's execution input (see BatchTransformJob): both optional overrides.
+BATCH_INPUT_PATH_FIELD = "input_uri"
+BATCH_OUTPUT_PATH_FIELD = "output_uri"
 BATCH_INPUT_FILE = "records.csv"
 # Batch transform names each output object after its input object, plus ".out".
 BATCH_OUTPUT_SUFFIX = ".out"
@@ -233,7 +235,8 @@ class SmokeTests:
 
     def run_batch(self, outputs: dict[str, str]) -> str:
         state_machine = outputs["BatchStateMachineArn"]
-        input_path = f"{outputs['BatchInputPath'].rstrip('/')}/smoke/{self.run_id}/"
+        # Staged like run-batch's inputs, which the upload trigger ignores, so one smoke run is one job.
+        input_path = f"{outputs['BatchInputPath'].rstrip('/')}/{RUN_BATCH_STAGING_FOLDER}smoke-{self.run_id}/"
         output_path = f"{outputs['BatchOutputPath'].rstrip('/')}/smoke/{self.run_id}/"
         self._put(input_path + BATCH_INPUT_FILE)
         execution = self.stepfunctions.start_execution(

@@ -29,14 +29,14 @@ MOTO_API = "http://motoapi.amazonaws.com/moto-api/static/sagemaker"
 LABELS = "setosa\nvirginica\nversicolor\n"  # one per sample row
 ROLE = "arn:aws:iam::123456789012:role/batch"
 
-# Stands in for the batch transform state machine: writes <output_path>records.csv.out as the
+# Stands in for the batch transform state machine: writes <output_uri>records.csv.out as the
 # transform job would, from the execution input the smoke test sends.
 WRITES_OUTPUT = {
     "StartAt": "Split",
     "States": {
         "Split": {
             "Type": "Pass",
-            "Parameters": {"parts.$": "States.StringSplit($.output_path, '/')"},
+            "Parameters": {"parts.$": "States.StringSplit($.output_uri, '/')"},
             "Next": "Transform",
         },
         "Transform": {
@@ -158,14 +158,14 @@ def test_async_and_batch_inputs_go_under_the_stacks_prefixes(aws):
     s3 = boto3.client("s3")
     sample = ("\n".join(SAMPLE_ROWS) + "\n").encode()
     assert s3.get_object(Bucket="async-bucket", Key="iris/input/smoke/run-1.csv")["Body"].read() == sample
-    assert s3.get_object(Bucket="batch-bucket", Key="iris/input/smoke/run-1/records.csv")["Body"].read() == sample
+    assert s3.get_object(Bucket="batch-bucket", Key="iris/input/run-batch/smoke-run-1/records.csv")["Body"].read() == sample
     sfn = boto3.client("stepfunctions")
     execution = sfn.list_executions(stateMachineArn=_only_machine())
     described = sfn.describe_execution(executionArn=execution["executions"][0]["executionArn"])
     assert described["name"] == "smoke-run-1"
     assert json.loads(described["input"]) == {
-        "input_path": "s3://batch-bucket/iris/input/smoke/run-1/",
-        "output_path": "s3://batch-bucket/iris/output/smoke/run-1/",
+        "input_uri": "s3://batch-bucket/iris/input/run-batch/smoke-run-1/",
+        "output_uri": "s3://batch-bucket/iris/output/smoke/run-1/",
     }
 
 
