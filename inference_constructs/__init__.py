@@ -11,6 +11,7 @@ from inference_constructs.async_endpoint import (
     AsyncSettings,
     ErrorQueueSettings,
 )
+from inference_constructs.dashboard import BatchJobMetrics, InferenceDashboard
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
@@ -24,6 +25,7 @@ from inference_constructs.realtime_endpoint import (
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_constructs.serverless_endpoint import (
     ProvisionedConcurrencyAutoscaling,
+    ServerlessAlarms,
     ServerlessEndpoint,
     ServerlessSettings,
     serverless_model,
@@ -35,8 +37,10 @@ __all__ = [
     "AsyncAutoscaling",
     "AsyncEndpoint",
     "AsyncSettings",
+    "BatchJobMetrics",
     "EncryptedTopic",
     "ErrorQueueSettings",
+    "InferenceDashboard",
     "InferenceModel",
     "InstanceAutoscaling",
     "InvalidPropsError",
@@ -47,6 +51,7 @@ __all__ = [
     "RealtimeSettings",
     "ScheduledCapacity",
     "SecureBucket",
+    "ServerlessAlarms",
     "ServerlessEndpoint",
     "ServerlessSettings",
     "serverless_model",

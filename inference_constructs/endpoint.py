@@ -12,7 +12,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, create_alarms
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
 from inference_constructs.deployment_policy import DeploymentPolicy
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -68,7 +68,7 @@ class EndpointBase(Construct):
     ) -> dict[str, cloudwatch.Alarm]:
         """The endpoint's health alarms, through the one shared path, named after the endpoint."""
         self.alarms = create_alarms(self, specs, name_prefix=self.endpoint_name, evaluation=evaluation, topic=topic)
-        self.alarm_names = {key: f"{self.endpoint_name}-{key}" for key in self.alarms}
+        self.alarm_names = {key: alarm_name(self.endpoint_name, key) for key in self.alarms}
         return self.alarms
 
     def _deployment_config(
