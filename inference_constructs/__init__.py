@@ -12,6 +12,7 @@ from inference_constructs.async_endpoint import (
     ErrorQueueSettings,
 )
 from inference_constructs.batch_transform_job import BatchSettings, BatchTransformJob
+from inference_constructs.dashboard import BatchJobMetrics, InferenceDashboard
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
@@ -25,6 +26,7 @@ from inference_constructs.realtime_endpoint import (
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_constructs.serverless_endpoint import (
     ProvisionedConcurrencyAutoscaling,
+    ServerlessAlarms,
     ServerlessEndpoint,
     ServerlessSettings,
     serverless_model,
@@ -36,10 +38,12 @@ __all__ = [
     "AsyncAutoscaling",
     "AsyncEndpoint",
     "AsyncSettings",
+    "BatchJobMetrics",
     "BatchSettings",
     "BatchTransformJob",
     "EncryptedTopic",
     "ErrorQueueSettings",
+    "InferenceDashboard",
     "InferenceModel",
     "InstanceAutoscaling",
     "InvalidPropsError",
@@ -50,6 +54,7 @@ __all__ = [
     "RealtimeSettings",
     "ScheduledCapacity",
     "SecureBucket",
+    "ServerlessAlarms",
     "ServerlessEndpoint",
     "ServerlessSettings",
     "serverless_model",

@@ -1,6 +1,17 @@
-"""Alarm plumbing shared by the mode constructs: every alarm notifies the platform's alarm topic."""
+"""Alarm plumbing shared by the mode constructs: one path creates every alarm, and every
+alarm notifies the platform's alarm topic.
+
+A construct describes its alarms as :class:`AlarmSpec` values and hands them to
+:func:`create_alarms`; nothing else builds a health alarm. Alarms get stable names,
+``<endpoint name>-<alarm>`` (e.g. ``prod-iris-realtime-Invocation5XXErrors``): an operator
+finds them by name, and the environment's dashboard (another stack) addresses them by name
+instead of importing their generated names through cross-stack exports.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -10,12 +21,43 @@ from pydantic import Field
 
 from inference_constructs.settings import Settings
 
+# CloudWatch allows 255 characters in an alarm name.
+MAX_ALARM_NAME_LENGTH = 255
+
 
 class AlarmEvaluation(Settings):
     """How many one-minute periods an alarm looks at, and how many must breach."""
 
     evaluation_periods: int = Field(default=5, ge=1, le=60)
     datapoints_to_alarm: int = Field(default=3, ge=1, le=60)
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm a construct wants: what it watches, when it fires, and how it reads silence.
+
+    :param key: Short name, e.g. ``Invocation5XXErrors``: the construct id (``<key>Alarm``),
+        the key in the construct's ``alarms`` and the suffix of the alarm's name.
+    :param treat_missing_data: Chosen per alarm, never left to CloudWatch's default: say why
+        in ``description`` or next to the spec.
+    :param evaluation: Overrides the evaluation the construct passes to :func:`create_alarms`.
+    """
+
+    key: str
+    metric: cloudwatch.IMetric
+    threshold: float
+    description: str
+    treat_missing_data: cloudwatch.TreatMissingData
+    comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+    evaluation: AlarmEvaluation | None = None
+
+
+def alarm_name(name_prefix: str, key: str) -> str:
+    """The physical name of alarm ``key`` of the resource named ``name_prefix``."""
+    name = f"{name_prefix}-{key}"
+    if len(name) > MAX_ALARM_NAME_LENGTH:
+        raise ValueError(f"alarm name {name!r} is longer than {MAX_ALARM_NAME_LENGTH} characters")
+    return name
 
 
 def create_alarm(
@@ -29,11 +71,13 @@ def create_alarm(
     evaluation: AlarmEvaluation,
     topic: sns.ITopic | None,
     comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    name: str | None = None,
 ) -> cloudwatch.Alarm:
     """An alarm whose ALARM and OK transitions are sent to ``topic``."""
     alarm = cloudwatch.Alarm(
         scope,
         id,
+        alarm_name=name,
         metric=metric,
         threshold=threshold,
         comparison_operator=comparison,
@@ -46,3 +90,32 @@ def create_alarm(
         alarm.add_alarm_action(actions.SnsAction(topic))
         alarm.add_ok_action(actions.SnsAction(topic))
     return alarm
+
+
+def create_alarms(
+    scope: Construct,
+    specs: Iterable[AlarmSpec],
+    *,
+    name_prefix: str,
+    evaluation: AlarmEvaluation,
+    topic: sns.ITopic | None,
+) -> dict[str, cloudwatch.Alarm]:
+    """Every alarm of ``specs``, named ``<name_prefix>-<key>``, described as
+    ``<name_prefix>: <description>``, keyed by ``key``."""
+    alarms: dict[str, cloudwatch.Alarm] = {}
+    for spec in specs:
+        if spec.key in alarms:
+            raise ValueError(f"two alarms share the key {spec.key!r}")
+        alarms[spec.key] = create_alarm(
+            scope,
+            f"{spec.key}Alarm",
+            metric=spec.metric,
+            threshold=spec.threshold,
+            description=f"{name_prefix}: {spec.description}",
+            treat_missing_data=spec.treat_missing_data,
+            evaluation=spec.evaluation or evaluation,
+            topic=topic,
+            comparison=spec.comparison,
+            name=alarm_name(name_prefix, spec.key),
+        )
+    return alarms

@@ -21,9 +21,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import Field, model_validator
 
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
+from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
 from inference_constructs.encrypted_topic import EncryptedTopic
-from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointBase
+from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, InstanceBackedEndpoint
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import check_endpoint_name
@@ -73,8 +75,19 @@ class AsyncAlarms(Settings):
     backlog_size: int = Field(
         default=100, ge=1, le=1_000_000, description="Alarm when more requests than this are queued."
     )
+    invocation_failures: int = Field(
+        default=1,
+        ge=1,
+        le=1_000_000,
+        description="Alarm when at least this many requests fail within a minute (InvocationFailures): each is "
+        "a caller's request lost, so the alarm fires on the first such minute.",
+    )
     evaluation_minutes: int = Field(
-        default=5, ge=1, le=60, description="Consecutive one-minute periods above a threshold before alarming."
+        default=5,
+        ge=1,
+        le=60,
+        description="Consecutive one-minute periods above the age or backlog threshold before alarming; also "
+        "how many failure-free minutes clear the failures alarm.",
     )
 
 
@@ -121,6 +134,9 @@ class AsyncSettings(Settings):
     error_queue: ErrorQueueSettings | None = Field(
         default=None, description="Keep failure notices in an SQS queue (with its own dead-letter queue)."
     )
+    data_capture: DataCaptureSettings | None = Field(
+        default=None, description="Capture requests and/or responses to the platform's data-capture bucket."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> AsyncSettings:
@@ -134,7 +150,7 @@ class AsyncSettings(Settings):
         return self
 
 
-class AsyncEndpoint(EndpointBase):
+class AsyncEndpoint(InstanceBackedEndpoint):
     """An asynchronous SageMaker endpoint for one model.
 
     Callers put a request under ``input_path`` and call ``InvokeEndpointAsync``; SageMaker
@@ -158,7 +174,10 @@ class AsyncEndpoint(EndpointBase):
         to ``<prefix>/input/``, results to ``<prefix>/output/``, errors to ``<prefix>/failure/``.
     :param endpoint_name: Stable endpoint name, e.g. ``prod-iris-async``.
     :param alarm_topic: Where the backlog alarms are sent (the platform's alarm topic).
-    :param settings: Instances, queue behaviour, scaling, alarms and the optional error queue.
+    :param settings: Instances, queue behaviour, scaling, alarms, the optional error queue and
+        the optional data capture.
+    :param data_capture_bucket: Where captured data goes; required when ``settings.data_capture`` is set.
+    :param data_capture_prefix: Key prefix for this endpoint's captured data, e.g. ``prod/iris/async/``.
     """
 
     def __init__(
@@ -173,9 +192,16 @@ class AsyncEndpoint(EndpointBase):
         endpoint_name: str,
         alarm_topic: sns.ITopic,
         settings: AsyncSettings | Mapping[str, Any],
+        data_capture_bucket: s3.IBucket | None = None,
+        data_capture_prefix: str | None = None,
     ) -> None:
         problems = ProblemCollector()
         checked = problems.validate(AsyncSettings, settings, "settings")
+        if isinstance(checked, AsyncSettings) and checked.data_capture is not None:
+            problems.check(
+                data_capture_bucket is not None and bool(data_capture_prefix),
+                "data_capture_bucket and data_capture_prefix: required when settings.data_capture is set",
+            )
         try:
             check_endpoint_name(endpoint_name)
         except ValueError as error:
@@ -187,8 +213,16 @@ class AsyncEndpoint(EndpointBase):
         )
         problems.raise_if_any(f"{scope.node.path}/{id}")
         assert isinstance(checked, AsyncSettings)
-        super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
+        super().__init__(
+            scope,
+            id,
+            endpoint_name=endpoint_name,
+            variant_name=checked.variant_name,
+            capacity_bounds=(checked.autoscaling.min_capacity, checked.autoscaling.max_capacity),
+        )
         self.settings = checked
+        self.data_capture_bucket = data_capture_bucket if checked.data_capture else None
+        self.data_capture_prefix = data_capture_prefix if checked.data_capture else None
         self.model = model
         self.encryption_key = encryption_key
         self.bucket = async_bucket
@@ -214,7 +248,14 @@ class AsyncEndpoint(EndpointBase):
         config.node.add_dependency(self._execution_policy)
         self._create_endpoint(config, retain_variant_properties=True)
         self.scalable_target = self._autoscale(checked.autoscaling)
-        self.alarms = self._alarm(checked.alarms, alarm_topic)
+        self._create_alarms(
+            self._alarm_specs(checked.alarms),
+            evaluation=AlarmEvaluation(
+                evaluation_periods=checked.alarms.evaluation_minutes,
+                datapoints_to_alarm=checked.alarms.evaluation_minutes,
+            ),
+            topic=alarm_topic,
+        )
         self.error_queue, self.error_dead_letter_queue = (
             self._error_queue(checked.error_queue) if checked.error_queue else (None, None)
         )
@@ -257,6 +298,14 @@ class AsyncEndpoint(EndpointBase):
                     ),
                 ),
             ),
+            data_capture_config=data_capture_config(
+                settings.data_capture,
+                bucket=self.data_capture_bucket,
+                prefix=self.data_capture_prefix,
+                encryption_key=self.encryption_key,
+            )
+            if settings.data_capture and self.data_capture_bucket and self.data_capture_prefix
+            else None,
         )
 
     # Permissions ---------------------------------------------------------------------------
@@ -289,6 +338,15 @@ class AsyncEndpoint(EndpointBase):
                     sid="PublishOwnNotifications",
                     actions=["sns:Publish"],
                     resources=[self.success_topic.topic_arn, self.error_topic.topic_arn],
+                ),
+                *(
+                    data_capture_statements(
+                        bucket=self.data_capture_bucket,
+                        prefix=self.data_capture_prefix,
+                        encryption_key=self.encryption_key,
+                    )
+                    if self.data_capture_bucket and self.data_capture_prefix
+                    else []
                 ),
             ],
         )
@@ -364,38 +422,38 @@ class AsyncEndpoint(EndpointBase):
 
     # Alarms --------------------------------------------------------------------------------
 
-    def _alarm(self, alarms: AsyncAlarms, alarm_topic: sns.ITopic) -> list[cloudwatch.Alarm]:
-        created = []
-        for id, metric, threshold, what in (
-            (
-                "OldestRequestAgeAlarm",
+    def _alarm_specs(self, alarms: AsyncAlarms) -> list[AlarmSpec]:
+        # An idle endpoint scaled to zero publishes no figures at all; an empty queue and no
+        # processing are healthy, so missing data must not raise (or hold) any of these alarms.
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        return [
+            AlarmSpec(
+                "OldestRequestAge",
                 self.metric_approximate_age_of_oldest_request(),
                 alarms.oldest_request_age_seconds,
                 f"the oldest queued request is older than {alarms.oldest_request_age_seconds} s",
+                not_breaching,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             ),
-            (
-                "BacklogSizeAlarm",
+            AlarmSpec(
+                "BacklogSize",
                 self.metric_approximate_backlog_size(statistic="Maximum"),
                 alarms.backlog_size,
                 f"more than {alarms.backlog_size} requests are queued",
+                not_breaching,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             ),
-        ):
-            alarm = cloudwatch.Alarm(
-                self,
-                id,
-                alarm_description=f"{self.endpoint_name}: {what}",
-                metric=metric,
-                threshold=threshold,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=alarms.evaluation_minutes,
-                # An idle endpoint scaled to zero publishes no backlog figures; an empty queue
-                # is healthy, so missing data must not raise (or hold) the alarm.
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
-            alarm.add_ok_action(cloudwatch_actions.SnsAction(alarm_topic))
-            created.append(alarm)
-        return created
+            AlarmSpec(
+                "InvocationFailures",
+                self.metric_invocation_failures(),
+                alarms.invocation_failures,
+                f"at least {alarms.invocation_failures} request(s) failed within a minute; the failures are under "
+                f"{self.failure_prefix} and on the error topic",
+                not_breaching,
+                # Fires on the first failing minute; clears after evaluation_minutes without failures.
+                evaluation=AlarmEvaluation(evaluation_periods=alarms.evaluation_minutes, datapoints_to_alarm=1),
+            ),
+        ]
 
     # Error queue ---------------------------------------------------------------------------
 
@@ -487,3 +545,10 @@ class AsyncEndpoint(EndpointBase):
             f"the wildcard is confined to this endpoint's own input, output and failure prefixes under "
             f"{self.path_prefix}/ in the async bucket.",
         )
+        if self.data_capture_bucket is not None and self.data_capture_prefix:
+            acknowledge_wildcard_resources(
+                self._execution_policy,
+                [self.data_capture_bucket.arn_for_objects(f"{self.data_capture_prefix}*")],
+                "SageMaker names captured-data objects at run time (date and request ids); writes are confined to "
+                f"this endpoint's prefix {self.data_capture_prefix} in the data-capture bucket.",
+            )

@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
@@ -35,6 +34,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
 from inference_constructs.compliance import (
     acknowledge_inline_policy,
     acknowledge_wildcard_resources,
@@ -363,7 +363,8 @@ class BatchTransformJob(Construct):
         self.trigger_role: iam.Role | None = None
         if checked.schedule is not None or checked.run_on_upload:
             self._create_triggers(checked)
-        self.alarms: list[cloudwatch.Alarm] = []
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.alarm_names: dict[str, str] = {}
         if checked.alarms.enabled:
             self._create_alarms(checked.alarms, alarms_topic)
         self._acknowledge_findings()
@@ -763,41 +764,57 @@ class BatchTransformJob(Construct):
 
     def _create_alarms(self, settings: BatchAlarms, topic: sns.ITopic) -> None:
         period = cdk.Duration.minutes(settings.period_minutes)
-        for id, metric, what in (
-            ("FailedExecutionsAlarm", self.metric_failed(period=period), "failed"),
-            ("TimedOutExecutionsAlarm", self.metric_timed_out(period=period), "timed out"),
-        ):
-            alarm = cloudwatch.Alarm(
-                self,
-                id,
-                alarm_description=f"A batch transform run of {self.state_machine_name} {what}; "
-                "the notifications topic has the job name and reason.",
+        specs = [
+            AlarmSpec(
+                key=key,
                 metric=metric,
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                description=f"a batch transform run {what}; the notifications topic has the job name and reason",
+                # No executions means nothing failed.
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-            self.alarms.append(alarm)
+            for key, metric, what in (
+                ("FailedExecutions", self.metric_executions_failed(period=period), "failed"),
+                ("TimedOutExecutions", self.metric_executions_timed_out(period=period), "timed out"),
+            )
+        ]
+        # Named like the endpoints' alarms, so the dashboard refers to them without exports.
+        self.alarms = create_alarms(
+            self,
+            specs,
+            name_prefix=self.state_machine_name,
+            evaluation=AlarmEvaluation(evaluation_periods=1, datapoints_to_alarm=1),
+            topic=topic,
+        )
+        self.alarm_names = {key: alarm_name(self.state_machine_name, key) for key in self.alarms}
 
     # Metrics and grants --------------------------------------------------------------------
 
-    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
+    def _execution_metric(self, metric_name: str, props: dict[str, Any]) -> cloudwatch.Metric:
+        # Addressed by the state machine's stable ARN (built from its name), not its resource
+        # attribute, so dashboards in other stacks need no export of this stack.
+        return cloudwatch.Metric(
+            namespace="AWS/States",
+            metric_name=metric_name,
+            dimensions_map={"StateMachineArn": self.state_machine_arn},
+            **_sum(props),
+        )
+
+    def metric_executions_failed(self, **props: Any) -> cloudwatch.Metric:
         """Executions that ended Failed (the job failed or was rejected), summed."""
-        return self.state_machine.metric_failed(**_sum(props))
+        return self._execution_metric("ExecutionsFailed", props)
 
-    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
+    def metric_executions_timed_out(self, **props: Any) -> cloudwatch.Metric:
         """Executions stopped by the state machine's backstop timeout, summed."""
-        return self.state_machine.metric_timed_out(**_sum(props))
+        return self._execution_metric("ExecutionsTimedOut", props)
 
-    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
+    def metric_executions_succeeded(self, **props: Any) -> cloudwatch.Metric:
         """Executions whose job completed, summed."""
-        return self.state_machine.metric_succeeded(**_sum(props))
+        return self._execution_metric("ExecutionsSucceeded", props)
 
-    def metric_aborted(self, **props: Any) -> cloudwatch.Metric:
+    def metric_executions_aborted(self, **props: Any) -> cloudwatch.Metric:
         """Executions stopped by someone, summed."""
-        return self.state_machine.metric_aborted(**_sum(props))
+        return self._execution_metric("ExecutionsAborted", props)
 
     def _grant_execution_data_key(self, grantee: iam.IGrantable) -> None:
         # Starting and reading executions of a state machine encrypted with a customer-managed

@@ -43,6 +43,21 @@ def data_capture_config(
     )
 
 
+def data_capture_statements(*, bucket: s3.IBucket, prefix: str, encryption_key: kms.IKey) -> list[iam.PolicyStatement]:
+    """What SageMaker needs, as the model's execution role, to write captured data: objects
+    under this prefix only, encrypted with the platform key."""
+    return [
+        iam.PolicyStatement(
+            sid="WriteOwnCapturedData", actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{prefix}*")]
+        ),
+        iam.PolicyStatement(
+            sid="EncryptCapturedData",
+            actions=["kms:GenerateDataKey", "kms:Encrypt"],
+            resources=[encryption_key.key_arn],
+        ),
+    ]
+
+
 def grant_data_capture(role: iam.IRole, *, bucket: s3.IBucket, prefix: str, encryption_key: kms.IKey) -> None:
     """SageMaker writes captured data as the model's execution role: this prefix only."""
     role.add_to_principal_policy(

@@ -9,7 +9,11 @@ from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct
+
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs.deployment_policy import DeploymentPolicy
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 # Instance metrics (CPU, memory, disk) are published under a different namespace.
@@ -31,6 +35,11 @@ class EndpointBase(Construct):
         self.endpoint_arn = cdk.Stack.of(self).format_arn(
             service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
         )
+        # Health alarms by key (see inference_constructs.alarms); every mode fills them.
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.alarm_names: dict[str, str] = {}
+        # The alarms SageMaker watches while it bakes a deployment (empty: no guardrail).
+        self.rollback_alarms: list[cloudwatch.Alarm] = []
 
     def _create_endpoint(
         self, config: sagemaker.CfnEndpointConfig, *, retain_variant_properties: bool, **extra: Any
@@ -43,9 +52,42 @@ class EndpointBase(Construct):
             endpoint_config_name=config.attr_endpoint_config_name,
             # Without this a config change resets an autoscaled variant to its initial count.
             retain_all_variant_properties=retain_variant_properties or None,
+            # Retaining would also keep the old data capture settings and silently ignore the
+            # new config's: instance counts are retained, data capture always follows config.
+            exclude_retained_variant_properties=[
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DataCaptureConfig")
+            ]
+            if retain_variant_properties
+            else None,
             **extra,
         )
         return self.endpoint
+
+    def _create_alarms(
+        self, specs: list[AlarmSpec], *, evaluation: AlarmEvaluation, topic: sns.ITopic | None
+    ) -> dict[str, cloudwatch.Alarm]:
+        """The endpoint's health alarms, through the one shared path, named after the endpoint."""
+        self.alarms = create_alarms(self, specs, name_prefix=self.endpoint_name, evaluation=evaluation, topic=topic)
+        self.alarm_names = {key: alarm_name(self.endpoint_name, key) for key in self.alarms}
+        return self.alarms
+
+    def _deployment_config(
+        self, policy: DeploymentPolicy, rollback_alarm_keys: list[str], role: iam.IRole
+    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+        """``policy`` rendered for the endpoint, rolling back on this endpoint's own alarms.
+
+        SageMaker reads the rollback alarms' state as the execution role while it bakes a
+        deployment, so the role may describe exactly those alarms and no others.
+        """
+        self.rollback_alarms = [self.alarms[key] for key in rollback_alarm_keys] if policy.auto_rollback else []
+        if self.rollback_alarms:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["cloudwatch:DescribeAlarms"],
+                    resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+                )
+            )
+        return policy.to_cloudformation([alarm.alarm_name for alarm in self.rollback_alarms])
 
     def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
         stack = cdk.Stack.of(self)
@@ -83,13 +125,14 @@ class EndpointBase(Construct):
         namespace: str = SAGEMAKER_NAMESPACE,
         statistic: str = "Average",
         period: cdk.Duration | None = None,
+        variant_name: str | None = None,
         **props: Any,
     ) -> cloudwatch.Metric:
-        """Any metric of this endpoint's variant."""
+        """Any metric of this endpoint's production variant (or of ``variant_name``, e.g. a shadow)."""
         return cloudwatch.Metric(
             namespace=namespace,
             metric_name=metric_name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": variant_name or self.variant_name},
             statistic=statistic,
             period=period or cdk.Duration.minutes(1),
             **props,
@@ -121,3 +164,31 @@ class EndpointBase(Construct):
             actions=["sagemaker:InvokeEndpoint"],
             resource_arns=[self.endpoint_arn],
         )
+
+
+class InstanceBackedEndpoint(EndpointBase):
+    """Base for endpoints served by instances (real-time and async): instance metrics and the
+    capacity bounds the dashboard draws the instance count against."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, endpoint_name: str, variant_name: str, capacity_bounds: tuple[int, int]
+    ) -> None:
+        super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=variant_name)
+        #: Fewest and most instances of the production variant (autoscaling bounds, or the fixed count).
+        self.capacity_bounds = capacity_bounds
+
+    def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Average CPU utilization across instances (100% per vCPU)."""
+        return self.metric("CPUUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("MemoryUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_disk_utilization(self, **props: Any) -> cloudwatch.Metric:
+        return self.metric("DiskUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_instances_reporting(self, **props: Any) -> cloudwatch.Metric:
+        """Instances in service: every instance reports CPUUtilization once a minute, so the
+        one-minute sample count is the instance count (SageMaker's own advice)."""
+        props.setdefault("label", "instances reporting")
+        return self.metric("CPUUtilization", namespace=INSTANCE_NAMESPACE, statistic="SampleCount", **props)

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
@@ -17,11 +16,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
-from inference_constructs.alarms import AlarmEvaluation, create_alarm
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy
-from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase
+from inference_constructs.endpoint import InstanceBackedEndpoint
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
@@ -34,6 +33,10 @@ SCHEDULE_EXPRESSION = re.compile(r"^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hou
 VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+# The alarms an update's baking periods watch: a new model version that fails requests or
+# answers slowly rolls back. Utilization and 4XX alarms stay out: a new fleet warming up and
+# callers' bad requests say nothing about the new version.
+ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatency")
 
 
 def _check_schedule(value: str) -> str:
@@ -153,7 +156,7 @@ class RealtimeSettings(Settings):
         return self
 
 
-class RealtimeEndpoint(EndpointBase):
+class RealtimeEndpoint(InstanceBackedEndpoint):
     """A real-time SageMaker endpoint for one model, encrypted with the platform key.
 
     The Model and EndpointConfig get CloudFormation-generated names (they are replaced on
@@ -201,7 +204,16 @@ class RealtimeEndpoint(EndpointBase):
             )
         problems.raise_if_any(f"{scope.node.path}/{id}")
         assert isinstance(checked, RealtimeSettings)
-        super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
+        scaling = checked.autoscaling
+        super().__init__(
+            scope,
+            id,
+            endpoint_name=endpoint_name,
+            variant_name=checked.variant_name,
+            capacity_bounds=(scaling.min_capacity, scaling.max_capacity)
+            if scaling
+            else (checked.initial_instance_count, checked.initial_instance_count),
+        )
         self.settings = checked
         self.model = model
         self.shadow_model = shadow_model
@@ -236,22 +248,12 @@ class RealtimeEndpoint(EndpointBase):
             shadow_production_variants=self._shadow_variants(checked.shadow, shadow_model),
             data_capture_config=capture,
         )
-        self.alarms = self._create_alarms(checked.alarms, alarm_topic)
-        self.rollback_alarms = [self.alarms["Invocation5XXErrors"], self.alarms["ModelLatency"]]
+        self._create_alarms(self._alarm_specs(checked.alarms), evaluation=checked.alarms, topic=alarm_topic)
         self._create_endpoint(
             config,
             retain_variant_properties=checked.autoscaling is not None,
-            deployment_config=checked.deployment.to_cloudformation(
-                [alarm.alarm_name for alarm in self.rollback_alarms]
-            ),
+            deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
-        if checked.deployment.auto_rollback:
-            # SageMaker reads the rollback alarms' state while it bakes a deployment.
-            model.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn for alarm in self.rollback_alarms]
-                )
-            )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
 
@@ -282,7 +284,10 @@ class RealtimeEndpoint(EndpointBase):
             )
         ]
 
-    def _create_alarms(self, thresholds: RealtimeAlarms, topic: sns.ITopic | None) -> dict[str, cloudwatch.Alarm]:
+    def _alarm_specs(self, thresholds: RealtimeAlarms) -> list[AlarmSpec]:
+        # Invocation alarms: no traffic is not an error, so missing data is not breaching.
+        # Utilization alarms keep their state while data is missing: instances being replaced
+        # during a deployment report nothing for a minute or two.
         not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         keep_state = cloudwatch.TreatMissingData.MISSING
         error_rate = cloudwatch.MathExpression(
@@ -291,63 +296,50 @@ class RealtimeEndpoint(EndpointBase):
             label="4XX error rate (%)",
             period=cdk.Duration.minutes(1),
         )
-        specs: list[tuple[str, cloudwatch.IMetric, float, cloudwatch.TreatMissingData, str]] = [
-            (
+        return [
+            AlarmSpec(
                 "Invocation5XXErrors",
                 self.metric_invocation_5xx_errors(),
                 thresholds.invocation_5xx_errors,
-                not_breaching,
                 "the model or its container failed requests (HTTP 5XX)",
+                not_breaching,
             ),
-            (
+            AlarmSpec(
                 "Invocation4XXErrorRate",
                 error_rate,
                 thresholds.invocation_4xx_error_rate_percent,
-                not_breaching,
                 "callers send requests the model rejects (HTTP 4XX), in percent of invocations",
+                not_breaching,
             ),
-            (
+            AlarmSpec(
                 "ModelLatency",
                 self.metric_model_latency(),
                 thresholds.model_latency_p99_milliseconds * 1000,
-                not_breaching,
                 "p99 model latency (microseconds) is above the threshold",
+                not_breaching,
             ),
-            (
+            AlarmSpec(
                 "CpuUtilization",
                 self.metric_cpu_utilization(),
                 thresholds.cpu_utilization_percent,
-                keep_state,
                 "average CPU utilization per instance is high",
+                keep_state,
             ),
-            (
+            AlarmSpec(
                 "MemoryUtilization",
                 self.metric_memory_utilization(),
                 thresholds.memory_utilization_percent,
-                keep_state,
                 "average memory utilization per instance is high",
+                keep_state,
             ),
-            (
+            AlarmSpec(
                 "DiskUtilization",
                 self.metric_disk_utilization(),
                 thresholds.disk_utilization_percent,
-                keep_state,
                 "average disk utilization per instance is high",
+                keep_state,
             ),
         ]
-        return {
-            name: create_alarm(
-                self,
-                f"{name}Alarm",
-                metric=metric,
-                threshold=threshold,
-                description=f"{self.endpoint_name}: {description}",
-                treat_missing_data=missing,
-                evaluation=thresholds,
-                topic=topic,
-            )
-            for name, metric, threshold, missing, description in specs
-        }
 
     def _autoscale(self, scaling: InstanceAutoscaling) -> autoscaling.ScalableTarget:
         target = self._scalable_target(INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity)
@@ -376,12 +368,7 @@ class RealtimeEndpoint(EndpointBase):
             )
         return target
 
-    def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
-        """Average CPU utilization across instances (100% per vCPU)."""
-        return self.metric("CPUUtilization", namespace=INSTANCE_NAMESPACE, **props)
-
-    def metric_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
-        return self.metric("MemoryUtilization", namespace=INSTANCE_NAMESPACE, **props)
-
-    def metric_disk_utilization(self, **props: Any) -> cloudwatch.Metric:
-        return self.metric("DiskUtilization", namespace=INSTANCE_NAMESPACE, **props)
+    @property
+    def shadow_variant_name(self) -> str | None:
+        """The shadow variant's name, when there is one (its metrics: ``metric(..., variant_name=...)``)."""
+        return self.settings.shadow.variant_name if self.settings.shadow else None

@@ -24,6 +24,7 @@ from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
 from constructs import Construct, IValidation
 from pydantic import (
     AfterValidator,
@@ -31,11 +32,14 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails
 
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import skip_checkov_check
+from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase
 from inference_constructs.errors import ProblemCollector, describe_validation_error
 from inference_constructs.inference_model import InferenceModel, ModelImage
@@ -45,6 +49,12 @@ from inference_constructs.realtime_endpoint import VARIANT_NAME
 from inference_constructs.settings import Settings
 
 MEMORY_SIZES_IN_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+# The alarms an update's baking periods watch. OverheadLatency stays out on purpose: a
+# blue/green shift starts the new variant cold, so its cold starts would roll back every update.
+ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatency")
+DEPLOYMENT_GUARDRAILS_EXCLUSIONS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html"
+)
 MAX_CONCURRENCY_LIMIT = 200
 PROVISIONED_CONCURRENCY_DIMENSION = "sagemaker:variant:DesiredProvisionedConcurrency"
 
@@ -143,6 +153,29 @@ class ProvisionedConcurrencyAutoscaling(Settings):
         return self
 
 
+class ServerlessAlarms(AlarmEvaluation):
+    """Alarm thresholds. Every serverless alarm treats missing data as not breaching: an idle
+    endpoint scales to zero and publishes nothing, which is healthy."""
+
+    overhead_latency_p99_milliseconds: int = Field(
+        default=5000,
+        ge=1,
+        le=60_000,
+        description="p99 of OverheadLatency (SageMaker's time on top of the model, cold starts included). "
+        "One cold start after an idle period is expected; the default evaluation (3 of 5 minutes) fires on "
+        "repeated ones, when bursts outgrow the warm capacity.",
+    )
+    invocation_5xx_errors: int = Field(default=5, ge=1, description="5XX errors per minute.")
+    model_latency_p99_milliseconds: int = Field(default=1000, ge=1, le=60_000)
+    concurrent_executions_utilization: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="Maximum of ServerlessConcurrentExecutionsUtilization (concurrent executions / "
+        "max_concurrency) to alarm at: at 1.0 further requests are throttled.",
+    )
+
+
 class ServerlessSettings(Settings):
     """Props of a serverless endpoint's single variant.
 
@@ -167,6 +200,23 @@ class ServerlessSettings(Settings):
     autoscaling: ProvisionedConcurrencyAutoscaling | None = Field(
         default=None, description="Scale provisioned concurrency between bounds (needs provisioned_concurrency)."
     )
+    deployment: DeploymentPolicy = Field(
+        default=DeploymentPolicy(),
+        description="Blue/green traffic shifting (all_at_once, canary, linear) with auto-rollback; "
+        "SageMaker excludes serverless endpoints from rolling deployments.",
+    )
+    alarms: ServerlessAlarms = ServerlessAlarms()
+
+    @field_validator("deployment")
+    @classmethod
+    def _no_rolling_updates(cls, deployment: DeploymentPolicy) -> DeploymentPolicy:
+        if deployment.strategy == "rolling":
+            raise ValueError(
+                "strategy 'rolling' is not supported on serverless endpoints: SageMaker's deployment "
+                "guardrails exclude serverless inference endpoints from rolling deployments "
+                f"({DEPLOYMENT_GUARDRAILS_EXCLUSIONS}); use all_at_once, canary or linear (blue/green)"
+            )
+        return deployment
 
     @model_validator(mode="after")
     def _concurrency_fits(self) -> ServerlessSettings:
@@ -294,7 +344,9 @@ class ServerlessEndpoint(EndpointBase):
     :param model: A VPC-less model without network isolation (see :func:`serverless_model`).
     :param encryption_key: The platform key; ``KmsKeyId`` of the endpoint config.
     :param endpoint_name: Stable endpoint name, e.g. ``prod-iris-serverless``.
-    :param settings: Memory, concurrency, provisioned concurrency and its autoscaling.
+    :param settings: Memory, concurrency, provisioned concurrency and its autoscaling, the
+        deployment policy and the alarm thresholds.
+    :param alarm_topic: Where alarms notify (ALARM and OK).
     """
 
     def __init__(
@@ -306,6 +358,7 @@ class ServerlessEndpoint(EndpointBase):
         encryption_key: kms.IKey,
         endpoint_name: str,
         settings: ServerlessSettings | Mapping[str, Any],
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         problems = ProblemCollector()
         if isinstance(settings, BaseModel) and not isinstance(settings, ServerlessSettings):
@@ -346,7 +399,12 @@ class ServerlessEndpoint(EndpointBase):
                 )
             ],
         )
-        self._create_endpoint(config, retain_variant_properties=False)
+        self._create_alarms(self._alarm_specs(checked.alarms), evaluation=checked.alarms, topic=alarm_topic)
+        self._create_endpoint(
+            config,
+            retain_variant_properties=False,
+            deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
+        )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
         self.node.add_validation(_RenderedServerlessCheck(self))
 
@@ -360,6 +418,45 @@ class ServerlessEndpoint(EndpointBase):
             scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
         )
         return target
+
+    def _alarm_specs(self, thresholds: ServerlessAlarms) -> list[AlarmSpec]:
+        # An idle serverless endpoint has no compute and publishes nothing: silence is healthy.
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        return [
+            AlarmSpec(
+                "OverheadLatency",
+                self.metric_overhead_latency(),
+                thresholds.overhead_latency_p99_milliseconds * 1000,
+                "p99 overhead latency (microseconds, cold starts included) is above the threshold: requests keep "
+                "waiting for new compute; consider provisioned concurrency",
+                not_breaching,
+            ),
+            AlarmSpec(
+                "Invocation5XXErrors",
+                self.metric_invocation_5xx_errors(),
+                thresholds.invocation_5xx_errors,
+                "the model or its container failed requests (HTTP 5XX)",
+                not_breaching,
+            ),
+            AlarmSpec(
+                "ModelLatency",
+                self.metric_model_latency(),
+                thresholds.model_latency_p99_milliseconds * 1000,
+                "p99 model latency (microseconds) is above the threshold",
+                not_breaching,
+            ),
+            # Throttling: SageMaker publishes no throttle count for serverless endpoints, and
+            # Invocation4XXErrors counts the model's own 4XX answers (throttled requests never
+            # reach the model), so the signal is concurrency use against max_concurrency.
+            AlarmSpec(
+                "ConcurrentExecutionsUtilization",
+                self.metric_concurrent_executions_utilization(),
+                thresholds.concurrent_executions_utilization,
+                f"concurrent executions reach {thresholds.concurrent_executions_utilization:.0%} of "
+                f"max_concurrency ({self.settings.max_concurrency}); at 100% requests are throttled",
+                not_breaching,
+            ),
+        ]
 
     def rendered_problems(self) -> list[str]:
         """What SageMaker would reject in the endpoint config and model as they stand now."""

@@ -14,6 +14,7 @@ def model_stack_id(model: str) -> str:
 
 
 PLATFORM_STACK_ID = "Platform"
+MONITORING_STACK_ID = "Monitoring"
 
 
 def platform_stack_name(environment: str) -> str:
@@ -22,3 +23,13 @@ def platform_stack_name(environment: str) -> str:
 
 def model_stack_name(environment: str, model: str) -> str:
     return f"{stage_name(environment)}-{model_stack_id(model)}"
+
+
+def monitoring_stack_name(environment: str) -> str:
+    return f"{stage_name(environment)}-{MONITORING_STACK_ID}"
+
+
+def dashboard_name(environment: str, region: str) -> str:
+    """``prod``, ``eu-west-1`` -> ``prod-sagemaker-inference-eu-west-1``. Dashboard names are
+    unique per account across regions, so the region is part of the name."""
+    return f"{environment}-sagemaker-inference-{region}"

@@ -6,14 +6,23 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from inference_platform.config_schema import EnvironmentConfig
-from inference_platform.naming import PLATFORM_STACK_ID, model_stack_id, model_stack_name, platform_stack_name
+from inference_platform.naming import (
+    MONITORING_STACK_ID,
+    PLATFORM_STACK_ID,
+    model_stack_id,
+    model_stack_name,
+    monitoring_stack_name,
+    platform_stack_name,
+)
 from stacks.limits import enforce_cloudformation_limits
 from stacks.model_stack import ModelStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.platform_stack import PlatformStack
 
 
 class EnvironmentStage(cdk.Stage):
-    """A platform stack plus one model stack per configured model."""
+    """A platform stack, one model stack per configured model, and a monitoring stack whose
+    dashboard shows them all."""
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, base_dir: str) -> None:
         env = cdk.Environment(account=config.account, region=config.region)
@@ -39,7 +48,15 @@ class EnvironmentStage(cdk.Stage):
             )
             for model in config.models
         }
-        for stack in [self.platform, *self.model_stacks.values()]:
+        self.monitoring = MonitoringStack(
+            self,
+            MONITORING_STACK_ID,
+            stack_name=monitoring_stack_name(config.environment),
+            environment=config.environment,
+            model_stacks=self.model_stacks.values(),
+            termination_protection=config.termination_protection,
+        )
+        for stack in [self.platform, *self.model_stacks.values(), self.monitoring]:
             enforce_cloudformation_limits(stack)
         for key, value in {"environment": config.environment, **config.tags}.items():
             cdk.Tags.of(self).add(key, value)

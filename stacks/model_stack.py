@@ -41,6 +41,11 @@ class ModelStack(cdk.Stack):
             **kwargs,  # type: ignore[arg-type]
         )
         self._environment, self._model, self._platform, self._base_dir = environment, model, platform, base_dir
+        self.model_name = model.name
+        self.realtime: RealtimeEndpoint | None = None
+        self.serverless: ServerlessEndpoint | None = None
+        self.async_endpoint: AsyncEndpoint | None = None
+        self.batch: BatchTransformJob | None = None
         self.inference_model = InferenceModel(
             self, "Model", network=environment.network, **self._model_props(model.model_data)
         )
@@ -74,6 +79,7 @@ class ModelStack(cdk.Stack):
                 encryption_key=platform.encryption_key,
                 endpoint_name=endpoint_name(environment.environment, model.name, "serverless"),
                 settings=model.serverless,
+                alarm_topic=platform.alarms_topic,
             )
             cdk.CfnOutput(self, "ServerlessEndpointName", value=self.serverless.endpoint_name)
 
@@ -88,6 +94,8 @@ class ModelStack(cdk.Stack):
                 endpoint_name=endpoint_name(environment.environment, model.name, "async"),
                 alarm_topic=platform.alarms_topic,
                 settings=model.async_,
+                data_capture_bucket=platform.data_capture_bucket,
+                data_capture_prefix=f"{environment.environment}/{model.name}/async/",
             )
             for key, value in (
                 ("AsyncEndpointName", self.async_endpoint.endpoint_name),

@@ -49,7 +49,7 @@ def test_one_environment_can_be_selected(tmp_path):
     outdir = tmp_path / "cdk.out"
     result = run_app(outdir, environments="dev")
     assert result.returncode == 0, result.stderr
-    assert sorted(path.parent.name for path in outdir.rglob("*.template.json")) == ["assembly-Dev", "assembly-Dev"]
+    assert sorted(path.parent.name for path in outdir.rglob("*.template.json")) == ["assembly-Dev"] * 3
 
 
 def _config_with_pipeline(tmp_path: Path, enabled: bool) -> Path:

@@ -27,7 +27,12 @@ SCALE_TO_ZERO = {
         "scale_in_cooldown_seconds": 900,
         "scale_out_cooldown_seconds": 120,
     },
-    "alarms": {"oldest_request_age_seconds": 2400, "backlog_size": 250, "evaluation_minutes": 3},
+    "alarms": {
+        "oldest_request_age_seconds": 2400,
+        "backlog_size": 250,
+        "invocation_failures": 2,
+        "evaluation_minutes": 3,
+    },
     "error_queue": {"retention_days": 10, "max_receive_count": 4},
 }
 
@@ -339,9 +344,143 @@ def test_backlog_alarms_notify_the_platform_alarm_topic(scale_to_zero, metric_na
     )
 
 
-def test_three_alarms_in_all(scale_to_zero):
+def test_invocation_failures_alarm_fires_on_the_first_failing_minute(scale_to_zero):
+    endpoint, template, ids = scale_to_zero
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": "test-iris-async-InvocationFailures",
+            "MetricName": "InvocationFailures",
+            "Namespace": "AWS/SageMaker",
+            "Dimensions": Match.array_with(
+                [{"Name": "EndpointName", "Value": "test-iris-async"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+            ),
+            "Statistic": "Sum",
+            "Period": 60,
+            "Threshold": 2,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            # One failing minute fires it; evaluation_minutes clean minutes clear it.
+            "EvaluationPeriods": 3,
+            "DatapointsToAlarm": 1,
+            # An idle endpoint processes nothing and publishes nothing: that is not a failure.
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": ids["alarms"]}],
+            "OKActions": [{"Ref": ids["alarms"]}],
+        },
+    )
+    assert endpoint.alarm_names["InvocationFailures"] == "test-iris-async-InvocationFailures"
+
+
+def test_three_health_alarms_with_stable_names_plus_the_wake_up_alarm(scale_to_zero):
+    endpoint, template, _ = scale_to_zero
+    template.resource_count_is("AWS::CloudWatch::Alarm", 4)
+    assert set(endpoint.alarms) == {"OldestRequestAge", "BacklogSize", "InvocationFailures"}
+    for key, name in endpoint.alarm_names.items():
+        template.has_resource_properties("AWS::CloudWatch::Alarm", {"AlarmName": name})
+        assert name == f"test-iris-async-{key}"
+    # The wake-up alarm drives scaling, not people: it has no name of ours and no topic.
+    wake = template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "HasBacklogWithoutCapacity"}}
+    )
+    (properties,) = [alarm["Properties"] for alarm in wake.values()]
+    assert "AlarmName" not in properties and "OKActions" not in properties
+
+
+# Data capture -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def capturing(model_artifact):
+    stack = new_stack()
+    key = PlatformKey(stack, "PlatformKey", alias="test/key", removal_policy=cdk.RemovalPolicy.DESTROY).key
+    capture_bucket = s3.Bucket(stack, "CaptureBucket", encryption=s3.BucketEncryption.KMS, encryption_key=key)
+    endpoint = AsyncEndpoint(
+        stack,
+        "Async",
+        model=new_model(stack, key, model_artifact),
+        encryption_key=key,
+        async_bucket=s3.Bucket(stack, "AsyncBucket", encryption=s3.BucketEncryption.KMS, encryption_key=key),
+        path_prefix="test/iris",
+        endpoint_name="test-iris-async",
+        alarm_topic=sns.Topic(stack, "Alarms"),
+        settings={
+            "instance_type": "ml.m5.large",
+            "data_capture": {"sampling_percentage": 30, "capture": ["response"], "json_content_types": []},
+        },
+        data_capture_bucket=capture_bucket,
+        data_capture_prefix="test/iris/async/",
+    )
+    ids = {
+        "key": stack.get_logical_id(key.node.default_child),
+        "capture": stack.get_logical_id(capture_bucket.node.default_child),
+    }
+    return stack, endpoint, Template.from_stack(stack), ids
+
+
+def test_data_capture_goes_to_the_capture_bucket_under_the_model_prefix_encrypted(capturing):
+    _, _, template, ids = capturing
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "AsyncInferenceConfig": Match.any_value(),
+            "DataCaptureConfig": {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": 30,
+                "DestinationS3Uri": _join("s3://", {"Ref": ids["capture"]}, "/test/iris/async/"),
+                "KmsKeyId": {"Fn::GetAtt": [ids["key"], "Arn"]},
+                "CaptureOptions": [{"CaptureMode": "Output"}],
+                "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]},
+            },
+        },
+    )
+
+
+def test_data_capture_writes_only_under_its_prefix_before_the_config_exists(capturing):
+    stack, endpoint, template, ids = capturing
+    policy_id = stack.get_logical_id(endpoint.node.find_child("ExecutionPolicy").node.default_child)
+    statements = template.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
+    capture = [s for s in statements if s.get("Sid") == "WriteOwnCapturedData"]
+    assert capture == [
+        {
+            "Sid": "WriteOwnCapturedData",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": _join({"Fn::GetAtt": [ids["capture"], "Arn"]}, "/test/iris/async/*"),
+        }
+    ]
+    encrypt = next(s for s in statements if s.get("Sid") == "EncryptCapturedData")
+    assert sorted(encrypt["Action"]) == ["kms:Encrypt", "kms:GenerateDataKey"]
+    assert encrypt["Resource"] == {"Fn::GetAtt": [ids["key"], "Arn"]}
+    # The endpoint config waits for the policy that lets SageMaker write the captured data.
+    config = next(iter(template.find_resources("AWS::SageMaker::EndpointConfig").values()))
+    assert policy_id in config["DependsOn"]
+
+
+def test_data_capture_survives_retained_variant_properties(capturing):
+    _, _, template, _ = capturing
+    # Async endpoints retain their instance count across updates; data capture must follow
+    # the new config instead of being retained from the old one.
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "RetainAllVariantProperties": True,
+            "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DataCaptureConfig"}],
+        },
+    )
+
+
+def test_without_data_capture_the_config_has_none(scale_to_zero):
     _, template, _ = scale_to_zero
-    template.resource_count_is("AWS::CloudWatch::Alarm", 3)
+    config = next(iter(template.find_resources("AWS::SageMaker::EndpointConfig").values()))["Properties"]
+    assert "DataCaptureConfig" not in config
+
+
+def test_data_capture_needs_its_bucket_and_prefix(model_artifact):
+    with pytest.raises(InvalidPropsError) as raised:
+        build(model_artifact, {"instance_type": "ml.m5.large", "data_capture": {}})
+    assert "data_capture_bucket and data_capture_prefix: required when settings.data_capture is set" in str(
+        raised.value
+    )
 
 
 # Error queue ------------------------------------------------------------------------------
@@ -547,7 +686,7 @@ def test_a_warm_minimum_needs_no_wake_up_policy_and_the_defaults_are_lean(model_
     assert endpoint.wake_from_zero is None and endpoint.wake_alarm is None
     assert endpoint.error_queue is None
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalingPolicy", 1)
-    template.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 3)
     template.resource_count_is("AWS::SQS::Queue", 0)
     template.resource_count_is("AWS::SNS::Subscription", 0)
     template.has_resource_properties(

@@ -435,10 +435,15 @@ def test_failed_and_timed_out_executions_alarm_to_the_alarm_topic(full):
                 "Threshold": 1,
                 "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                 "TreatMissingData": "notBreaching",
+                # The stable ARN, built from the state machine's fixed name (no export needed).
                 "Dimensions": [
-                    {"Name": "StateMachineArn", "Value": {"Ref": Match.string_like_regexp("^BatchStateMachine")}}
+                    {
+                        "Name": "StateMachineArn",
+                        "Value": {"Fn::Join": ["", Match.array_with([":stateMachine:test-iris-batch-transform"])]},
+                    }
                 ],
                 "AlarmActions": [{"Ref": Match.string_like_regexp("^Alarms")}],
+                "OKActions": [{"Ref": Match.string_like_regexp("^Alarms")}],
             },
         )
 
@@ -446,10 +451,10 @@ def test_failed_and_timed_out_executions_alarm_to_the_alarm_topic(full):
 def test_metrics_count_executions_of_this_state_machine(full):
     job, _ = full
     for metric, name in (
-        (job.metric_failed(), "ExecutionsFailed"),
-        (job.metric_timed_out(), "ExecutionsTimedOut"),
-        (job.metric_succeeded(), "ExecutionsSucceeded"),
-        (job.metric_aborted(), "ExecutionsAborted"),
+        (job.metric_executions_failed(), "ExecutionsFailed"),
+        (job.metric_executions_timed_out(), "ExecutionsTimedOut"),
+        (job.metric_executions_succeeded(), "ExecutionsSucceeded"),
+        (job.metric_executions_aborted(), "ExecutionsAborted"),
     ):
         assert (metric.namespace, metric.metric_name, metric.statistic) == ("AWS/States", name, "Sum")
         assert set(metric.dimensions) == {"StateMachineArn"}

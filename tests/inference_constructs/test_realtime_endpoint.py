@@ -459,3 +459,106 @@ def test_changing_only_model_data_replaces_model_and_config_but_keeps_the_endpoi
     # The endpoint keeps its name and points at the (replaced) config: an in-place update.
     assert before[endpoint_id]["Properties"]["EndpointName"] == after[endpoint_id]["Properties"]["EndpointName"]
     assert before[endpoint_id]["Properties"] == after[endpoint_id]["Properties"]
+
+
+def test_alarms_have_stable_names_after_the_endpoint(guarded):
+    endpoint, template = guarded
+    names = {a["Properties"]["AlarmName"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()}
+    assert names == {
+        f"test-iris-realtime-{key}"
+        for key in (
+            "Invocation5XXErrors",
+            "Invocation4XXErrorRate",
+            "ModelLatency",
+            "CpuUtilization",
+            "MemoryUtilization",
+            "DiskUtilization",
+        )
+    }
+    assert endpoint.alarm_names == {key: f"test-iris-realtime-{key}" for key in endpoint.alarms}
+
+
+def test_autoscaled_endpoint_retains_instance_counts_but_not_data_capture(autoscaled):
+    endpoint, template = autoscaled
+    # Retaining everything would keep the old data capture settings through an update and
+    # silently ignore the new config's; only the instance count (and weight) is retained.
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "RetainAllVariantProperties": True,
+            "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DataCaptureConfig"}],
+        },
+    )
+    assert endpoint.capacity_bounds == (2, 6)
+
+
+def test_fixed_capacity_bounds_are_the_instance_count(model_artifact):
+    _, endpoint = build(model_artifact, {"instance_type": "ml.t2.medium", "initial_instance_count": 3})
+    assert endpoint.capacity_bounds == (3, 3)
+    metric = endpoint.metric_instances_reporting()
+    assert (metric.metric_name, metric.statistic, metric.period.to_seconds()) == ("CPUUtilization", "SampleCount", 60)
+    assert metric.namespace == "/aws/sagemaker/Endpoints"
+
+
+# Multi-variant (shadow) endpoints ------------------------------------------------------------
+
+
+def test_rollback_alarms_watch_the_production_variant_not_the_shadow(guarded):
+    endpoint, template = guarded
+    resources = template.to_json()["Resources"]
+    stack = endpoint.node.scope
+    for alarm in endpoint.rollback_alarms:
+        dimensions = resources[stack.get_logical_id(alarm.node.default_child)]["Properties"]["Dimensions"]
+        assert {"Name": "VariantName", "Value": "AllTraffic"} in dimensions
+    assert endpoint.shadow_variant_name == "Shadow"
+    shadow_latency = endpoint.metric_model_latency(variant_name=endpoint.shadow_variant_name)
+    assert shadow_latency.dimensions == {"EndpointName": "test-iris-realtime", "VariantName": "Shadow"}
+
+
+@pytest.mark.parametrize(
+    ("deployment", "routing"),
+    [
+        ({"strategy": "all_at_once"}, "ALL_AT_ONCE"),
+        ({"strategy": "canary", "canary_percent": 20}, "CANARY"),
+        ({"strategy": "linear", "linear_step_percent": 25}, "LINEAR"),
+    ],
+)
+def test_shadow_endpoints_take_every_blue_green_strategy(model_artifact, deployment, routing):
+    """SageMaker excludes multi-variant endpoints from rolling updates only; blue/green
+    traffic shifting (and its rollback alarms) applies to them as to any endpoint."""
+    from aws_cdk import aws_s3 as s3
+
+    stack = new_stack()
+    key = new_key(stack)
+    RealtimeEndpoint(
+        stack,
+        "Realtime",
+        model=new_model(stack, key, model_artifact),
+        encryption_key=key,
+        endpoint_name="test-iris-realtime",
+        settings={**GUARDED, "deployment": deployment},
+        data_capture_bucket=s3.Bucket(stack, "Capture"),
+        data_capture_prefix="test/iris/realtime/",
+        shadow_model=new_model(stack, key, model_artifact, id="Shadow"),
+    )
+    template = Template.from_stack(stack)
+    (properties,) = [r["Properties"] for r in template.find_resources("AWS::SageMaker::Endpoint").values()]
+    config = properties["DeploymentConfig"]
+    assert "RollingUpdatePolicy" not in config
+    assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == routing
+    assert len(config["AutoRollbackConfiguration"]["Alarms"]) == 2
+
+
+def test_rolling_update_is_accepted_on_a_single_variant_endpoint(model_artifact):
+    stack, _ = build(
+        model_artifact,
+        {"instance_type": "ml.m5.large", "deployment": {"strategy": "rolling", "rolling_batch_percent": 25}},
+    )
+    (properties,) = [
+        r["Properties"] for r in Template.from_stack(stack).find_resources("AWS::SageMaker::Endpoint").values()
+    ]
+    assert "BlueGreenUpdatePolicy" not in properties["DeploymentConfig"]
+    assert properties["DeploymentConfig"]["RollingUpdatePolicy"]["MaximumBatchSize"] == {
+        "Type": "CAPACITY_PERCENT",
+        "Value": 25,
+    }

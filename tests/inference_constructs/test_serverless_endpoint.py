@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -606,3 +607,171 @@ def test_removing_the_platform_key_fails_synth(model_artifact):
     stack, endpoint = build(model_artifact, ON_DEMAND)
     endpoint.endpoint_config.kms_key_id = None
     assert "KmsKeyId was removed" in _synth_errors(stack)
+
+
+# Deployment policy and alarms ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded(model_artifact):
+    from aws_cdk import aws_sns as sns
+
+    stack = new_stack()
+    key = new_key(stack)
+    endpoint = ServerlessEndpoint(
+        stack,
+        "Serverless",
+        model=new_serverless_model(stack, key, model_artifact),
+        encryption_key=key,
+        endpoint_name="test-iris-serverless",
+        settings={
+            **ON_DEMAND,
+            "deployment": {"strategy": "linear", "linear_step_percent": 25, "wait_interval_seconds": 120},
+            "alarms": {
+                "overhead_latency_p99_milliseconds": 3000,
+                "invocation_5xx_errors": 2,
+                "concurrent_executions_utilization": 0.8,
+                "evaluation_periods": 4,
+                "datapoints_to_alarm": 2,
+            },
+        },
+        alarm_topic=sns.Topic(stack, "AlarmTopic"),
+    )
+    return stack, endpoint, Template.from_stack(stack)
+
+
+def _alarms_by_name(template) -> dict[str, dict]:
+    return {
+        alarm["Properties"]["AlarmName"]: alarm["Properties"]
+        for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def test_alarms_cover_cold_starts_errors_latency_and_throttling(guarded):
+    _, endpoint, template = guarded
+    alarms = _alarms_by_name(template)
+    assert set(alarms) == {
+        "test-iris-serverless-OverheadLatency",
+        "test-iris-serverless-Invocation5XXErrors",
+        "test-iris-serverless-ModelLatency",
+        "test-iris-serverless-ConcurrentExecutionsUtilization",
+    }
+    assert endpoint.alarm_names == {key: f"test-iris-serverless-{key}" for key in endpoint.alarms}
+    overhead = alarms["test-iris-serverless-OverheadLatency"]
+    assert (overhead["MetricName"], overhead["ExtendedStatistic"], overhead["Threshold"]) == (
+        "OverheadLatency",
+        "p99",
+        3_000_000,  # microseconds
+    )
+    errors = alarms["test-iris-serverless-Invocation5XXErrors"]
+    assert (errors["MetricName"], errors["Statistic"], errors["Threshold"]) == ("Invocation5XXErrors", "Sum", 2)
+    throttling = alarms["test-iris-serverless-ConcurrentExecutionsUtilization"]
+    assert (throttling["MetricName"], throttling["Statistic"], throttling["Threshold"]) == (
+        "ServerlessConcurrentExecutionsUtilization",
+        "Maximum",
+        0.8,
+    )
+    assert "at 100% requests are throttled" in throttling["AlarmDescription"]
+    for properties in alarms.values():
+        # An idle serverless endpoint publishes nothing: silence is healthy.
+        assert properties["TreatMissingData"] == "notBreaching"
+        assert (properties["EvaluationPeriods"], properties["DatapointsToAlarm"]) == (4, 2)
+        assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert properties["Dimensions"] == [
+            {"Name": "EndpointName", "Value": "test-iris-serverless"},
+            {"Name": "VariantName", "Value": "AllTraffic"},
+        ]
+        (action,) = properties["AlarmActions"]
+        assert action["Ref"].startswith("AlarmTopic") and properties["OKActions"] == properties["AlarmActions"]
+
+
+def test_default_alarm_thresholds(on_demand):
+    _, template = on_demand
+    alarms = _alarms_by_name(template)
+    assert alarms["test-iris-serverless-OverheadLatency"]["Threshold"] == 5_000_000
+    assert alarms["test-iris-serverless-Invocation5XXErrors"]["Threshold"] == 5
+    assert alarms["test-iris-serverless-ModelLatency"]["Threshold"] == 1_000_000
+    assert alarms["test-iris-serverless-ConcurrentExecutionsUtilization"]["Threshold"] == 0.9
+    # Without a topic the alarms still exist, notifying nobody.
+    assert all("AlarmActions" not in alarm for alarm in alarms.values())
+
+
+def test_blue_green_linear_update_rolls_back_on_its_own_error_and_latency_alarms(guarded):
+    stack, endpoint, template = guarded
+    resources = template.to_json()["Resources"]
+    (properties,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SageMaker::Endpoint"]
+    policy = properties["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {
+        "Type": "LINEAR",
+        "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+        "WaitIntervalInSeconds": 120,
+    }
+    referenced = {
+        alarm["AlarmName"]["Ref"] for alarm in properties["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    }
+    assert referenced == {stack.get_logical_id(alarm.node.default_child) for alarm in endpoint.rollback_alarms}
+    # Cold starts are expected on the new capacity of every update: OverheadLatency never rolls back.
+    assert {resources[i]["Properties"]["MetricName"] for i in referenced} == {"Invocation5XXErrors", "ModelLatency"}
+
+
+def test_serverless_model_role_may_describe_only_the_rollback_alarms(guarded):
+    stack, endpoint, template = guarded
+    role_id = stack.get_logical_id(endpoint.model.role.node.default_child)
+    describe = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudwatch:DescribeAlarms" and policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    (statement,) = describe
+    expected = [{"Fn::GetAtt": [stack.get_logical_id(a.node.default_child), "Arn"]} for a in endpoint.rollback_alarms]
+    assert sorted(map(str, statement["Resource"])) == sorted(map(str, expected))
+
+
+def test_default_deployment_is_all_at_once_with_rollback(on_demand):
+    endpoint, template = on_demand
+    template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": Match.object_like({"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE"}}),
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": Match.any_value()}] * 2},
+            }
+        },
+    )
+    assert len(endpoint.rollback_alarms) == 2
+
+
+def test_canary_is_accepted(model_artifact):
+    stack, _ = build(model_artifact, {**ON_DEMAND, "deployment": {"strategy": "canary", "canary_percent": 10}})
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "DeploymentConfig": Match.object_like(
+                {
+                    "BlueGreenUpdatePolicy": Match.object_like(
+                        {"TrafficRoutingConfiguration": Match.object_like({"Type": "CANARY"})}
+                    )
+                }
+            )
+        },
+    )
+
+
+def test_rolling_update_is_refused_citing_sagemakers_exclusions(model_artifact):
+    with pytest.raises(InvalidPropsError) as raised:
+        build(model_artifact, {**ON_DEMAND, "deployment": {"strategy": "rolling", "rolling_batch_percent": 20}})
+    (problem,) = raised.value.problems
+    assert problem.startswith("settings.deployment: strategy 'rolling' is not supported on serverless endpoints")
+    assert "exclude serverless inference endpoints from rolling deployments" in problem
+    assert "deployment-guardrails-exclusions.html" in problem
+    assert "use all_at_once, canary or linear (blue/green)" in problem
+
+
+def test_rollback_switched_off_grants_nothing(model_artifact):
+    stack, endpoint = build(model_artifact, {**ON_DEMAND, "deployment": {"auto_rollback": False}})
+    template = Template.from_stack(stack)
+    assert endpoint.rollback_alarms == []
+    (properties,) = [r["Properties"] for r in template.find_resources("AWS::SageMaker::Endpoint").values()]
+    assert "AutoRollbackConfiguration" not in properties["DeploymentConfig"]
+    assert "cloudwatch:DescribeAlarms" not in json.dumps(template.find_resources("AWS::IAM::Policy"))

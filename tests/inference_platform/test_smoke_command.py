@@ -158,7 +158,10 @@ def test_async_and_batch_inputs_go_under_the_stacks_prefixes(aws):
     s3 = boto3.client("s3")
     sample = ("\n".join(SAMPLE_ROWS) + "\n").encode()
     assert s3.get_object(Bucket="async-bucket", Key="iris/input/smoke/run-1.csv")["Body"].read() == sample
-    assert s3.get_object(Bucket="batch-bucket", Key="iris/input/run-batch/smoke-run-1/records.csv")["Body"].read() == sample
+    assert (
+        s3.get_object(Bucket="batch-bucket", Key="iris/input/run-batch/smoke-run-1/records.csv")["Body"].read()
+        == sample
+    )
     sfn = boto3.client("stepfunctions")
     execution = sfn.list_executions(stateMachineArn=_only_machine())
     described = sfn.describe_execution(executionArn=execution["executions"][0]["executionArn"])

@@ -57,6 +57,7 @@ def test_alarms_go_to_the_platform_alarm_topic(prod_model):
     assert {alarm["Properties"]["MetricName"] for alarm in notifying} == {
         "ApproximateAgeOfOldestRequest",
         "ApproximateBacklogSize",
+        "InvocationFailures",
     }
     for alarm in notifying:
         (action,) = alarm["Properties"]["AlarmActions"]
@@ -87,3 +88,23 @@ def test_platform_key_lets_sns_deliver_to_encrypted_queues_of_this_account_only(
             }
         },
     )
+
+
+def test_shipped_async_data_capture_lands_in_the_platform_capture_bucket_per_model(synthesized):
+    for name, expected in (("dev", None), ("staging", 100), ("prod", 20)):
+        template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
+        (config,) = [
+            c["Properties"]
+            for c in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values()
+            if "AsyncInferenceConfig" in c["Properties"]
+        ]
+        capture = config.get("DataCaptureConfig")
+        if expected is None:
+            assert capture is None, name
+            continue
+        assert capture["InitialSamplingPercentage"] == expected, name
+        separator, parts = capture["DestinationS3Uri"]["Fn::Join"]
+        assert separator == ""
+        assert parts[0] == "s3://" and parts[2] == f"/{name}/iris/async/", name
+        assert "DataCaptureBucket" in parts[1]["Fn::ImportValue"], name
+        assert "PlatformKey" in capture["KmsKeyId"]["Fn::ImportValue"], name

@@ -1,0 +1,49 @@
+"""The environment's observability: one CloudWatch dashboard over every model stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from inference_constructs.dashboard import InferenceDashboard
+from inference_platform.naming import dashboard_name
+from stacks.model_stack import ModelStack
+
+
+class MonitoringStack(cdk.Stack):
+    """A dashboard showing every model's endpoints (and batch jobs added with
+    ``self.dashboard.add_batch_job``), in rows per model.
+
+    Endpoints and their alarms are addressed by their stable names, so this stack imports
+    nothing from the model stacks; it deploys after them (explicit dependencies) so every
+    alarm it lists exists.
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, environment: str, model_stacks: Iterable[ModelStack], **kwargs: object
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            description=f"SageMaker inference dashboard ({environment})",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.dashboard = InferenceDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name(environment, self.region),
+            title=f"SageMaker inference: {environment}",
+        )
+        for stack in model_stacks:
+            self.add_stack_dependency(stack, "the dashboard lists the model stack's alarms by name")
+            if stack.realtime is not None:
+                self.dashboard.add_realtime_endpoint(stack.realtime, model_name=stack.model_name)
+            if stack.serverless is not None:
+                self.dashboard.add_serverless_endpoint(stack.serverless, model_name=stack.model_name)
+            if stack.async_endpoint is not None:
+                self.dashboard.add_async_endpoint(stack.async_endpoint, model_name=stack.model_name)
+            if stack.batch is not None:
+                self.dashboard.add_batch_job(stack.batch, model_name=stack.model_name)
+        cdk.CfnOutput(self, "DashboardName", value=self.dashboard.dashboard_name)
