@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.encrypted_topic import EncryptedTopic
-from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointBase
+from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointBase, EndpointLogSettings
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import check_endpoint_name
@@ -159,6 +159,8 @@ class AsyncEndpoint(EndpointBase):
     :param endpoint_name: Stable endpoint name, e.g. ``prod-iris-async``.
     :param alarm_topic: Where the backlog alarms are sent (the platform's alarm topic).
     :param settings: Instances, queue behaviour, scaling, alarms and the optional error queue.
+    :param logs: The endpoint's log group: retention and whether it outlives the endpoint (encrypted with
+        ``encryption_key`` either way).
     """
 
     def __init__(
@@ -173,9 +175,11 @@ class AsyncEndpoint(EndpointBase):
         endpoint_name: str,
         alarm_topic: sns.ITopic,
         settings: AsyncSettings | Mapping[str, Any],
+        logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         problems = ProblemCollector()
         checked = problems.validate(AsyncSettings, settings, "settings")
+        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
         try:
             check_endpoint_name(endpoint_name)
         except ValueError as error:
@@ -186,7 +190,7 @@ class AsyncEndpoint(EndpointBase):
             "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
         )
         problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, AsyncSettings)
+        assert isinstance(checked, AsyncSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
         self.settings = checked
         self.model = model
@@ -212,7 +216,9 @@ class AsyncEndpoint(EndpointBase):
         config = self._endpoint_config(checked)
         # The model's role must be able to write results before SageMaker accepts the config.
         config.node.add_dependency(self._execution_policy)
-        self._create_endpoint(config, retain_variant_properties=True)
+        self._create_endpoint(
+            config, retain_variant_properties=True, encryption_key=encryption_key, logs_settings=checked_logs
+        )
         self.scalable_target = self._autoscale(checked.autoscaling)
         self.alarms = self._alarm(checked.alarms, alarm_topic)
         self.error_queue, self.error_dead_letter_queue = (
@@ -479,11 +485,21 @@ class AsyncEndpoint(EndpointBase):
 
     def _acknowledge_findings(self) -> None:
         """Every cdk-nag exception for this construct, with its reason."""
-        acknowledge_inline_policy(self._execution_policy)
+        acknowledge_inline_policy(
+            self._execution_policy,
+            "This endpoint's own policy on the model's role, kept apart from the role's default policy so the "
+            "endpoint config can wait for it; it names only this endpoint's prefixes, topics and key, and an "
+            "inline policy cannot be attached to any other principal.",
+        )
         acknowledge_wildcard_resources(
             self._execution_policy,
-            self._object_arns(self.input_prefix, self.output_prefix, self.failure_prefix),
+            self._object_arns(self.input_prefix),
+            "Callers choose the name of each request object they upload; SageMaker reads it with this role, "
+            f"which may read only under this endpoint's input prefix {self.input_prefix} in the async bucket.",
+        )
+        acknowledge_wildcard_resources(
+            self._execution_policy,
+            self._object_arns(self.output_prefix, self.failure_prefix),
             "SageMaker names each result and failure object after the request's inference id at run time; "
-            f"the wildcard is confined to this endpoint's own input, output and failure prefixes under "
-            f"{self.path_prefix}/ in the async bucket.",
+            f"writes are confined to this endpoint's prefixes {self.output_prefix} and {self.failure_prefix}.",
         )

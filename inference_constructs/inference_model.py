@@ -303,12 +303,15 @@ class InferenceModel(Construct):
     def _acknowledge_findings(self) -> None:
         """Every cdk-nag exception for this construct, with its reason."""
         acknowledge_inline_policy(self.role)
+        # Name exactly the actions this role holds on "*": the VPC ones only when it has them.
+        unscoped = "ecr:GetAuthorizationToken and cloudwatch:PutMetricData"
+        if self.network is not None:
+            unscoped = "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and the ec2:Describe* calls of VPC placement"
         acknowledge(
             self.role,
             f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and the ec2:Describe* calls SageMaker makes for "
-            "VPC placement have no resource-level permissions; PutMetricData is limited to the /aws/sagemaker/* "
-            "namespaces and image pulls to one repository.",
+            f"{unscoped} support no resource-level permissions in IAM; PutMetricData is held to the "
+            "/aws/sagemaker/* namespaces by a condition, and image layers can be pulled from one repository only.",
         )
         if self.network is not None:
             acknowledge_wildcard_resources(

@@ -21,7 +21,7 @@ from inference_constructs.alarms import AlarmEvaluation, create_alarm
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy
-from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase
+from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
@@ -170,6 +170,8 @@ class RealtimeEndpoint(EndpointBase):
     :param data_capture_bucket: Where captured data goes; required when ``settings.data_capture`` is set.
     :param data_capture_prefix: Key prefix for this endpoint's captured data, e.g. ``prod/iris/realtime/``.
     :param shadow_model: The model of the shadow variant; required when ``settings.shadow`` is set.
+    :param logs: The endpoint's log group: retention and whether it outlives the endpoint (encrypted with
+        ``encryption_key`` either way).
     """
 
     def __init__(
@@ -185,9 +187,11 @@ class RealtimeEndpoint(EndpointBase):
         data_capture_bucket: s3.IBucket | None = None,
         data_capture_prefix: str | None = None,
         shadow_model: InferenceModel | None = None,
+        logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         problems = ProblemCollector()
         checked = problems.validate(RealtimeSettings, settings, "settings")
+        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
         try:
             check_endpoint_name(endpoint_name)
         except ValueError as error:
@@ -200,7 +204,7 @@ class RealtimeEndpoint(EndpointBase):
                 "shadow_model: give a shadow model exactly when settings.shadow is set",
             )
         problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, RealtimeSettings)
+        assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
         self.settings = checked
         self.model = model
@@ -241,6 +245,8 @@ class RealtimeEndpoint(EndpointBase):
         self._create_endpoint(
             config,
             retain_variant_properties=checked.autoscaling is not None,
+            encryption_key=encryption_key,
+            logs_settings=checked_logs,
             deployment_config=checked.deployment.to_cloudformation(
                 [alarm.alarm_name for alarm in self.rollback_alarms]
             ),

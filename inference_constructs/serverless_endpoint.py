@@ -36,7 +36,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from inference_constructs.compliance import skip_checkov_check
-from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase
+from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings
 from inference_constructs.errors import ProblemCollector, describe_validation_error
 from inference_constructs.inference_model import InferenceModel, ModelImage
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
@@ -295,6 +295,8 @@ class ServerlessEndpoint(EndpointBase):
     :param encryption_key: The platform key; ``KmsKeyId`` of the endpoint config.
     :param endpoint_name: Stable endpoint name, e.g. ``prod-iris-serverless``.
     :param settings: Memory, concurrency, provisioned concurrency and its autoscaling.
+    :param logs: The endpoint's log group: retention and whether it outlives the endpoint (encrypted with
+        ``encryption_key`` either way).
     """
 
     def __init__(
@@ -306,8 +308,10 @@ class ServerlessEndpoint(EndpointBase):
         encryption_key: kms.IKey,
         endpoint_name: str,
         settings: ServerlessSettings | Mapping[str, Any],
+        logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         problems = ProblemCollector()
+        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
         if isinstance(settings, BaseModel) and not isinstance(settings, ServerlessSettings):
             problems.add(
                 f"settings: expected ServerlessSettings or a mapping, got {type(settings).__name__}; "
@@ -323,7 +327,7 @@ class ServerlessEndpoint(EndpointBase):
         except ValueError as error:
             problems.add(f"endpoint_name: {error}")
         problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, ServerlessSettings)
+        assert isinstance(checked, ServerlessSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
         self.settings = checked
         self.model = model
@@ -346,7 +350,9 @@ class ServerlessEndpoint(EndpointBase):
                 )
             ],
         )
-        self._create_endpoint(config, retain_variant_properties=False)
+        self._create_endpoint(
+            config, retain_variant_properties=False, encryption_key=encryption_key, logs_settings=checked_logs
+        )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
         self.node.add_validation(_RenderedServerlessCheck(self))
 

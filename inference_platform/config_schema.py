@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from inference_constructs.async_endpoint import AsyncSettings
+from inference_constructs.endpoint import check_log_retention_days
 from inference_constructs.inference_model import (
     FRAMEWORK_CONTAINER_ENVIRONMENT,
     ModelImage,
@@ -137,6 +138,9 @@ class EnvironmentConfig(Settings):
         default=True, description="Keep the key, buckets and their data when a stack is deleted."
     )
     access_log_retention_days: int = Field(default=365, ge=1, le=3650)
+    log_retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = Field(
+        default=365, description="How long endpoint container logs are kept (a CloudWatch Logs retention period)."
+    )
     network: NetworkSettings | None = Field(
         default=None, description="Run models in this VPC with network isolation (ids are not looked up)."
     )

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from inference_constructs.async_endpoint import AsyncEndpoint
+from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
@@ -40,6 +41,10 @@ class ModelStack(cdk.Stack):
             **kwargs,  # type: ignore[arg-type]
         )
         self._environment, self._model, self._platform, self._base_dir = environment, model, platform, base_dir
+        # Endpoint logs are data: kept like the platform's buckets unless the environment opts out.
+        logs = EndpointLogSettings(
+            retention_days=environment.log_retention_days, retain_on_delete=environment.retain_stateful_resources
+        )
         self.inference_model = InferenceModel(
             self, "Model", network=environment.network, **self._model_props(model.model_data)
         )
@@ -60,6 +65,7 @@ class ModelStack(cdk.Stack):
                 )
                 if shadow
                 else None,
+                logs=logs,
             )
             cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
         if model.serverless is not None:
@@ -73,6 +79,7 @@ class ModelStack(cdk.Stack):
                 encryption_key=platform.encryption_key,
                 endpoint_name=endpoint_name(environment.environment, model.name, "serverless"),
                 settings=model.serverless,
+                logs=logs,
             )
             cdk.CfnOutput(self, "ServerlessEndpointName", value=self.serverless.endpoint_name)
 
@@ -87,6 +94,7 @@ class ModelStack(cdk.Stack):
                 endpoint_name=endpoint_name(environment.environment, model.name, "async"),
                 alarm_topic=platform.alarms_topic,
                 settings=model.async_,
+                logs=logs,
             )
             for key, value in (
                 ("AsyncEndpointName", self.async_endpoint.endpoint_name),
