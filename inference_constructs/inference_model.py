@@ -306,7 +306,7 @@ class InferenceModel(Construct):
         # Name exactly the actions this role holds on "*": the VPC ones only when it has them.
         unscoped = "ecr:GetAuthorizationToken and cloudwatch:PutMetricData"
         if self.network is not None:
-            unscoped = "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and the ec2:Describe* calls of VPC placement"
+            unscoped = "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and VPC placement's ec2:Describe* calls"
         acknowledge(
             self.role,
             f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::*]",

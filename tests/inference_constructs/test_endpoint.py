@@ -48,7 +48,7 @@ def test_log_group_is_the_one_sagemaker_writes_to_encrypted_and_expiring(endpoin
 def test_endpoint_waits_for_its_log_group(endpoint_template):
     # Otherwise SageMaker could create the group first (unencrypted, kept forever) and the
     # stack's own group would then fail to create.
-    endpoint, template, _ = endpoint_template
+    _, template, _ = endpoint_template
     (log_group_id,) = template.find_resources("AWS::Logs::LogGroup")
     (endpoint_resource,) = template.find_resources("AWS::SageMaker::Endpoint").values()
     assert log_group_id in endpoint_resource["DependsOn"]
