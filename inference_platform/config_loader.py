@@ -13,7 +13,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from inference_constructs.errors import allowed_fields, describe_message, describe_value, format_location
+from inference_constructs.errors import (
+    allowed_fields,
+    describe_message,
+    describe_value,
+    format_location,
+    meaningful_errors,
+)
 from inference_platform.config_schema import EnvironmentConfig
 
 MAX_FILE_BYTES = 1_000_000
@@ -119,7 +125,7 @@ def load_environment(path: Path, *, base_dir: Path) -> EnvironmentConfig:
         return EnvironmentConfig.model_validate(data, context={"base_dir": base_dir, "expected_environment": path.stem})
     except ValidationError as error:
         problems = []
-        for item in error.errors(include_url=False):
+        for item in meaningful_errors(error):
             location = tuple(item["loc"])
             line = _line_of(root, location)
             allowed = allowed_fields(EnvironmentConfig, location) if item["type"] == "extra_forbidden" else None
