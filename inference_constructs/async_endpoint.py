@@ -185,7 +185,7 @@ class AsyncEndpoint(EndpointBase):
         except ValueError as error:
             problems.add(f"endpoint_name: {error}")
         problems.check(
-            bool(PATH_PREFIX.match(path_prefix)),
+            bool(PATH_PREFIX.fullmatch(path_prefix)),
             f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
             "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
         )

@@ -32,7 +32,7 @@ from inference_constructs.network import NetworkSettings
 from inference_constructs.settings import Settings
 
 ECR_IMAGE_URI = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
 )
 S3_MODEL_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$")
@@ -48,7 +48,7 @@ FRAMEWORK_CONTAINER_ENVIRONMENT: dict[str, str] = {
 
 
 def _check_ecr_uri(value: str) -> str:
-    if not ECR_IMAGE_URI.match(value):
+    if not ECR_IMAGE_URI.fullmatch(value):
         raise ValueError(
             "expected an ECR image URI <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> "
             "or ...@sha256:<digest>"
@@ -82,7 +82,7 @@ class ModelImage(Settings):
 
 
 def check_model_name(value: str) -> str:
-    if not MODEL_NAME.match(value):
+    if not MODEL_NAME.fullmatch(value):
         raise ValueError(
             "must be 2-32 characters: lowercase letters, digits and hyphens, starting with a letter "
             "and not ending with a hyphen"
@@ -93,7 +93,7 @@ def check_model_name(value: str) -> str:
 def check_model_data(value: str) -> str:
     """Accept ``s3://bucket/key.tar.gz`` or a local path ending in ``.tar.gz``."""
     if value.startswith("s3://"):
-        if not S3_MODEL_URI.match(value):
+        if not S3_MODEL_URI.fullmatch(value):
             raise ValueError("expected s3://<bucket>/<key>.tar.gz with a valid bucket name")
     elif "://" in value or not value.endswith(".tar.gz"):
         raise ValueError("expected a local path to a .tar.gz artifact or s3://<bucket>/<key>.tar.gz")
@@ -136,7 +136,7 @@ class InferenceModel(Construct):
         problems = ProblemCollector()
         checked_network = problems.validate(NetworkSettings, network, "network") if network is not None else None
         problems.check(
-            bool(MODEL_NAME.match(name)), f"name: {name!r} must be 2-32 lowercase letters, digits or hyphens"
+            bool(MODEL_NAME.fullmatch(name)), f"name: {name!r} must be 2-32 lowercase letters, digits or hyphens"
         )
         checked_image = problems.validate(ModelImage, image, "image")
         try:
@@ -208,7 +208,7 @@ class InferenceModel(Construct):
 
     def _model_data_url(self, model_data: str) -> str:
         if model_data.startswith("s3://"):
-            match = S3_MODEL_URI.match(model_data)
+            match = S3_MODEL_URI.fullmatch(model_data)
             assert match is not None
             object_arn = cdk.Stack.of(self).format_arn(
                 service="s3", region="", account="", resource=match["bucket"], resource_name=match["key"]

@@ -12,7 +12,7 @@ class Subnet(Settings):
 
     id: str = Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="e.g. subnet-0abc1234def567890")
     availability_zone: str = Field(
-        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]$", description="e.g. eu-west-1a"
+        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9][a-z]$", description="e.g. eu-west-1a"
     )
     route_table_id: str | None = Field(
         default=None,

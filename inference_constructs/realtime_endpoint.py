@@ -30,14 +30,14 @@ from inference_constructs.settings import Settings
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
 
-SCHEDULE_EXPRESSION = re.compile(r"^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\([^)]+\))$")
+SCHEDULE_EXPRESSION = re.compile(r"^(cron\([^)]+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\)|at\([^)]+\))$")
 VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
 def _check_schedule(value: str) -> str:
-    if not SCHEDULE_EXPRESSION.match(value):
+    if not SCHEDULE_EXPRESSION.fullmatch(value):
         raise ValueError("expected cron(...), rate(N minutes|hours|days) or at(...)")
     return value
 

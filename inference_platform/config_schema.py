@@ -29,8 +29,8 @@ from inference_constructs.settings import Settings
 from inference_platform.naming import stage_name
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 # The inference modes a model can be served in; each is an optional block of ModelConfig.
 MODES = ("realtime", "serverless", "async")
@@ -39,13 +39,13 @@ LONGEST_MODE_SUFFIX = len("serverless")
 
 
 def _check_environment_name(value: str) -> str:
-    if not ENVIRONMENT_NAME.match(value):
+    if not ENVIRONMENT_NAME.fullmatch(value):
         raise ValueError("must be 2-16 lowercase letters and digits, starting with a letter, e.g. dev or prod")
     return value
 
 
 def _check_region(value: str) -> str:
-    if not REGION.match(value):
+    if not REGION.fullmatch(value):
         raise ValueError("expected an AWS region such as eu-west-1 or us-east-1")
     return value
 
@@ -57,7 +57,7 @@ def _account_is_quoted(value: object) -> object:
 
 
 def _check_account(value: str) -> str:
-    if not ACCOUNT_ID.match(value):
+    if not ACCOUNT_ID.fullmatch(value):
         raise ValueError("expected a 12-digit AWS account id, quoted as a string")
     return value
 
