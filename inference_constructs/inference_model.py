@@ -323,6 +323,7 @@ class InferenceModel(Construct):
         acknowledge_wildcard_resources(
             self.role,
             self.log_resources,
-            "Log group and stream names are chosen by SageMaker at run time (variant and instance ids); "
-            f"the wildcard is confined to names starting with this model's prefix {self.name_prefix}-.",
+            "The model serves one endpoint (or job) per mode, each logging to a group named after it, and "
+            "SageMaker names the log streams after variant and instance ids at run time; the wildcard is "
+            f"confined to names starting with this model's prefix {self.name_prefix}-.",
         )
