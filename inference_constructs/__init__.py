@@ -12,8 +12,10 @@ from inference_constructs.async_endpoint import (
     ErrorQueueSettings,
 )
 from inference_constructs.encrypted_topic import EncryptedTopic
+from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
+from inference_constructs.network import NetworkSettings
 from inference_constructs.platform_key import PlatformKey
 from inference_constructs.realtime_endpoint import (
     InstanceAutoscaling,
@@ -28,6 +30,7 @@ from inference_constructs.serverless_endpoint import (
     ServerlessSettings,
     serverless_model,
 )
+from inference_constructs.vpc_endpoints import VpcEndpoints
 
 __all__ = [
     "AccessLogsBucket",
@@ -36,11 +39,13 @@ __all__ = [
     "AsyncEndpoint",
     "AsyncSettings",
     "EncryptedTopic",
+    "EndpointLogSettings",
     "ErrorQueueSettings",
     "InferenceModel",
     "InstanceAutoscaling",
     "InvalidPropsError",
     "ModelImage",
+    "NetworkSettings",
     "PlatformKey",
     "ProvisionedConcurrencyAutoscaling",
     "RealtimeEndpoint",
@@ -49,5 +54,6 @@ __all__ = [
     "SecureBucket",
     "ServerlessEndpoint",
     "ServerlessSettings",
+    "VpcEndpoints",
     "serverless_model",
 ]

@@ -15,9 +15,10 @@ What a VPC-placed, network-isolated model needs, and why (see SECURITY.md and th
   that traffic leaves through the model's network interfaces, so the endpoint keeps it private
   either way.
 
-Not needed: ECR (SageMaker pulls the serving image itself, outside the model's VPC), CloudWatch
-Logs and metrics (SageMaker ships the container's logs and the endpoint metrics), STS (SageMaker
-assumes the execution role), KMS (S3, SNS and CloudWatch Logs call KMS themselves).
+Not needed: ECR (SageMaker pulls the serving image itself: the container's RepositoryAccessMode
+is the default ``Platform``; only ``Vpc``, for a private registry in the VPC, pulls through it),
+CloudWatch Logs and metrics (SageMaker ships the container's logs and the endpoint metrics), STS
+(SageMaker assumes the execution role), KMS (S3, SNS and CloudWatch Logs call KMS themselves).
 """
 
 from __future__ import annotations
