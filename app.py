@@ -19,7 +19,13 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from inference_constructs.errors import InvalidPropsError
-from inference_platform.config_loader import PIPELINE_FILE, ConfigError, load_environments, load_pipeline
+from inference_platform.config_loader import (
+    PIPELINE_FILE,
+    ConfigError,
+    environment_files,
+    load_environments,
+    load_pipeline,
+)
 from stacks.application import build_pipeline, build_stages, register_compliance_checks, synthesize
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -55,7 +61,7 @@ def main(app: cdk.App | None = None) -> int:
             if selected:
                 paths = [config_dir / f"{name.strip()}.yaml" for name in str(selected).split(",")]
             else:
-                paths = sorted(path for path in config_dir.glob("*.yaml") if path.name != PIPELINE_FILE)
+                paths = environment_files(config_dir)
             if not paths:
                 raise ConfigError([f"{config_dir}: no <environment>.yaml files found"])
             configs = load_environments(paths, base_dir=BASE_DIR)

@@ -14,8 +14,10 @@ from inference_constructs.async_endpoint import (
 from inference_constructs.batch_transform_job import BatchSettings, BatchTransformJob
 from inference_constructs.dashboard import BatchJobMetrics, InferenceDashboard
 from inference_constructs.encrypted_topic import EncryptedTopic
+from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.errors import InvalidPropsError
 from inference_constructs.inference_model import InferenceModel, ModelImage
+from inference_constructs.network import NetworkSettings
 from inference_constructs.platform_key import PlatformKey
 from inference_constructs.realtime_endpoint import (
     InstanceAutoscaling,
@@ -31,6 +33,7 @@ from inference_constructs.serverless_endpoint import (
     ServerlessSettings,
     serverless_model,
 )
+from inference_constructs.vpc_endpoints import VpcEndpoints
 
 __all__ = [
     "AccessLogsBucket",
@@ -42,12 +45,14 @@ __all__ = [
     "BatchSettings",
     "BatchTransformJob",
     "EncryptedTopic",
+    "EndpointLogSettings",
     "ErrorQueueSettings",
     "InferenceDashboard",
     "InferenceModel",
     "InstanceAutoscaling",
     "InvalidPropsError",
     "ModelImage",
+    "NetworkSettings",
     "PlatformKey",
     "ProvisionedConcurrencyAutoscaling",
     "RealtimeEndpoint",
@@ -57,5 +62,6 @@ __all__ = [
     "ServerlessAlarms",
     "ServerlessEndpoint",
     "ServerlessSettings",
+    "VpcEndpoints",
     "serverless_model",
 ]

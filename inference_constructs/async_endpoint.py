@@ -25,7 +25,7 @@ from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
 from inference_constructs.encrypted_topic import EncryptedTopic
-from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, InstanceBackedEndpoint
+from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointLogSettings, InstanceBackedEndpoint
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import check_endpoint_name
@@ -178,6 +178,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         the optional data capture.
     :param data_capture_bucket: Where captured data goes; required when ``settings.data_capture`` is set.
     :param data_capture_prefix: Key prefix for this endpoint's captured data, e.g. ``prod/iris/async/``.
+    :param logs: The endpoint's log group: retention and whether it outlives the endpoint (encrypted with
+        ``encryption_key`` either way).
     """
 
     def __init__(
@@ -194,9 +196,11 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         settings: AsyncSettings | Mapping[str, Any],
         data_capture_bucket: s3.IBucket | None = None,
         data_capture_prefix: str | None = None,
+        logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         problems = ProblemCollector()
         checked = problems.validate(AsyncSettings, settings, "settings")
+        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
         if isinstance(checked, AsyncSettings) and checked.data_capture is not None:
             problems.check(
                 data_capture_bucket is not None and bool(data_capture_prefix),
@@ -207,12 +211,12 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         except ValueError as error:
             problems.add(f"endpoint_name: {error}")
         problems.check(
-            bool(PATH_PREFIX.match(path_prefix)),
+            bool(PATH_PREFIX.fullmatch(path_prefix)),
             f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
             "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
         )
         problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, AsyncSettings)
+        assert isinstance(checked, AsyncSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(
             scope,
             id,
@@ -246,7 +250,9 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         config = self._endpoint_config(checked)
         # The model's role must be able to write results before SageMaker accepts the config.
         config.node.add_dependency(self._execution_policy)
-        self._create_endpoint(config, retain_variant_properties=True)
+        self._create_endpoint(
+            config, retain_variant_properties=True, encryption_key=encryption_key, logs_settings=checked_logs
+        )
         self.scalable_target = self._autoscale(checked.autoscaling)
         self._create_alarms(
             self._alarm_specs(checked.alarms),
@@ -537,13 +543,23 @@ class AsyncEndpoint(InstanceBackedEndpoint):
 
     def _acknowledge_findings(self) -> None:
         """Every cdk-nag exception for this construct, with its reason."""
-        acknowledge_inline_policy(self._execution_policy)
+        acknowledge_inline_policy(
+            self._execution_policy,
+            "This endpoint's own policy on the model's role, kept apart from the role's default policy so the "
+            "endpoint config can wait for it; it names only this endpoint's prefixes, topics and key, and an "
+            "inline policy cannot be attached to any other principal.",
+        )
         acknowledge_wildcard_resources(
             self._execution_policy,
-            self._object_arns(self.input_prefix, self.output_prefix, self.failure_prefix),
+            self._object_arns(self.input_prefix),
+            "Callers choose the name of each request object they upload; SageMaker reads it with this role, "
+            f"which may read only under this endpoint's input prefix {self.input_prefix} in the async bucket.",
+        )
+        acknowledge_wildcard_resources(
+            self._execution_policy,
+            self._object_arns(self.output_prefix, self.failure_prefix),
             "SageMaker names each result and failure object after the request's inference id at run time; "
-            f"the wildcard is confined to this endpoint's own input, output and failure prefixes under "
-            f"{self.path_prefix}/ in the async bucket.",
+            f"writes are confined to this endpoint's prefixes {self.output_prefix} and {self.failure_prefix}.",
         )
         if self.data_capture_bucket is not None and self.data_capture_prefix:
             acknowledge_wildcard_resources(

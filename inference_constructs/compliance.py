@@ -53,18 +53,23 @@ def acknowledge_rule(
         acknowledge(scope, f"{pack}::{pack}-{rule}", reason)
 
 
-def acknowledge_inline_policy(role: Construct) -> None:
-    """The regulatory packs flag the inline default policy CDK grants write to.
+# Why this project keeps inline policies (the regulatory packs' IAMNoInlinePolicy): a
+# customer-managed policy would be a second, account-wide named object that any principal could
+# later be given, without narrowing a single permission.
+INLINE_POLICY_REASON = (
+    "CDK grants collect this role's least-privilege statements in its own inline policy, scoped "
+    "to this construct's resources; an inline policy cannot be attached to any other principal."
+)
 
-    Call this from a construct that owns a role whose grants CDK collects in a default policy.
+
+def acknowledge_inline_policy(scope: Construct, reason: str = INLINE_POLICY_REASON) -> None:
+    """The regulatory packs flag inline policies (a role's default policy, an ``iam.Policy``).
+
+    Call this from a construct that owns a role whose grants CDK collects in a default policy,
+    or that attaches a policy of its own to a role; give a ``reason`` specific to that policy
+    when the default one does not describe it.
     """
-    acknowledge_rule(
-        role,
-        "IAMNoInlinePolicy",
-        "CDK grants collect this role's least-privilege statements in its own inline policy, scoped "
-        "to this construct's resources; an inline policy cannot be attached to any other principal.",
-        packs=REGULATORY_PACKS,
-    )
+    acknowledge_rule(scope, "IAMNoInlinePolicy", reason, packs=REGULATORY_PACKS)
 
 
 def acknowledge_wildcard_resources(scope: Construct, resources: Iterable[str], reason: str) -> None:

@@ -2,22 +2,75 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from pydantic import AfterValidator, Field
 
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
 from inference_constructs.deployment_policy import DeploymentPolicy
+from inference_constructs.settings import Settings
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 # Instance metrics (CPU, memory, disk) are published under a different namespace.
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+# SageMaker writes an endpoint's container logs to this group (one stream per variant and instance).
+LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
+# The retention periods CloudWatch Logs accepts, in days (CDK names them).
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+LOG_RETENTION_DAYS = tuple(_RETENTION)
+
+
+def check_log_retention_days(value: int) -> int:
+    """Accept only a retention period CloudWatch Logs offers (never "forever")."""
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"must be one of the periods CloudWatch Logs offers: {', '.join(map(str, LOG_RETENTION_DAYS))} (days)"
+        )
+    return value
+
+
+class EndpointLogSettings(Settings):
+    """The endpoint's log group, created before the endpoint so SageMaker never creates an
+    unencrypted one that keeps logs forever."""
+
+    retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = Field(
+        default=365, description="How long container logs are kept (a CloudWatch Logs retention period)."
+    )
+    retain_on_delete: bool = Field(
+        default=True, description="Keep the log group (and its logs) when the stack or endpoint is deleted."
+    )
 
 
 class EndpointBase(Construct):
@@ -42,9 +95,26 @@ class EndpointBase(Construct):
         self.rollback_alarms: list[cloudwatch.Alarm] = []
 
     def _create_endpoint(
-        self, config: sagemaker.CfnEndpointConfig, *, retain_variant_properties: bool, **extra: Any
+        self,
+        config: sagemaker.CfnEndpointConfig,
+        *,
+        retain_variant_properties: bool,
+        encryption_key: kms.IKey,
+        logs_settings: EndpointLogSettings,
+        **extra: Any,
     ) -> sagemaker.CfnEndpoint:
         self.endpoint_config = config
+        # SageMaker logs to /aws/sagemaker/Endpoints/<name> and creates that group itself if it
+        # is missing: unencrypted, kept forever. Creating it first, with the platform key and a
+        # retention period, is what makes the endpoint's logs encrypted and expiring.
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=f"{LOG_GROUP_PREFIX}{self.endpoint_name}",
+            encryption_key=encryption_key,
+            retention=_RETENTION[logs_settings.retention_days],
+            removal_policy=cdk.RemovalPolicy.RETAIN if logs_settings.retain_on_delete else cdk.RemovalPolicy.DESTROY,
+        )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
@@ -61,6 +131,7 @@ class EndpointBase(Construct):
             else None,
             **extra,
         )
+        self.endpoint.node.add_dependency(self.log_group)
         return self.endpoint
 
     def _create_alarms(

@@ -24,10 +24,30 @@ class InvalidPropsError(ValueError):
         super().__init__(f"{construct_path}: invalid props ({len(self.problems)} problem(s)):\n{lines}")
 
 
+def meaningful_errors(error: ValidationError) -> list[Any]:
+    """pydantic's errors, minus a list's "too short" error caused only by an invalid item in it.
+
+    pydantic counts the items that validated, so one bad subnet of two also reports "at least
+    2 items, not 1"; the bad item is the problem to show.
+    """
+    items = error.errors(include_url=False)
+    return [
+        item
+        for item in items
+        if not (
+            item["type"] == "too_short"
+            and any(
+                len(other["loc"]) > len(item["loc"]) and other["loc"][: len(item["loc"])] == item["loc"]
+                for other in items
+            )
+        )
+    ]
+
+
 def describe_validation_error(error: ValidationError, model_type: type[BaseModel], prefix: str = "") -> list[str]:
     """Turn a pydantic error into one readable line per problem: path, message and value."""
     problems = []
-    for item in error.errors(include_url=False):
+    for item in meaningful_errors(error):
         allowed = allowed_fields(model_type, tuple(item["loc"])) if item["type"] == "extra_forbidden" else None
         problems.append(
             f"{format_location(item['loc'], prefix)}: {describe_message(item, allowed)}{describe_value(item)}"

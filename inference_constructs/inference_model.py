@@ -33,7 +33,7 @@ from inference_constructs.network import NetworkSettings
 from inference_constructs.settings import Settings
 
 ECR_IMAGE_URI = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
 )
 S3_MODEL_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$")
@@ -49,7 +49,7 @@ FRAMEWORK_CONTAINER_ENVIRONMENT: dict[str, str] = {
 
 
 def _check_ecr_uri(value: str) -> str:
-    if not ECR_IMAGE_URI.match(value):
+    if not ECR_IMAGE_URI.fullmatch(value):
         raise ValueError(
             "expected an ECR image URI <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> "
             "or ...@sha256:<digest>"
@@ -110,7 +110,7 @@ class ModelImage(Settings):
 
 
 def check_model_name(value: str) -> str:
-    if not MODEL_NAME.match(value):
+    if not MODEL_NAME.fullmatch(value):
         raise ValueError(
             "must be 2-32 characters: lowercase letters, digits and hyphens, starting with a letter "
             "and not ending with a hyphen"
@@ -121,7 +121,7 @@ def check_model_name(value: str) -> str:
 def check_model_data(value: str) -> str:
     """Accept ``s3://bucket/key.tar.gz`` or a local path ending in ``.tar.gz``."""
     if value.startswith("s3://"):
-        if not S3_MODEL_URI.match(value):
+        if not S3_MODEL_URI.fullmatch(value):
             raise ValueError("expected s3://<bucket>/<key>.tar.gz with a valid bucket name")
     elif "://" in value or not value.endswith(".tar.gz"):
         raise ValueError("expected a local path to a .tar.gz artifact or s3://<bucket>/<key>.tar.gz")
@@ -166,7 +166,7 @@ class InferenceModel(Construct):
         problems = ProblemCollector()
         checked_network = problems.validate(NetworkSettings, network, "network") if network is not None else None
         problems.check(
-            bool(MODEL_NAME.match(name)), f"name: {name!r} must be 2-32 lowercase letters, digits or hyphens"
+            bool(MODEL_NAME.fullmatch(name)), f"name: {name!r} must be 2-32 lowercase letters, digits or hyphens"
         )
         checked_image = problems.validate(ModelImage, image, "image")
         try:
@@ -252,7 +252,7 @@ class InferenceModel(Construct):
 
     def _model_data_url(self, model_data: str) -> str:
         if model_data.startswith("s3://"):
-            match = S3_MODEL_URI.match(model_data)
+            match = S3_MODEL_URI.fullmatch(model_data)
             assert match is not None
             object_arn = cdk.Stack.of(self).format_arn(
                 service="s3", region="", account="", resource=match["bucket"], resource_name=match["key"]
@@ -347,12 +347,15 @@ class InferenceModel(Construct):
     def _acknowledge_findings(self) -> None:
         """Every cdk-nag exception for this construct, with its reason."""
         acknowledge_inline_policy(self.role)
+        # Name exactly the actions this role holds on "*": the VPC ones only when it has them.
+        unscoped = "ecr:GetAuthorizationToken and cloudwatch:PutMetricData"
+        if self.network is not None:
+            unscoped = "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and VPC placement's ec2:Describe* calls"
         acknowledge(
             self.role,
             f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and the ec2:Describe* calls SageMaker makes for "
-            "VPC placement have no resource-level permissions; PutMetricData is limited to the /aws/sagemaker/* "
-            "namespaces and image pulls to one repository.",
+            f"{unscoped} support no resource-level permissions in IAM; PutMetricData is held to the "
+            "/aws/sagemaker/* namespaces by a condition, and image layers can be pulled from one repository only.",
         )
         if self.network is not None:
             acknowledge_wildcard_resources(
@@ -364,6 +367,7 @@ class InferenceModel(Construct):
         acknowledge_wildcard_resources(
             self.role,
             self.log_resources,
-            "Log group and stream names are chosen by SageMaker at run time (variant and instance ids); "
-            f"the wildcard is confined to names starting with this model's prefix {self.name_prefix}-.",
+            "The model serves one endpoint (or job) per mode, each logging to a group named after it, and "
+            "SageMaker names the log streams after variant and instance ids at run time; the wildcard is "
+            f"confined to names starting with this model's prefix {self.name_prefix}-.",
         )

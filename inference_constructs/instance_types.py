@@ -79,7 +79,7 @@ _INSTANCE_TYPE = re.compile(r"^ml\.(?P<family>[a-z0-9]+)\.(?P<size>[a-z0-9]+)$")
 
 def check_instance_type(value: str) -> str:
     """Return ``value`` if it is a known ``ml.<family>.<size>`` type, else raise ValueError."""
-    match = _INSTANCE_TYPE.match(value)
+    match = _INSTANCE_TYPE.fullmatch(value)
     if not match:
         raise ValueError("expected an instance type of the form ml.<family>.<size>, e.g. ml.m5.large")
     if match["family"] not in INSTANCE_FAMILIES:

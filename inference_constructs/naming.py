@@ -19,7 +19,7 @@ def endpoint_name(environment: str, model: str, mode: str) -> str:
 
 
 def check_endpoint_name(name: str) -> str:
-    if not ENDPOINT_NAME.match(name):
+    if not ENDPOINT_NAME.fullmatch(name):
         raise ValueError(
             f"endpoint name {name!r} must be 1-{MAX_ENDPOINT_NAME_LENGTH} letters, digits and "
             "hyphens, starting and ending with a letter or digit"

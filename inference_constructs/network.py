@@ -12,7 +12,13 @@ class Subnet(Settings):
 
     id: str = Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="e.g. subnet-0abc1234def567890")
     availability_zone: str = Field(
-        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]$", description="e.g. eu-west-1a"
+        pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9][a-z]$", description="e.g. eu-west-1a"
+    )
+    route_table_id: str | None = Field(
+        default=None,
+        pattern=r"^rtb-[0-9a-f]{8,17}$",
+        description="The subnet's route table, e.g. rtb-0abc1234def567890; needed with create_vpc_endpoints "
+        "(the S3 gateway endpoint adds a route to it).",
     )
 
 
@@ -28,7 +34,8 @@ class NetworkSettings(Settings):
     security_group_ids: tuple[str, ...] = Field(min_length=1, max_length=5)
     create_vpc_endpoints: bool = Field(
         default=False,
-        description="Create the SageMaker Runtime interface endpoint and the S3 gateway endpoint in the VPC.",
+        description="Create the S3 gateway endpoint and the SageMaker Runtime interface endpoint (and SNS, for "
+        "async) in the VPC; every subnet must then name its route_table_id.",
     )
 
     @model_validator(mode="after")
@@ -42,8 +49,19 @@ class NetworkSettings(Settings):
         for group in self.security_group_ids:
             if not group.startswith("sg-") or not 11 <= len(group) <= 20:
                 raise ValueError(f"security group id {group!r} must look like sg-0123456789abcdef0")
+        if self.create_vpc_endpoints:
+            missing = [subnet.id for subnet in self.subnets if subnet.route_table_id is None]
+            if missing:
+                raise ValueError(
+                    f"create_vpc_endpoints needs route_table_id on every subnet (the S3 gateway endpoint adds a "
+                    f"route to each subnet's route table); missing on {', '.join(missing)}"
+                )
         return self
 
     @property
     def subnet_ids(self) -> list[str]:
         return [subnet.id for subnet in self.subnets]
+
+    @property
+    def availability_zones(self) -> set[str]:
+        return {subnet.availability_zone for subnet in self.subnets}

@@ -20,7 +20,7 @@ from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy
-from inference_constructs.endpoint import InstanceBackedEndpoint
+from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
@@ -29,7 +29,7 @@ from inference_constructs.settings import Settings
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
 
-SCHEDULE_EXPRESSION = re.compile(r"^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\([^)]+\))$")
+SCHEDULE_EXPRESSION = re.compile(r"^(cron\([^)]+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\)|at\([^)]+\))$")
 VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -40,7 +40,7 @@ ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatency")
 
 
 def _check_schedule(value: str) -> str:
-    if not SCHEDULE_EXPRESSION.match(value):
+    if not SCHEDULE_EXPRESSION.fullmatch(value):
         raise ValueError("expected cron(...), rate(N minutes|hours|days) or at(...)")
     return value
 
@@ -173,6 +173,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
     :param data_capture_bucket: Where captured data goes; required when ``settings.data_capture`` is set.
     :param data_capture_prefix: Key prefix for this endpoint's captured data, e.g. ``prod/iris/realtime/``.
     :param shadow_model: The model of the shadow variant; required when ``settings.shadow`` is set.
+    :param logs: The endpoint's log group: retention and whether it outlives the endpoint (encrypted with
+        ``encryption_key`` either way).
     """
 
     def __init__(
@@ -188,9 +190,11 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         data_capture_bucket: s3.IBucket | None = None,
         data_capture_prefix: str | None = None,
         shadow_model: InferenceModel | None = None,
+        logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         problems = ProblemCollector()
         checked = problems.validate(RealtimeSettings, settings, "settings")
+        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
         try:
             check_endpoint_name(endpoint_name)
         except ValueError as error:
@@ -203,7 +207,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 "shadow_model: give a shadow model exactly when settings.shadow is set",
             )
         problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, RealtimeSettings)
+        assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
         scaling = checked.autoscaling
         super().__init__(
             scope,
@@ -252,6 +256,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         self._create_endpoint(
             config,
             retain_variant_properties=checked.autoscaling is not None,
+            encryption_key=encryption_key,
+            logs_settings=checked_logs,
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None

@@ -40,7 +40,7 @@ from pydantic_core import InitErrorDetails
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import skip_checkov_check
 from inference_constructs.deployment_policy import DeploymentPolicy
-from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase
+from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings
 from inference_constructs.errors import ProblemCollector, describe_validation_error
 from inference_constructs.inference_model import InferenceModel, ModelImage
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
@@ -347,6 +347,8 @@ class ServerlessEndpoint(EndpointBase):
     :param settings: Memory, concurrency, provisioned concurrency and its autoscaling, the
         deployment policy and the alarm thresholds.
     :param alarm_topic: Where alarms notify (ALARM and OK).
+    :param logs: The endpoint's log group: retention and whether it outlives the endpoint (encrypted with
+        ``encryption_key`` either way).
     """
 
     def __init__(
@@ -359,8 +361,10 @@ class ServerlessEndpoint(EndpointBase):
         endpoint_name: str,
         settings: ServerlessSettings | Mapping[str, Any],
         alarm_topic: sns.ITopic | None = None,
+        logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         problems = ProblemCollector()
+        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
         if isinstance(settings, BaseModel) and not isinstance(settings, ServerlessSettings):
             problems.add(
                 f"settings: expected ServerlessSettings or a mapping, got {type(settings).__name__}; "
@@ -376,7 +380,7 @@ class ServerlessEndpoint(EndpointBase):
         except ValueError as error:
             problems.add(f"endpoint_name: {error}")
         problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, ServerlessSettings)
+        assert isinstance(checked, ServerlessSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
         self.settings = checked
         self.model = model
@@ -403,6 +407,8 @@ class ServerlessEndpoint(EndpointBase):
         self._create_endpoint(
             config,
             retain_variant_properties=False,
+            encryption_key=encryption_key,
+            logs_settings=checked_logs,
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None

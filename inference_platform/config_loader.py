@@ -13,7 +13,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from inference_constructs.errors import allowed_fields, describe_message, describe_value, format_location
+from inference_constructs.errors import (
+    allowed_fields,
+    describe_message,
+    describe_value,
+    format_location,
+    meaningful_errors,
+)
 from inference_platform.config_schema import EnvironmentConfig, PipelineConfig
 
 MAX_FILE_BYTES = 1_000_000
@@ -146,7 +152,7 @@ def _load(path: Path, model_type: type[_Config], *, base_dir: Path, context: dic
         return model_type.model_validate(data, context=context)
     except ValidationError as error:
         problems = []
-        for item in error.errors(include_url=False):
+        for item in meaningful_errors(error):
             location = tuple(item["loc"])
             line = _line_of(root, location)
             allowed = allowed_fields(model_type, location) if item["type"] == "extra_forbidden" else None
@@ -155,6 +161,11 @@ def _load(path: Path, model_type: type[_Config], *, base_dir: Path, context: dic
                 f"{describe_message(item, allowed)}{describe_value(item)}"
             )
         raise ConfigError(problems) from None
+
+
+def environment_files(config_dir: Path) -> list[Path]:
+    """The environment files of a config directory: every ``*.yaml`` but the pipeline's."""
+    return sorted(path for path in config_dir.glob("*.yaml") if path.name != PIPELINE_FILE)
 
 
 def load_environments(paths: Iterable[Path], *, base_dir: Path) -> list[EnvironmentConfig]:

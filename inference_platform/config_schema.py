@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch_transform_job import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.endpoint import check_log_retention_days
 from inference_constructs.inference_model import (
     FRAMEWORK_CONTAINER_ENVIRONMENT,
     ModelImage,
@@ -29,8 +30,8 @@ from inference_constructs.settings import Settings
 from inference_platform.naming import stage_name
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
 # The inference modes a model can be served in; each is an optional block of ModelConfig.
 MODES = ("realtime", "serverless", "async", "batch")
@@ -39,13 +40,13 @@ LONGEST_MODE_SUFFIX = len("serverless")
 
 
 def _check_environment_name(value: str) -> str:
-    if not ENVIRONMENT_NAME.match(value):
+    if not ENVIRONMENT_NAME.fullmatch(value):
         raise ValueError("must be 2-16 lowercase letters and digits, starting with a letter, e.g. dev or prod")
     return value
 
 
 def _check_region(value: str) -> str:
-    if not REGION.match(value):
+    if not REGION.fullmatch(value):
         raise ValueError("expected an AWS region such as eu-west-1 or us-east-1")
     return value
 
@@ -57,7 +58,7 @@ def _account_is_quoted(value: object) -> object:
 
 
 def _check_account(value: str) -> str:
-    if not ACCOUNT_ID.match(value):
+    if not ACCOUNT_ID.fullmatch(value):
         raise ValueError("expected a 12-digit AWS account id, quoted as a string")
     return value
 
@@ -139,6 +140,9 @@ class EnvironmentConfig(Settings):
         default=True, description="Keep the key, buckets and their data when a stack is deleted."
     )
     access_log_retention_days: int = Field(default=365, ge=1, le=3650)
+    log_retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = Field(
+        default=365, description="How long endpoint container logs are kept (a CloudWatch Logs retention period)."
+    )
     network: NetworkSettings | None = Field(
         default=None, description="Run models in this VPC with network isolation (ids are not looked up)."
     )

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from inference_constructs.async_endpoint import AsyncEndpoint
 from inference_constructs.batch_transform_job import BatchTransformJob
+from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
@@ -46,6 +47,10 @@ class ModelStack(cdk.Stack):
         self.serverless: ServerlessEndpoint | None = None
         self.async_endpoint: AsyncEndpoint | None = None
         self.batch: BatchTransformJob | None = None
+        # Endpoint logs are data: kept like the platform's buckets unless the environment opts out.
+        logs = EndpointLogSettings(
+            retention_days=environment.log_retention_days, retain_on_delete=environment.retain_stateful_resources
+        )
         self.inference_model = InferenceModel(
             self, "Model", network=environment.network, **self._model_props(model.model_data)
         )
@@ -66,6 +71,7 @@ class ModelStack(cdk.Stack):
                 )
                 if shadow
                 else None,
+                logs=logs,
             )
             cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
         if model.serverless is not None:
@@ -80,6 +86,7 @@ class ModelStack(cdk.Stack):
                 endpoint_name=endpoint_name(environment.environment, model.name, "serverless"),
                 settings=model.serverless,
                 alarm_topic=platform.alarms_topic,
+                logs=logs,
             )
             cdk.CfnOutput(self, "ServerlessEndpointName", value=self.serverless.endpoint_name)
 
@@ -96,6 +103,7 @@ class ModelStack(cdk.Stack):
                 settings=model.async_,
                 data_capture_bucket=platform.data_capture_bucket,
                 data_capture_prefix=f"{environment.environment}/{model.name}/async/",
+                logs=logs,
             )
             for key, value in (
                 ("AsyncEndpointName", self.async_endpoint.endpoint_name),

@@ -13,6 +13,7 @@ from constructs import Construct
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.platform_key import PlatformKey
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
+from inference_constructs.vpc_endpoints import VpcEndpoints
 from inference_platform.config_schema import EnvironmentConfig
 
 
@@ -81,3 +82,15 @@ class PlatformStack(cdk.Stack):
             ("KeyArn", key.key_arn),
         ):
             cdk.CfnOutput(self, name, value=value)
+        self.vpc_endpoints = None
+        if config.network is not None and config.network.create_vpc_endpoints:
+            # Shared by every model of the environment, so they live here, not in a model stack.
+            self.vpc_endpoints = VpcEndpoints(
+                self,
+                "VpcEndpoints",
+                network=config.network,
+                notifications=any(model.async_ is not None for model in config.models),
+            )
+            # Callers inside the VPC that invoke endpoints need a rule in this group (or one of the
+            # model security groups it already admits).
+            cdk.CfnOutput(self, "VpcEndpointSecurityGroupId", value=self.vpc_endpoints.security_group.security_group_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inference_constructs.compliance import recorded_acknowledgements
-from stacks.application import compliance_packs
+from tests.nag import stale_acknowledgements
 
 
 def test_shipped_app_synthesizes_with_nag_packs_registered(synthesized):
@@ -15,31 +15,12 @@ def test_shipped_app_synthesizes_with_nag_packs_registered(synthesized):
     )
 
 
-def _raw_findings(app) -> list[tuple[str, str]]:
-    """Every finding of every pack, acknowledged or not, as (finding id, construct path)."""
-    findings = []
-    for pack in compliance_packs(app):
-        namespace = pack.name.replace(" ", "-")
-        for violation in pack.validate_scope(app).violations:
-            for resource in violation.violating_resources:
-                findings.append((f"{namespace}::{violation.rule_name}", resource.construct_path or ""))
-    return findings
-
-
 def test_every_acknowledgement_matches_a_finding_under_its_scope(synthesized):
     acknowledgements = [
         ack for ack in recorded_acknowledgements(synthesized.app) if not ack.finding_id.startswith("checkov::")
     ]
     assert acknowledgements, "expected the known, justified exceptions to be recorded"
-    findings = _raw_findings(synthesized.app)
-    stale = [
-        ack
-        for ack in acknowledgements
-        if not any(
-            finding == ack.finding_id and (path == ack.path or path.startswith(ack.path + "/"))
-            for finding, path in findings
-        )
-    ]
+    stale = stale_acknowledgements(synthesized.app)
     assert not stale, f"acknowledgements that no longer match any finding: {stale}"
 
 

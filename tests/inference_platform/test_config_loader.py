@@ -226,3 +226,46 @@ def test_bad_dockerfile_images(tmp_path, image, expected):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     text = VALID.format(name="dev").replace('{framework: sklearn, version: "1.4-2"}', image)
     assert any(expected in problem for problem in problems_of(write(tmp_path, text)))
+
+
+NETWORK = """\
+environment: dev
+network:
+  vpc_id: vpc-0123456789abcdef0
+  subnets:
+    - {{id: subnet-0123456789abcdef0, availability_zone: eu-west-1a{first}}}
+    - {{id: subnet-0123456789abcdef1, availability_zone: eu-west-1b, route_table_id: rtb-0123456789abcdef1}}
+  security_group_ids: [sg-0123456789abcdef0]
+  create_vpc_endpoints: {endpoints}
+models:
+  - name: iris
+    image: {{framework: sklearn, version: "1.4-2"}}
+    model_data: s3://my-bucket/iris/model.tar.gz
+    realtime:
+      instance_type: ml.m5.large
+"""
+
+
+def test_a_bad_item_is_reported_alone_not_as_a_list_too_short(tmp_path):
+    path = write(tmp_path, NETWORK.format(first=", route_table_id: rt-1", endpoints="false"))
+    assert problems_of(path) == [
+        "dev.yaml:5: network.subnets[0].route_table_id: String should match pattern '^rtb-[0-9a-f]{8,17}$' (got 'rt-1')"
+    ]
+
+
+def test_vpc_endpoints_need_every_route_table(tmp_path):
+    (problem,) = problems_of(write(tmp_path, NETWORK.format(first="", endpoints="true")))
+    assert problem.startswith("dev.yaml:3: network: create_vpc_endpoints needs route_table_id on every subnet")
+    assert problem.endswith("missing on subnet-0123456789abcdef0")
+    config = load_environment(
+        write(tmp_path, NETWORK.format(first=", route_table_id: rtb-0123456789abcdef0", endpoints="true")),
+        base_dir=tmp_path,
+    )
+    assert config.network is not None and config.network.create_vpc_endpoints
+
+
+def test_log_retention_must_be_a_cloudwatch_period(tmp_path):
+    path = write(tmp_path, VALID.format(name="dev") + "log_retention_days: 731\n")
+    assert load_environment(path, base_dir=tmp_path).log_retention_days == 731
+    (problem,) = problems_of(write(tmp_path, VALID.format(name="dev") + "log_retention_days: 0\n"))
+    assert problem.startswith("dev.yaml:9: log_retention_days: must be one of the periods CloudWatch Logs offers: 1, 3")

@@ -202,3 +202,19 @@ def test_shipped_serverless_capacity_per_environment(synthesized):
     (target,) = prod_targets
     assert target["ResourceId"] == "endpoint/prod-iris-serverless/variant/AllTraffic"
     assert target["MinCapacity"] <= prod["ProvisionedConcurrency"] <= target["MaxCapacity"] <= prod["MaxConcurrency"]
+
+
+def test_every_endpoint_logs_to_its_own_encrypted_expiring_log_group(synthesized, templates):
+    for path, template in templates.items():
+        groups = {
+            group["Properties"]["LogGroupName"]: group
+            for group in resources_of_type(template, "AWS::Logs::LogGroup").values()
+            # Endpoint log groups have literal names; the batch state machine's has a generated suffix.
+            if isinstance(group["Properties"].get("LogGroupName"), str)
+        }
+        environment = synthesized.configs[path.split("/")[0].lower()]
+        for logical_id, endpoint in resources_of_type(template, "AWS::SageMaker::Endpoint").items():
+            group = groups[f"/aws/sagemaker/Endpoints/{endpoint['Properties']['EndpointName']}"]
+            assert "KmsKeyId" in group["Properties"], (path, logical_id)
+            assert group["Properties"]["RetentionInDays"] == environment.log_retention_days
+            assert group["DeletionPolicy"] == ("Retain" if environment.retain_stateful_resources else "Delete")

@@ -15,7 +15,7 @@ from inference_platform.config_loader import load_pipeline
 from stacks.application import build_pipeline, register_compliance_checks
 from stacks.pipeline_stack import PipelineStack
 from tests.conftest import CONFIG_DIR, REPO_ROOT, new_app, resources_of_type
-from tests.test_compliance import _raw_findings
+from tests.nag import stale_acknowledgements
 
 
 @pytest.fixture(scope="module")
@@ -166,17 +166,9 @@ def test_the_stages_inside_the_pipeline_are_the_environment_stages(pipeline_app)
 
 def test_every_pipeline_acknowledgement_matches_a_finding(pipeline_app):
     app, stack, _ = pipeline_app
-    findings = _raw_findings(app)
     mine = [ack for ack in recorded_acknowledgements(app) if ack.path.startswith(stack.node.path + "/Pipeline")]
     assert mine
-    stale = [
-        ack
-        for ack in mine
-        if not any(
-            finding == ack.finding_id and (path == ack.path or path.startswith(ack.path + "/"))
-            for finding, path in findings
-        )
-    ]
+    stale = [ack for ack in stale_acknowledgements(app) if ack in mine]
     assert not stale, stale
     for ack in mine:
         assert len(ack.reason) >= 30 and ack.finding_id.split("::")[1] not in ack.reason

@@ -141,3 +141,38 @@ def test_opting_out_of_retention_is_explicit(shipped_configs, tmp_path):
     template = Template.from_stack(PlatformStack(app, "Platform", config=config))
     template.all_resources("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
     template.all_resources("AWS::KMS::Key", {"DeletionPolicy": "Delete"})
+
+
+def test_prod_creates_the_shared_vpc_endpoints_for_its_models(synthesized, prod_platform):
+    network = synthesized.configs["prod"].network
+    assert network is not None and network.create_vpc_endpoints
+    endpoints = prod_platform.find_resources("AWS::EC2::VPCEndpoint")
+    # Prod serves async, so SNS too.
+    assert sorted(_service(endpoint) for endpoint in endpoints.values()) == ["s3", "sagemaker.runtime", "sns"]
+    for endpoint in endpoints.values():
+        assert endpoint["Properties"]["VpcId"] == network.vpc_id
+    prod_platform.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {"VpcEndpointType": "Gateway", "RouteTableIds": [subnet.route_table_id for subnet in network.subnets]},
+    )
+    prod_platform.has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {"SecurityGroupIngress": [Match.object_like({"SourceSecurityGroupId": network.security_group_ids[0]})]},
+    )
+    assert "VpcEndpointSecurityGroupId" in prod_platform.to_json()["Outputs"]
+
+
+def test_environments_without_the_option_create_no_network_resources(synthesized):
+    for name in ("dev", "staging"):
+        template = synthesized.template(synthesized.stages[name].platform)
+        assert not resources_of_type(template, "AWS::EC2::VPCEndpoint"), name
+        assert not resources_of_type(template, "AWS::EC2::SecurityGroup"), name
+        assert "VpcEndpointSecurityGroupId" not in template["Outputs"], name
+
+
+def _service(endpoint: dict) -> str:
+    """``sagemaker.runtime`` from ``com.amazonaws.<region>.sagemaker.runtime``, literal or joined."""
+    name = endpoint["Properties"]["ServiceName"]
+    if isinstance(name, dict):
+        name = "".join(part if isinstance(part, str) else "<region>" for part in name["Fn::Join"][1])
+    return name.split(".", 3)[3]
