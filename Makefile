@@ -11,13 +11,14 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: synth test review model serve setup venv lint clean help
+.PHONY: synth test e2e review model serve setup venv lint clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make synth   set up, build the model and write every environment's templates to cdk.out/"
 	@echo "make test    set up, build the model and run the whole test suite"
 	@echo "make review  synthesize, then write a review bundle people can read to review/ (start at review/index.md)"
+	@echo "make e2e     set up, then bootstrap, deploy, update and destroy dev on a local AWS emulator"
 	@echo "make model   build model_code/dist/model.tar.gz"
 	@echo "make serve   serve it locally like a SageMaker container on 127.0.0.1:8080 (Ctrl-C stops)"
 	@echo "make lint    ruff over the code"
@@ -63,6 +64,10 @@ review: synth
 test: setup
 	@echo "==> Running the test suite"
 	@$(PY) -m pytest
+
+e2e: setup
+	@echo "==> Deploy round trip on a local AWS emulator (moto): bootstrap, deploy, update, destroy"
+	@$(PY) -m pytest -m e2e tests/e2e
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .
