@@ -132,6 +132,9 @@ class EndpointBase(Construct):
             **extra,
         )
         self.endpoint.node.add_dependency(self.log_group)
+        # SageMaker checks that the rollback alarms exist when it takes the deployment config.
+        for alarm in self.rollback_alarms:
+            self.endpoint.node.add_dependency(alarm)
         return self.endpoint
 
     def _create_alarms(
@@ -150,15 +153,27 @@ class EndpointBase(Construct):
         SageMaker reads the rollback alarms' state as the execution role while it bakes a
         deployment, so the role may describe exactly those alarms and no others.
         """
-        self.rollback_alarms = [self.alarms[key] for key in rollback_alarm_keys] if policy.auto_rollback else []
-        if self.rollback_alarms:
+        keys = rollback_alarm_keys if policy.auto_rollback else []
+        self.rollback_alarms = [self.alarms[key] for key in keys]
+        # By their stable names, so the policy and the config need no attribute of the alarms.
+        names = [self.alarm_names[key] for key in keys]
+        if names:
+            stack = cdk.Stack.of(self)
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["cloudwatch:DescribeAlarms"],
-                    resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+                    resources=[
+                        stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name=name,
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                        for name in names
+                    ],
                 )
             )
-        return policy.to_cloudformation([alarm.alarm_name for alarm in self.rollback_alarms])
+        return policy.to_cloudformation(names)
 
     def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
         stack = cdk.Stack.of(self)

@@ -169,6 +169,7 @@ def _sagemaker_sync_integrations() -> None:
                     raise RuntimeError(f"transform job {name} {status}: {job.get('FailureReason', '')}")
                 if status != "Completed":
                     return None
+                _write_transform_output(job, resource_runtime_part.region, state_credentials)
                 # Step Functions hands timestamps on as epoch milliseconds.
                 return json.loads(json.dumps(job, default=lambda value: int(value.timestamp() * 1000)))
 
@@ -180,6 +181,28 @@ def _sagemaker_sync_integrations() -> None:
         return SageMakerTask() if service_name == "sagemaker" else original(service_name)
 
     state_task_factory.state_task_service_for = state_task_service_for
+
+
+def _write_transform_output(job: dict[str, Any], region: str, state_credentials: Any) -> None:
+    # moto's transform jobs complete without running a model or writing any output. Like a model
+    # answering one label per line (AssembleWith: Line), this writes a canned label for each input
+    # line at the key SageMaker uses, <output path>/<input key below the input prefix>.out, so the
+    # clients that read batch results (run-batch, smoke) have results to read.
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    s3 = boto_client_for(service="s3", region=region, state_credentials=state_credentials)
+    source = job["TransformInput"]["DataSource"]["S3DataSource"]
+    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+        return
+    input_bucket, _, input_prefix = source["S3Uri"].removeprefix("s3://").partition("/")
+    output_bucket, _, output_prefix = job["TransformOutput"]["S3OutputPath"].removeprefix("s3://").partition("/")
+    listing = s3.list_objects_v2(Bucket=input_bucket, Prefix=input_prefix).get("Contents", [])
+    for item in listing:
+        body = s3.get_object(Bucket=input_bucket, Key=item["Key"])["Body"].read().decode("utf-8", "replace")
+        records = [line for line in body.splitlines() if line.strip()]
+        relative = item["Key"][len(input_prefix) :].lstrip("/") or item["Key"].rsplit("/", 1)[-1]
+        key = f"{output_prefix.rstrip('/')}/{relative}.out".lstrip("/")
+        s3.put_object(Bucket=output_bucket, Key=key, Body="".join("setosa\n" for _ in records).encode())
 
 
 def _s3_bucket_notifications_without_lambda() -> None:

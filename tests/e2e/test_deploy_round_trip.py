@@ -22,7 +22,7 @@ import shutil
 import sys
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,8 @@ from inference_constructs.naming import endpoint_name
 from inference_platform.commands import COMMANDS
 from inference_platform.config_loader import load_environment
 from inference_platform.config_schema import EnvironmentConfig, ModelConfig
-from inference_platform.naming import model_stack_name, platform_stack_name, stage_name
+from inference_platform.naming import model_stack_name, monitoring_stack_name, platform_stack_name, stage_name
+from inference_platform.smoke import SAMPLE_ROWS
 from tests.conftest import CONFIG_DIR, REPO_ROOT
 from tests.e2e.conftest import ACCOUNT, ENVIRONMENT, REGION, CdkCli, Deadline, Emulator, check, run
 
@@ -69,6 +70,8 @@ PLATFORM_OUTPUTS = (*PLATFORM_BUCKET_OUTPUTS, "NotificationsTopicArn", "AlarmsTo
 # Client commands each mode's issue delivers with it; the smoke command comes on its own.
 MODE_CLIENTS = {"async": "invoke-async", "batch": "run-batch"}
 TRANSFORM_JOB_SYNC = "arn:aws:states:::sagemaker:createTransformJob.sync"
+# What the smoke command sends: its own sample rows.
+SMOKE_SAMPLE = "".join(f"{row}\n" for row in SAMPLE_ROWS)
 # One iris record (a setosa flower): what the clients and the smoke test send.
 SAMPLE_CSV = "5.1,3.5,1.4,0.2\n"
 # A revision marker the update step adds to one model's container environment.
@@ -165,7 +168,11 @@ class Deployment:
 
     @property
     def stacks(self) -> list[str]:
-        return [self.platform_stack, *(self.model_stack(model) for model in self.config.models)]
+        return [
+            self.platform_stack,
+            *(self.model_stack(model) for model in self.config.models),
+            monitoring_stack_name(self.config.environment),
+        ]
 
     def platform_outputs(self) -> dict[str, str]:
         return outputs_of(self.emulator, self.platform_stack)
@@ -217,8 +224,8 @@ def deployment(cdk: CdkCli, emulator: Emulator, dev_config: EnvironmentConfig) -
 
 
 @pytest.fixture(scope="module")
-def model_answer(model_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """What the packaged model answers to SAMPLE_CSV: the canned answer the emulator gives.
+def model_answer(model_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[str, str]]:
+    """What the packaged model answers to a CSV payload: the canned answer the emulator gives.
 
     moto does not run models; its invocations return bodies queued through its API. The answer
     queued is the real one, from the artifact's own handler, as the serving container loads it.
@@ -231,9 +238,12 @@ def model_answer(model_artifact: Path, tmp_path_factory: pytest.TempPathFactory)
     handler = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(handler)
     model = handler.model_fn(str(model_dir))
-    prediction = handler.predict_fn(handler.input_fn(SAMPLE_CSV, "text/csv"), model)
-    body, content_type = handler.output_fn(prediction, "text/csv")
-    return body, content_type
+
+    def answer(payload: str) -> tuple[str, str]:
+        prediction = handler.predict_fn(handler.input_fn(payload, "text/csv"), model)
+        return handler.output_fn(prediction, "text/csv")
+
+    return answer
 
 
 def python_client(deployment: Deployment, deadline: Deadline, *arguments: str) -> str:
@@ -574,7 +584,7 @@ def _client_for(mode: str) -> str:
 
 def test_async_client_round_trip(deployment: Deployment, deadline: Deadline, tmp_path: Path, model_answer):
     emulator = deployment.emulator
-    body, _ = model_answer
+    body, _ = model_answer(SAMPLE_CSV)
     for model in deployment.serving("async"):
         command = _client_for("async")
         outputs = deployment.mode_outputs(model, "async")
@@ -616,7 +626,8 @@ def test_batch_client_round_trip(deployment: Deployment, deadline: Deadline, tmp
 def test_smoke_command_passes_against_the_deployment(deployment: Deployment, deadline: Deadline, model_answer):
     if "smoke" not in registered_commands():
         pytest.skip("smoke: `python -m inference_platform smoke` does not exist yet (issue 8)")
-    body, content_type = model_answer
+    # The smoke test sends its own sample rows: queue the packaged model's answer to those.
+    body, content_type = model_answer(SMOKE_SAMPLE)
     answers = [
         {"Body": body, "ContentType": content_type, "InvokedProductionVariant": "AllTraffic"}
         for model in deployment.config.models
