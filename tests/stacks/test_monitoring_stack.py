@@ -89,10 +89,12 @@ def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthe
             properties = endpoint["Properties"]
             if properties["EndpointName"].endswith("-async"):
                 continue
-            referenced = [
-                a["AlarmName"]["Ref"] for a in properties["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
-            ]
-            assert {alarms[r]["Properties"]["AlarmName"] for r in referenced} == {
+            referenced = {
+                a["AlarmName"] for a in properties["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+            }
+            assert referenced == {
                 f"{properties['EndpointName']}-Invocation5XXErrors",
                 f"{properties['EndpointName']}-ModelLatency",
             }
+            # ... and those are alarms of this stack, which the endpoint waits for.
+            assert referenced <= {alarm["Properties"]["AlarmName"] for alarm in alarms.values()}
