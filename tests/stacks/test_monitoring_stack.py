@@ -97,4 +97,4 @@ def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthe
                 f"{properties['EndpointName']}-ModelLatency",
             }
             # ... and those are alarms of this stack, which the endpoint waits for.
-            assert referenced <= {alarm["Properties"]["AlarmName"] for alarm in alarms.values()}
+            assert referenced <= {alarm["Properties"].get("AlarmName") for alarm in alarms.values()}
