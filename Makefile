@@ -63,7 +63,8 @@ review: synth
 
 test: setup
 	@echo "==> Running the test suite"
-	@$(PY) -m pytest
+	@# One worker per core: the suite's cost is spread over many files (servers, emulators, synths).
+	@$(PY) -m pytest -n auto --dist worksteal
 
 e2e: setup
 	@echo "==> Deploy round trip on a local AWS emulator (moto): bootstrap, deploy, update, destroy"

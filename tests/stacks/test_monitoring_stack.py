@@ -89,9 +89,7 @@ def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthe
             properties = endpoint["Properties"]
             if properties["EndpointName"].endswith("-async"):
                 continue
-            referenced = {
-                a["AlarmName"] for a in properties["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
-            }
+            referenced = {a["AlarmName"] for a in properties["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]}
             assert referenced == {
                 f"{properties['EndpointName']}-Invocation5XXErrors",
                 f"{properties['EndpointName']}-ModelLatency",
