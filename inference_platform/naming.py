@@ -25,11 +25,17 @@ def model_stack_name(environment: str, model: str) -> str:
     return f"{stage_name(environment)}-{model_stack_id(model)}"
 
 
-def monitoring_stack_name(environment: str) -> str:
-    return f"{stage_name(environment)}-{MONITORING_STACK_ID}"
+def monitoring_stack_id(page: int = 1) -> str:
+    """``Monitoring`` for the first dashboard page, ``Monitoring2``, ``Monitoring3``... after it."""
+    return MONITORING_STACK_ID if page == 1 else f"{MONITORING_STACK_ID}{page}"
 
 
-def dashboard_name(environment: str, region: str) -> str:
-    """``prod``, ``eu-west-1`` -> ``prod-sagemaker-inference-eu-west-1``. Dashboard names are
-    unique per account across regions, so the region is part of the name."""
-    return f"{environment}-sagemaker-inference-{region}"
+def monitoring_stack_name(environment: str, page: int = 1) -> str:
+    return f"{stage_name(environment)}-{monitoring_stack_id(page)}"
+
+
+def dashboard_name(environment: str, region: str, page: int = 1) -> str:
+    """``prod``, ``eu-west-1`` -> ``prod-sagemaker-inference-eu-west-1`` (``...-eu-west-1-2`` for
+    page 2). Dashboard names are unique per account across regions, so the region is part of it."""
+    name = f"{environment}-sagemaker-inference-{region}"
+    return name if page == 1 else f"{name}-{page}"

@@ -7,16 +7,16 @@ from constructs import Construct
 
 from inference_platform.config_schema import EnvironmentConfig
 from inference_platform.naming import (
-    MONITORING_STACK_ID,
     PLATFORM_STACK_ID,
     model_stack_id,
     model_stack_name,
+    monitoring_stack_id,
     monitoring_stack_name,
     platform_stack_name,
 )
 from stacks.limits import enforce_cloudformation_limits
 from stacks.model_stack import ModelStack
-from stacks.monitoring_stack import MonitoringStack
+from stacks.monitoring_stack import MODELS_PER_DASHBOARD, MonitoringStack
 from stacks.platform_stack import PlatformStack
 
 
@@ -48,15 +48,23 @@ class EnvironmentStage(cdk.Stage):
             )
             for model in config.models
         }
-        self.monitoring = MonitoringStack(
-            self,
-            MONITORING_STACK_ID,
-            stack_name=monitoring_stack_name(config.environment),
-            environment=config.environment,
-            model_stacks=self.model_stacks.values(),
-            termination_protection=config.termination_protection,
-        )
-        for stack in [self.platform, *self.model_stacks.values(), self.monitoring]:
+        stacks = list(self.model_stacks.values())
+        pages = [stacks[start : start + MODELS_PER_DASHBOARD] for start in range(0, len(stacks), MODELS_PER_DASHBOARD)]
+        self.monitoring_stacks = [
+            MonitoringStack(
+                self,
+                monitoring_stack_id(page),
+                stack_name=monitoring_stack_name(config.environment, page),
+                environment=config.environment,
+                model_stacks=page_stacks,
+                page=page,
+                pages=len(pages),
+                termination_protection=config.termination_protection,
+            )
+            for page, page_stacks in enumerate(pages, start=1)
+        ]
+        self.monitoring = self.monitoring_stacks[0]
+        for stack in [self.platform, *self.model_stacks.values(), *self.monitoring_stacks]:
             enforce_cloudformation_limits(stack)
         for key, value in {"environment": config.environment, **config.tags}.items():
             cdk.Tags.of(self).add(key, value)

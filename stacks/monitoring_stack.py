@@ -1,4 +1,10 @@
-"""The environment's observability: one CloudWatch dashboard over every model stack."""
+"""The environment's observability: CloudWatch dashboards over the model stacks.
+
+A dashboard holds at most 500 widgets, and a model served in all four modes takes about 20,
+so an environment's models are shown on pages of :data:`MODELS_PER_DASHBOARD`, each page a
+dashboard in a stack of its own (which also keeps every template far below CloudFormation's
+1 MB). Most environments have one page: ``<Stage>-Monitoring``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ from inference_constructs.dashboard import InferenceDashboard
 from inference_platform.naming import dashboard_name
 from stacks.model_stack import ModelStack
 
+# A model served in all four modes takes about 20 of a dashboard's at most 500 widgets.
+MODELS_PER_DASHBOARD = 20
+
 
 class MonitoringStack(cdk.Stack):
     """A dashboard showing every model's endpoints (and batch jobs added with
@@ -22,19 +31,28 @@ class MonitoringStack(cdk.Stack):
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, environment: str, model_stacks: Iterable[ModelStack], **kwargs: object
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        environment: str,
+        model_stacks: Iterable[ModelStack],
+        page: int = 1,
+        pages: int = 1,
+        **kwargs: object,
     ) -> None:
+        of_pages = f" (page {page} of {pages})" if pages > 1 else ""
         super().__init__(
             scope,
             id,
-            description=f"SageMaker inference dashboard ({environment})",
+            description=f"SageMaker inference dashboard ({environment}){of_pages}",
             **kwargs,  # type: ignore[arg-type]
         )
         self.dashboard = InferenceDashboard(
             self,
             "Dashboard",
-            dashboard_name=dashboard_name(environment, self.region),
-            title=f"SageMaker inference: {environment}",
+            dashboard_name=dashboard_name(environment, self.region, page),
+            title=f"SageMaker inference: {environment}{of_pages}",
         )
         for stack in model_stacks:
             self.add_stack_dependency(stack, "the dashboard lists the model stack's alarms by name")

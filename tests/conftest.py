@@ -52,7 +52,7 @@ class SynthesizedApp:
         return {
             f"{name.capitalize()}/{stack.node.id}": self.template(stack)
             for name, stage in self.stages.items()
-            for stack in [stage.platform, *stage.model_stacks.values(), stage.monitoring]
+            for stack in [stage.platform, *stage.model_stacks.values(), *stage.monitoring_stacks]
         }
 
     def template_files(self) -> list[Path]:

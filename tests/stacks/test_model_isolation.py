@@ -1,9 +1,15 @@
-"""Changing one model's config changes only that model's template."""
+"""Changing one model's config changes only that model's template, for two models and for a fleet.
+
+That is what lets CloudFormation (and ``cdk deploy --concurrency``) leave every other stack alone.
+"""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
+from inference_platform.naming import model_stack_id
 from stacks.application import build_stages
 from tests.conftest import REPO_ROOT, new_app
 
@@ -18,30 +24,28 @@ def _templates(app, stages) -> dict[str, str]:
     return result
 
 
-def test_changing_one_model_changes_only_its_stack(shipped_configs, tmp_path):
+@pytest.mark.parametrize("fleet_size", [2, 12])
+def test_changing_one_model_changes_only_its_stack(shipped_configs, tmp_path, fleet_size):
     base = shipped_configs["staging"]
-    second = base.models[0].model_copy(update={"name": "fraud"})
-    two_models = base.model_copy(update={"models": [base.models[0], second]})
-    realtime = second.realtime.model_copy(update={"instance_type": "ml.c5.xlarge"})
-    changed = two_models.model_copy(
-        update={"models": [base.models[0], second.model_copy(update={"realtime": realtime})]}
-    )
+    fleet = [base.models[0].model_copy(update={"name": f"model{index:02d}"}) for index in range(fleet_size)]
+    target = fleet[fleet_size // 2]
+    realtime = target.realtime.model_copy(update={"instance_type": "ml.c5.xlarge"})
+    changed_fleet = [
+        model if model is not target else model.model_copy(update={"realtime": realtime}) for model in fleet
+    ]
 
     before_app, after_app = new_app(tmp_path / "before"), new_app(tmp_path / "after")
-    before = _templates(before_app, build_stages(before_app, [two_models], base_dir=str(REPO_ROOT)))
-    after = _templates(after_app, build_stages(after_app, [changed], base_dir=str(REPO_ROOT)))
+    before_config = base.model_copy(update={"models": fleet})
+    after_config = base.model_copy(update={"models": changed_fleet})
+    before = _templates(before_app, build_stages(before_app, [before_config], base_dir=str(REPO_ROOT)))
+    after = _templates(after_app, build_stages(after_app, [after_config], base_dir=str(REPO_ROOT)))
 
-    assert (
-        before.keys()
-        == after.keys()
-        == {
-            "Staging/Platform",
-            "Staging/ModelIris",
-            "Staging/ModelFraud",
-            "Staging/Monitoring",
-        }
-    )
+    expected_stacks = {"Staging/Platform", "Staging/Monitoring"} | {
+        f"Staging/{model_stack_id(model.name)}" for model in fleet
+    }
+    assert before.keys() == after.keys() == expected_stacks
     differing = {stack for stack in before if before[stack] != after[stack]}
     # The dashboard addresses endpoints by name: an instance type change leaves it alone.
-    assert differing == {"Staging/ModelFraud"}
-    assert "ml.c5.xlarge" in after["Staging/ModelFraud"]
+    changed_stack = f"Staging/{model_stack_id(target.name)}"
+    assert differing == {changed_stack}
+    assert "ml.c5.xlarge" in after[changed_stack]

@@ -96,3 +96,26 @@ def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthe
             }
             # ... and those are alarms of this stack, which the endpoint waits for.
             assert referenced <= {alarm["Properties"].get("AlarmName") for alarm in alarms.values()}
+
+
+def test_large_environments_are_shown_on_dashboard_pages_of_their_own(shipped_configs, monkeypatch):
+    # A dashboard holds at most 500 widgets (about 20 models): bigger environments get pages,
+    # each a dashboard in its own stack. Three models on pages of two show the mechanism.
+    import stacks.environment_stage as environment_stage
+    from stacks.environment_stage import EnvironmentStage
+    from tests.conftest import REPO_ROOT, new_app
+
+    monkeypatch.setattr(environment_stage, "MODELS_PER_DASHBOARD", 2)
+    base = shipped_configs["prod"]
+    models = [base.models[0].model_copy(update={"name": name}) for name in ("iris", "fraud", "churn")]
+    stage = EnvironmentStage(new_app(), config=base.model_copy(update={"models": models}), base_dir=str(REPO_ROOT))
+
+    assert [stack.stack_name for stack in stage.monitoring_stacks] == ["Prod-Monitoring", "Prod-Monitoring2"]
+    assert stage.monitoring is stage.monitoring_stacks[0]
+    shown = [
+        {dependency.stack_name for dependency in stack.dependencies} - {"Prod-Platform"}
+        for stack in stage.monitoring_stacks
+    ]
+    assert shown == [{"Prod-ModelIris", "Prod-ModelFraud"}, {"Prod-ModelChurn"}]
+    names = [stack.resolve(stack.dashboard.dashboard_name) for stack in stage.monitoring_stacks]
+    assert names == ["prod-sagemaker-inference-eu-west-1", "prod-sagemaker-inference-eu-west-1-2"]
