@@ -41,6 +41,7 @@ EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
 class Measurement:
     seconds: float
     peak_megabytes: float
+    largest_template: tuple[int, str] = (0, "")
 
 
 def _tree_rss_kilobytes(root: int) -> int:
@@ -91,7 +92,17 @@ def run(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> Measu
 
 
 def median(measurements: list[Measurement]) -> Measurement:
-    return Measurement(statistics.median(m.seconds for m in measurements), max(m.peak_megabytes for m in measurements))
+    return Measurement(
+        statistics.median(m.seconds for m in measurements),
+        max(m.peak_megabytes for m in measurements),
+        max(m.largest_template for m in measurements),
+    )
+
+
+def largest_template(outdir: str) -> tuple[int, str]:
+    """Size in bytes and name of the biggest template written."""
+    sizes = [(path.stat().st_size, path.name) for path in Path(outdir).rglob("*.template.json")]
+    return max(sizes, default=(0, ""))
 
 
 def synth_env(outdir: str, context: dict[str, object]) -> dict[str, str]:
@@ -109,7 +120,9 @@ def measure_synth(command: list[str], repeats: int, context: dict[str, object] |
     results = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as outdir:
-            results.append(run(command, synth_env(outdir, context or {})))
+            result = run(command, synth_env(outdir, context or {}))
+            result.largest_template = largest_template(outdir)
+            results.append(result)
     return median(results)
 
 
@@ -140,7 +153,12 @@ def main() -> None:
     shipped = measure_synth(app, args.repeats)
     print(
         f"shipped app (3 environments) {shipped.seconds:7.2f} s  {shipped.peak_megabytes:7.0f} MB  "
-        f"{shipped.seconds / floor.seconds:.2f}x floor"
+        f"{shipped.seconds / floor.seconds:.2f}x floor  largest template {shipped.largest_template[0]:,} bytes"
+    )
+    validated = measure_synth(app, args.repeats, {"builtin_validation": "true"})
+    print(
+        f"  with built-in validation   {validated.seconds:7.2f} s  {validated.peak_megabytes:7.0f} MB  "
+        f"{validated.seconds / floor.seconds:.2f}x floor (opt-in: -c builtin_validation=true)"
     )
 
     fleet_results: dict[int, Measurement] = {}

@@ -1,6 +1,6 @@
 """``app.py`` as the CDK CLI runs it: bad config fails before any template is written.
 
-Two tests run it as a real process (as ``cdk synth`` does); the rest call its ``main`` in
+One test runs it as a real process (as ``cdk synth`` does); the rest call its ``main`` in
 process with an App carrying the same context, which is several times faster.
 """
 
@@ -79,7 +79,7 @@ def test_bad_config_exits_non_zero_with_every_problem_and_writes_nothing(tmp_pat
 @pytest.mark.usefixtures("model_artifact")
 def test_one_environment_can_be_selected(tmp_path):
     outdir = tmp_path / "cdk.out"
-    result = run_app(outdir, environments="dev")
+    result = run_main(outdir, environments="dev")
     assert result.returncode == 0, result.stderr
     assert sorted(path.parent.name for path in outdir.rglob("*.template.json")) == ["assembly-Dev"] * 3
 
