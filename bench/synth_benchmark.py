@@ -170,7 +170,8 @@ def main() -> None:
         result = fleet_results[size]
         print(
             f"fleet {size:3d} models x 3 envs     {result.seconds:7.2f} s  {result.peak_megabytes:7.0f} MB  "
-            f"{result.seconds / floor.seconds:.2f}x floor"
+            f"{result.seconds / floor.seconds:.2f}x floor  largest template {result.largest_template[0]:,} bytes "
+            f"({result.largest_template[1]})"
         )
     if len(fleets) >= 2:
         small, large = min(fleets), max(fleets)
