@@ -42,6 +42,7 @@ from inference_constructs.compliance import (
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_types import check_instance_type, has_local_storage
+from inference_constructs.log_retention import check_log_retention_days, log_retention
 from inference_constructs.settings import Settings
 
 # SageMaker job names: 1-63 letters, digits and hyphens. Ours are "<prefix>-<32 hex digits>".
@@ -70,31 +71,6 @@ FAILURE_ERROR = "BatchTransformFailed"
 # The .sync integration keeps track of transform jobs through this managed EventBridge rule.
 SYNC_EVENTS_RULE = "StepFunctionsGetEventsForSageMakerTransformJobsRule"
 
-# Retention periods (days) that both CloudWatch Logs and CDK's RetentionDays offer.
-LOG_RETENTION: dict[int, logs.RetentionDays] = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
 # Batch transform offers no burstable instances.
 BURSTABLE_FAMILIES = ("t2", "t3")
 
@@ -146,12 +122,6 @@ def check_job_name_prefix(value: str) -> str:
             f"{MAX_TRANSFORM_JOB_NAME_LENGTH}-character transform job name with its "
             f"{JOB_NAME_HASH_LENGTH}-character hash"
         )
-    return value
-
-
-def _check_log_retention(value: int) -> int:
-    if value not in LOG_RETENTION:
-        raise ValueError(f"expected one of the CloudWatch Logs retention periods: {', '.join(map(str, LOG_RETENTION))}")
     return value
 
 
@@ -212,7 +182,7 @@ class BatchSettings(Settings):
         default=None, description="Run on this EventBridge schedule (UTC): rate(...) or cron(...)."
     )
     run_on_upload: bool = Field(default=False, description="Run on each object created under the input path.")
-    log_retention_days: Annotated[int, AfterValidator(_check_log_retention)] = 365
+    log_retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = 365
     alarms: BatchAlarms = BatchAlarms()
 
     @model_validator(mode="after")
@@ -335,7 +305,7 @@ class BatchTransformJob(Construct):
             # machines log; the stack id suffix lets a re-created stack coexist with retained logs.
             log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}-{_stack_id_suffix()}",
             encryption_key=encryption_key,
-            retention=LOG_RETENTION[checked.log_retention_days],
+            retention=log_retention(checked.log_retention_days),
             removal_policy=log_removal_policy,
         )
         self.state_machine = sfn.StateMachine(

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field
 
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
 from inference_constructs.deployment_policy import DeploymentPolicy
+from inference_constructs.log_retention import check_log_retention_days, log_retention
 from inference_constructs.settings import Settings
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -25,40 +26,6 @@ INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 # SageMaker writes an endpoint's container logs to this group (one stream per variant and instance).
 LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 # The retention periods CloudWatch Logs accepts, in days (CDK names them).
-_RETENTION = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
-LOG_RETENTION_DAYS = tuple(_RETENTION)
-
-
-def check_log_retention_days(value: int) -> int:
-    """Accept only a retention period CloudWatch Logs offers (never "forever")."""
-    if value not in LOG_RETENTION_DAYS:
-        raise ValueError(
-            f"must be one of the periods CloudWatch Logs offers: {', '.join(map(str, LOG_RETENTION_DAYS))} (days)"
-        )
-    return value
 
 
 class EndpointLogSettings(Settings):
@@ -112,7 +79,7 @@ class EndpointBase(Construct):
             "LogGroup",
             log_group_name=f"{LOG_GROUP_PREFIX}{self.endpoint_name}",
             encryption_key=encryption_key,
-            retention=_RETENTION[logs_settings.retention_days],
+            retention=log_retention(logs_settings.retention_days),
             removal_policy=cdk.RemovalPolicy.RETAIN if logs_settings.retain_on_delete else cdk.RemovalPolicy.DESTROY,
         )
         self.endpoint = sagemaker.CfnEndpoint(

@@ -15,13 +15,13 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch_transform_job import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
-from inference_constructs.endpoint import check_log_retention_days
 from inference_constructs.inference_model import (
     FRAMEWORK_CONTAINER_ENVIRONMENT,
     ModelImage,
     check_model_data,
     check_model_name,
 )
+from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings

@@ -92,7 +92,7 @@ def _shared_stack(assembly: Assembly, stack: Stack) -> list[str]:
     lines = [
         f"## Shared resources: {stack.stack_name}",
         "",
-        "Created once per environment and used by every model (keys, buckets, topics). "
+        f"Created once per environment for every model ({', '.join(sorted(counts))}). "
         "Resources marked *retained* stay when the stack is deleted, with their data.",
         "",
         table(

@@ -18,7 +18,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from inference_constructs.endpoint import LOG_RETENTION_DAYS
+from inference_constructs.log_retention import LOG_RETENTION_DAYS
 from inference_constructs.serverless_endpoint import MEMORY_SIZES_IN_MB
 
 Config = dict[str, Any]
@@ -142,11 +142,31 @@ def async_blocks(draw: st.DrawFn) -> dict[str, Any]:
     return block
 
 
+@st.composite
+def batch_blocks(draw: st.DrawFn) -> dict[str, Any]:
+    # Batch transform offers no burstable (t2/t3) instances.
+    instance_types = [t for t in INSTANCE_TYPES if not t.startswith(("ml.t2.", "ml.t3."))]
+    payload = draw(st.integers(1, 100))
+    block: dict[str, Any] = {
+        "instance_type": draw(st.sampled_from(instance_types)),
+        "instance_count": draw(st.integers(1, 4)),
+        "max_payload_in_mb": payload,
+        # SageMaker: concurrent transforms x payload may not exceed 100 MB.
+        "max_concurrent_transforms": draw(st.integers(1, max(1, 100 // payload))),
+        "batch_strategy": draw(st.sampled_from(("SingleRecord", "MultiRecord"))),
+        "run_on_upload": draw(st.booleans()),
+    }
+    if draw(st.booleans()):
+        block["schedule"] = draw(st.sampled_from(("rate(1 day)", "rate(6 hours)", "cron(0 3 * * ? *)")))
+    return block
+
+
 # One entry per inference mode: the YAML key of its block and a strategy for valid blocks.
 MODE_BLOCKS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "realtime": realtime_blocks(),
     "serverless": serverless_blocks(),
     "async": async_blocks(),
+    "batch": batch_blocks(),
 }
 
 

@@ -529,7 +529,7 @@ def test_triggers_and_alarms_exist_only_when_asked(model_artifact):
             {"instance_type": "ml.m5.large", "model_client": {"invocations_max_retries": 4}},
             "less than or equal to 3",
         ),
-        ({"instance_type": "ml.m5.large", "log_retention_days": 10}, "retention periods: 1, 3, 5, 7, 14"),
+        ({"instance_type": "ml.m5.large", "log_retention_days": 10}, "periods CloudWatch Logs offers: 1, 3, 5, 7, 14"),
         (
             {"instance_type": "ml.m5.large", "content_type": "image/png", "data_processing": {"join_source": "Input"}},
             "join_source Input works on text/csv, application/json or application/jsonlines input",

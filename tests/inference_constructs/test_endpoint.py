@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from inference_constructs.endpoint import LOG_RETENTION_DAYS, EndpointLogSettings
+from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.errors import InvalidPropsError
+from inference_constructs.log_retention import LOG_RETENTION_DAYS
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from tests.inference_constructs import test_async_endpoint, test_realtime_endpoint, test_serverless_endpoint
 from tests.inference_constructs.helpers import new_key, new_model, new_stack
