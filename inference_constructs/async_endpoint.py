@@ -30,7 +30,7 @@ from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import check_endpoint_name
 from inference_constructs.realtime_endpoint import INSTANCE_COUNT_DIMENSION, VARIANT_NAME, InstanceType
-from inference_constructs.settings import Settings
+from inference_constructs.settings import CapacityRange, Settings
 
 # Hard limit of InvokeEndpointAsync's InvocationTimeoutSeconds (one hour).
 MAX_INVOCATION_TIMEOUT_SECONDS = 3600
@@ -40,7 +40,7 @@ PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 NotificationTopic = Literal["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"]
 
 
-class AsyncAutoscaling(Settings):
+class AsyncAutoscaling(CapacityRange):
     """Instance bounds and target tracking on the queue's backlog per instance."""
 
     min_capacity: int = Field(
@@ -55,12 +55,6 @@ class AsyncAutoscaling(Settings):
     )
     scale_in_cooldown_seconds: int = Field(default=600, ge=0, le=3600)
     scale_out_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> AsyncAutoscaling:
-        if self.min_capacity > self.max_capacity:
-            raise ValueError(f"min_capacity ({self.min_capacity}) is above max_capacity ({self.max_capacity})")
-        return self
 
 
 class AsyncAlarms(Settings):

@@ -25,7 +25,7 @@ from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
 from inference_constructs.naming import check_endpoint_name
-from inference_constructs.settings import Settings
+from inference_constructs.settings import CapacityRange, Settings
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
 
@@ -65,7 +65,7 @@ class ScheduledCapacity(Settings):
         return self
 
 
-class InstanceAutoscaling(Settings):
+class InstanceAutoscaling(CapacityRange):
     """Target tracking on invocations per instance, with optional CPU tracking and schedules."""
 
     min_capacity: int = Field(ge=1, le=1000, description="Fewest instances.")
@@ -81,9 +81,7 @@ class InstanceAutoscaling(Settings):
     scheduled_actions: tuple[ScheduledCapacity, ...] = ()
 
     @model_validator(mode="after")
-    def _bounds(self) -> InstanceAutoscaling:
-        if self.min_capacity > self.max_capacity:
-            raise ValueError(f"min_capacity ({self.min_capacity}) is above max_capacity ({self.max_capacity})")
+    def _unique_action_names(self) -> InstanceAutoscaling:
         names = [action.name for action in self.scheduled_actions]
         if len(names) != len(set(names)):
             raise ValueError(f"scheduled action names must be unique, got {names}")

@@ -46,7 +46,7 @@ from inference_constructs.inference_model import InferenceModel, ModelImage
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
 from inference_constructs.naming import check_endpoint_name
 from inference_constructs.realtime_endpoint import VARIANT_NAME
-from inference_constructs.settings import Settings
+from inference_constructs.settings import CapacityRange, Settings
 
 MEMORY_SIZES_IN_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 # The alarms an update's baking periods watch. OverheadLatency stays out on purpose: a
@@ -131,7 +131,7 @@ def _check_memory_size(value: int) -> int:
     return value
 
 
-class ProvisionedConcurrencyAutoscaling(Settings):
+class ProvisionedConcurrencyAutoscaling(CapacityRange):
     """Target tracking of provisioned concurrency on its utilization."""
 
     min_capacity: int = Field(ge=1, le=MAX_CONCURRENCY_LIMIT, description="Least provisioned concurrency.")
@@ -145,12 +145,6 @@ class ProvisionedConcurrencyAutoscaling(Settings):
     )
     scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
     scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> ProvisionedConcurrencyAutoscaling:
-        if self.min_capacity > self.max_capacity:
-            raise ValueError(f"min_capacity ({self.min_capacity}) is above max_capacity ({self.max_capacity})")
-        return self
 
 
 class ServerlessAlarms(AlarmEvaluation):
