@@ -272,7 +272,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         return sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
-            kms_key_id=self.encryption_key.key_arn,
+            kms_key_id=self._volume_key_arn(self.encryption_key, [settings.instance_type]),
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=settings.variant_name,

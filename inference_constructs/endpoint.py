@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import aws_cdk as cdk
@@ -16,7 +17,9 @@ from constructs import Construct
 from pydantic import AfterValidator, Field
 
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs.compliance import REGULATORY_PACKS, acknowledge_rule
 from inference_constructs.deployment_policy import DeploymentPolicy
+from inference_constructs.instance_types import has_local_storage
 from inference_constructs.log_retention import check_log_retention_days, log_retention
 from inference_constructs.settings import Settings
 
@@ -111,6 +114,24 @@ class EndpointBase(Construct):
         self.alarms = create_alarms(self, specs, name_prefix=self.endpoint_name, evaluation=evaluation, topic=topic)
         self.alarm_names = {key: alarm_name(self.endpoint_name, key) for key in self.alarms}
         return self.alarms
+
+    def _volume_key_arn(self, encryption_key: kms.IKey, instance_types: Iterable[str]) -> str | None:
+        """The key for the instances' storage volumes, or ``None`` where SageMaker refuses one.
+
+        Instance types with local NVMe storage (``ml.g4dn``, ``ml.m5d``...) are encrypted by
+        their hardware, and CreateEndpointConfig fails if a KmsKeyId is given for them.
+        """
+        local = sorted({t for t in instance_types if has_local_storage(t)})
+        if not local:
+            return encryption_key.key_arn
+        acknowledge_rule(
+            self,
+            "SageMakerEndpointConfigurationKMSKeyConfigured",
+            f"{', '.join(local)} store data on local NVMe volumes that the hardware encrypts, and SageMaker "
+            "refuses a KmsKeyId for endpoint configs using them; captured and async data keep the platform key.",
+            packs=REGULATORY_PACKS,
+        )
+        return None
 
     def _deployment_config(
         self, policy: DeploymentPolicy, rollback_alarm_keys: list[str], role: iam.IRole

@@ -234,10 +234,11 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                     role, bucket=data_capture_bucket, prefix=data_capture_prefix, encryption_key=encryption_key
                 )
 
+        instance_types = [checked.instance_type, *([checked.shadow.instance_type] if checked.shadow else [])]
         config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
-            kms_key_id=encryption_key.key_arn,
+            kms_key_id=self._volume_key_arn(encryption_key, instance_types),
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=checked.variant_name,

@@ -567,3 +567,28 @@ def test_rolling_update_is_accepted_on_a_single_variant_endpoint(model_artifact)
         "Type": "CAPACITY_PERCENT",
         "Value": 25,
     }
+
+
+def test_local_storage_instances_get_no_volume_key_and_the_finding_is_acknowledged(model_artifact):
+    from cdk_nag import HIPAASecurityChecks
+
+    from inference_constructs.compliance import recorded_acknowledgements
+
+    # SageMaker refuses a KmsKeyId for instance types with local NVMe storage (hardware-encrypted).
+    stack, endpoint = build(model_artifact, {"instance_type": "ml.g4dn.xlarge"})
+    config = next(iter(Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()))
+    assert "KmsKeyId" not in config["Properties"]
+    rule = "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured"
+    acknowledged = [ack for ack in recorded_acknowledgements(stack.node.root) if ack.path == endpoint.node.path]
+    assert {ack.finding_id for ack in acknowledged} >= {f"HIPAA.Security::{rule}"}
+    assert "ml.g4dn.xlarge" in acknowledged[0].reason
+    # The acknowledgement matches a real finding of the pack on this endpoint config.
+    findings = HIPAASecurityChecks(stack.node.root).validate_scope(stack.node.root).violations
+    assert any(v.rule_name == rule for v in findings)
+
+
+def test_instances_without_local_storage_keep_the_platform_key_without_exception(model_artifact):
+    from inference_constructs.compliance import recorded_acknowledgements
+
+    stack, endpoint = build(model_artifact, {"instance_type": "ml.m5.large"})
+    assert not [ack for ack in recorded_acknowledgements(stack.node.root) if ack.path == endpoint.node.path]
