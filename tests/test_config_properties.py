@@ -19,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inference_constructs.instance_types import has_local_storage
 from inference_platform.config_loader import ConfigError, load_environment
 from tests.conftest import REPO_ROOT, new_app
 from tests.nag import stale_acknowledgements
@@ -103,7 +104,11 @@ def test_valid_configs_synthesize_and_pass_the_four_nag_packs(app_module, networ
         f"{environment}-{model['name']}-{mode}" for model in config["models"] for mode in _modes(model) - {"batch"}
     }
     assert {endpoint["EndpointName"] for endpoint in of_type("AWS::SageMaker::Endpoint")} == served
-    assert all("KmsKeyId" in endpoint_config for endpoint_config in of_type("AWS::SageMaker::EndpointConfig"))
+    for endpoint_config in of_type("AWS::SageMaker::EndpointConfig"):
+        variants = endpoint_config["ProductionVariants"] + endpoint_config.get("ShadowProductionVariants", [])
+        local = any(has_local_storage(v["InstanceType"]) for v in variants if "InstanceType" in v)
+        # Every config carries the platform key, except where SageMaker refuses one (local NVMe storage).
+        assert ("KmsKeyId" in endpoint_config) is not local
     # Endpoint log groups have literal names; a batch state machine's has a generated suffix.
     log_groups = {
         group["LogGroupName"]: group
