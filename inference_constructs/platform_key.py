@@ -13,6 +13,30 @@ from constructs import Construct
 _PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 
+def allow_cloudwatch_logs(key: kms.Key) -> None:
+    """Let CloudWatch Logs encrypt this account's log groups with ``key`` (it does so on the
+    log group owner's behalf, outside any IAM role's permissions)."""
+    stack = cdk.Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogs",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+    )
+
+
 class PlatformKey(Construct):
     """A rotating customer-managed key, usable by the account's principals (through IAM)
     and by the AWS services that publish encrypted logs and notifications.
@@ -32,24 +56,7 @@ class PlatformKey(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogs",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        allow_cloudwatch_logs(self.key)
         # Log delivery of state machines encrypted with this key (batch transform). The same
         # statement CDK's StateMachine adds from the model stacks, stated here so the platform
         # template does not depend on which models run batch (identical statements merge).

@@ -28,6 +28,7 @@ from inference_constructs.compliance import (
     acknowledge_rule,
     acknowledge_wildcard_resources,
 )
+from inference_constructs.platform_key import allow_cloudwatch_logs
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_platform.config_schema import EnvironmentConfig, PipelineConfig, PipelineStage
 from inference_platform.naming import platform_stack_name
@@ -179,24 +180,7 @@ class PipelineStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         # CloudWatch Logs encrypts the build log group with this key on the pipeline's behalf.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogs",
-                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
-                actions=["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": self.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        allow_cloudwatch_logs(key)
         return key
 
     def _source(self, settings: PipelineConfig) -> pipelines.CodePipelineSource:
