@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from inference_constructs.compliance import REGULATORY_PACKS, recorded_acknowledgements
-from stacks.exceptions_report import SECURITY_MD, exception_rows, generalize, generated_block, render
+from scripts.exceptions_report import SECURITY_MD, exception_rows, generalize, generated_block, render
 from tests.test_cfn_lint import EXPLAINED_WARNINGS
 
-REGENERATE = "regenerate it: .venv/bin/python -m stacks.exceptions_report"
+REGENERATE = "regenerate it: .venv/bin/python -m scripts.exceptions_report"
 
 
 def test_exceptions_table_is_what_the_code_records(synthesized):

@@ -5,7 +5,7 @@ one row: where it sits, the exact finding, its reason, and the environments it a
 ``tests/test_security_md.py`` fails when SECURITY.md's table differs from what the code
 records; regenerate it with::
 
-    .venv/bin/python -m stacks.exceptions_report
+    .venv/bin/python -m scripts.exceptions_report
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import aws_cdk as cdk
 
 from inference_constructs.compliance import recorded_acknowledgements
 
-BEGIN = "<!-- BEGIN GENERATED EXCEPTIONS: python -m stacks.exceptions_report -->"
+BEGIN = "<!-- BEGIN GENERATED EXCEPTIONS: python -m scripts.exceptions_report -->"
 END = "<!-- END GENERATED EXCEPTIONS -->"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECURITY_MD = REPO_ROOT / "SECURITY.md"
