@@ -8,29 +8,9 @@ exactly one line per record it was sent; this replays that flow through the hand
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import tarfile
 
 import pytest
-
-from model_code.build import HANDLER
-
-
-@pytest.fixture(scope="module")
-def handler():
-    spec = importlib.util.spec_from_file_location("packed_inference_batch", HANDLER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def model(handler, model_artifact, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("model")
-    with tarfile.open(model_artifact) as archive:
-        archive.extractall(directory, filter="data")
-    return handler.model_fn(str(directory))
 
 
 def invoke(handler, model, payload: bytes) -> str:

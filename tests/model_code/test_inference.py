@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import tarfile
 
 import numpy as np
 import pytest
-
-from model_code.build import HANDLER
-
-
-@pytest.fixture(scope="module")
-def handler():
-    spec = importlib.util.spec_from_file_location("packed_inference", HANDLER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def model(handler, model_artifact, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("model")
-    with tarfile.open(model_artifact) as archive:
-        archive.extractall(directory, filter="data")
-    return handler.model_fn(str(directory))
 
 
 def invoke(handler, model, body, content_type="text/csv", accept="text/csv"):
