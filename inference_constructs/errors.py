@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -126,6 +126,13 @@ class ProblemCollector:
 
     def add(self, problem: str) -> None:
         self.problems.append(problem)
+
+    def attempt(self, check: Callable[[], object], field: str) -> None:
+        """Run ``check``; record the ValueError it raises, if any, under ``field``."""
+        try:
+            check()
+        except ValueError as error:
+            self.problems.append(f"{field}: {error}")
 
     def validate(self, model_type: type[BaseModel], value: object, field: str) -> BaseModel | None:
         """Validate ``value`` as ``model_type``; record its problems under ``field``."""

@@ -29,6 +29,7 @@ from inference_constructs.framework_images import (
     ecr_image,
     framework_image,
 )
+from inference_constructs.instance_types import Architecture, check_architecture
 from inference_constructs.network import NetworkSettings
 from inference_constructs.settings import Settings
 
@@ -76,6 +77,11 @@ class ModelImage(Settings):
         default=None,
         description="A Dockerfile (its directory is the build context), built and pushed by cdk deploy.",
     )
+    architecture: Architecture = Field(
+        default=Architecture.X86_64,
+        description="CPU architecture of a uri or dockerfile image (a dockerfile is built for it): x86_64, or "
+        "arm64 for Graviton instance types. Framework images are x86_64.",
+    )
 
     @field_validator("dockerfile")
     @classmethod
@@ -96,6 +102,10 @@ class ModelImage(Settings):
             if prebuilt:
                 raise ValueError("give either uri, or framework and version, not both")
             return self
+        if self.architecture is not Architecture.X86_64 and self.framework is not None:
+            raise ValueError(
+                "the prebuilt framework images are built for x86_64 only; use image.uri or image.dockerfile"
+            )
         if self.framework is None or self.version is None:
             raise ValueError(
                 "give framework and version (a prebuilt image), or uri (your own ECR image), "
@@ -189,6 +199,8 @@ class InferenceModel(Construct):
         self.encryption_key = encryption_key
         self.network = checked_network
         self.network_isolation = network_isolation
+        #: The CPU architecture the image runs on.
+        self.architecture = checked_image.architecture
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -226,6 +238,10 @@ class InferenceModel(Construct):
         self.cfn_model.node.add_dependency(default_policy)
         self._acknowledge_findings()
 
+    def check_runs_on(self, instance_type: str) -> None:
+        """Raise ValueError unless this model's image runs on ``instance_type``."""
+        check_architecture(self.architecture, instance_type)
+
     @property
     def model_name(self) -> str:
         """The CloudFormation-generated model name (replaced whenever the model changes)."""
@@ -239,9 +255,11 @@ class InferenceModel(Construct):
                 "Image",
                 directory=str(dockerfile.parent),
                 file=dockerfile.name,
-                # SageMaker's CPU and GPU instances are x86; a build on an arm64 laptop would
-                # otherwise produce an image they cannot run.
-                platform=ecr_assets.Platform.LINUX_AMD64,
+                # Built for the instances' architecture, whatever machine runs cdk deploy: an
+                # arm64 laptop would otherwise build an image x86 instances cannot run.
+                platform=ecr_assets.Platform.LINUX_ARM64
+                if image.architecture is Architecture.ARM64
+                else ecr_assets.Platform.LINUX_AMD64,
             )
             return ResolvedImage(uri=asset.image_uri, repository_arn=asset.repository.repository_arn)
         if image.is_framework:

@@ -1,110 +1,142 @@
-"""The SageMaker ML instance types this project knows, and what kind of hardware each is.
+"""The SageMaker ML instance types, and what each one is: hardware, CPU architecture, vCPUs,
+whether it is burstable and whether its storage is local.
 
-Validation uses this table to reject typos (``ml.m5.larg``) and hardware a mode cannot
-use (a GPU on a serverless endpoint) at synth time, instead of at deploy time ten
-minutes into a CloudFormation update.
+Which types exist is AWS's word, not ours: hosting types are the ``ProductionVariantInstanceType``
+enum of SageMaker's service model and batch types the ``TransformInstanceType`` enum, both read
+from botocore. A typo (``ml.m5.larg``) or a type SageMaker does not offer for the mode fails at
+synth time instead of ten minutes into a CloudFormation update.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from enum import StrEnum
+from functools import cache
+
+from inference_constructs import service_models
 
 
 class Hardware(StrEnum):
     CPU = "cpu"
     GPU = "gpu"
-    ACCELERATOR = "accelerator"  # AWS Inferentia / Trainium
+    ACCELERATOR = "accelerator"  # AWS Inferentia / Trainium / Gaudi
 
 
-# Instance families offered for SageMaker hosting and batch transform.
-INSTANCE_FAMILIES: dict[str, Hardware] = {
-    **{
-        family: Hardware.CPU
-        for family in (
-            "t2",
-            "t3",
-            "m4",
-            "m5",
-            "m5d",
-            "m6i",
-            "m6id",
-            "m7i",
-            "c4",
-            "c5",
-            "c5d",
-            "c6i",
-            "c6id",
-            "c7i",
-            "r5",
-            "r5d",
-            "r6i",
-            "r6id",
-            "r7i",
-            "m6g",
-            "m6gd",
-            "c6g",
-            "c6gd",
-            "c6gn",
-            "c7g",
-            "r6g",
-            "r6gd",
-            "r7g",
-            "r8g",
-            "x1",
-        )
-    },
-    **{family: Hardware.GPU for family in ("p2", "p3", "p4d", "p4de", "p5", "g4dn", "g5", "g6", "g6e")},
-    **{family: Hardware.ACCELERATOR for family in ("inf1", "inf2", "trn1")},
-}
+class Architecture(StrEnum):
+    X86_64 = "x86_64"
+    ARM64 = "arm64"
 
-SIZES = (
-    "medium",
-    "large",
-    "xlarge",
-    "2xlarge",
-    "4xlarge",
-    "8xlarge",
-    "9xlarge",
-    "12xlarge",
-    "16xlarge",
-    "18xlarge",
-    "24xlarge",
-    "32xlarge",
-    "48xlarge",
-)
+
+class InstanceUse(StrEnum):
+    """Where an instance type is used; each draws on its own enum of the SageMaker model."""
+
+    HOSTING = "ProductionVariantInstanceType"  # real-time and async endpoint variants
+    TRANSFORM = "TransformInstanceType"  # batch transform jobs
+
 
 _INSTANCE_TYPE = re.compile(r"^ml\.(?P<family>[a-z0-9]+)\.(?P<size>[a-z0-9]+)$")
-
-
-def check_instance_type(value: str) -> str:
-    """Return ``value`` if it is a known ``ml.<family>.<size>`` type, else raise ValueError."""
-    match = _INSTANCE_TYPE.fullmatch(value)
-    if not match:
-        raise ValueError("expected an instance type of the form ml.<family>.<size>, e.g. ml.m5.large")
-    if match["family"] not in INSTANCE_FAMILIES:
-        families = ", ".join(sorted(INSTANCE_FAMILIES))
-        raise ValueError(f"unknown instance family {match['family']!r}; known families: {families}")
-    if match["size"] not in SIZES:
-        raise ValueError(f"unknown instance size {match['size']!r}; known sizes: {', '.join(SIZES)}")
-    return value
-
+# GPU families are P and G; accelerators are Inferentia (inf), Trainium (trn) and Gaudi (dl1).
+_GPU_FAMILY = re.compile(r"^[pg]\d")
+_ACCELERATOR_FAMILY = re.compile(r"^(inf|trn|dl)\d")
+# AWS Graviton families carry a "g" right after the generation digit (c6g, m6gd, r7g...);
+# g4dn/g5 are GPU families whose "g" comes first.
+_GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*$")
+# Burstable performance (T) families.
+_BURSTABLE_FAMILY = re.compile(r"^t\d")
 
 # Families whose instances carry local NVMe storage. SageMaker encrypts those volumes with a
 # hardware module and refuses a volume KMS key for them (VolumeKmsKeyId, KmsKeyId of an
-# endpoint config): "You can't request a VolumeKmsKeyId when using an instance type with local storage".
+# endpoint config): "You can't request a VolumeKmsKeyId when using an instance type with
+# local storage" (https://docs.aws.amazon.com/sagemaker/latest/dg/host-instance-storage.html).
 LOCAL_STORAGE_FAMILIES = frozenset(
     {"m5d", "m6id", "c5d", "c6id", "r5d", "r6id", "m6gd", "c6gd", "r6gd"}
-    | {"g4dn", "g5", "g6", "g6e", "p4d", "p4de", "p5", "trn1"}
+    | {"g4dn", "g5", "g6", "g6e", "p4d", "p4de", "p5", "p5e", "trn1", "trn1n", "trn2", "dl1"}
 )
 
+# vCPUs by size, as EC2 sizes them (https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html
+# and the pages for the other families): large = 2, xlarge = 4, Nxlarge = 4N, medium = 1.
+_SIZE_VCPUS = {"medium": 1, "large": 2, "xlarge": 4}
+_XLARGE = re.compile(r"^(?P<factor>\d+)xlarge$")
+# The types whose vCPUs differ from that rule (same EC2 pages: t2.medium has 2 vCPUs, c4.8xlarge 36).
+_VCPU_EXCEPTIONS = {"ml.t2.medium": 2, "ml.c4.8xlarge": 36}
 
-def has_local_storage(instance_type: str) -> bool:
-    """Whether a validated instance type's storage is local (hardware-encrypted, no KMS key)."""
-    return instance_type.split(".")[1] in LOCAL_STORAGE_FAMILIES
+
+@cache
+def offered(use: InstanceUse) -> frozenset[str]:
+    """Every instance type SageMaker offers for ``use``, from its service model."""
+    return service_models.enum("sagemaker", use.value)
+
+
+def check_instance_type(value: str, use: InstanceUse = InstanceUse.HOSTING) -> str:
+    """Return ``value`` if SageMaker offers it for ``use``, else raise ValueError naming the
+    closest types it does offer."""
+    if not _INSTANCE_TYPE.fullmatch(value):
+        raise ValueError("expected an instance type of the form ml.<family>.<size>, e.g. ml.m5.large")
+    types = offered(use)
+    if value not in types:
+        close = difflib.get_close_matches(value, sorted(types), n=4, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        where = "hosting (real-time and async endpoints)" if use is InstanceUse.HOSTING else "batch transform"
+        raise ValueError(
+            f"{value!r} is not an instance type SageMaker offers for {where} (botocore's sagemaker model, "
+            f"{use.value}){hint}"
+        )
+    return value
+
+
+def family_of(instance_type: str) -> str:
+    return instance_type.split(".")[1]
 
 
 def hardware_of(instance_type: str) -> Hardware:
     """The hardware kind of a validated instance type."""
-    family = instance_type.split(".")[1]
-    return INSTANCE_FAMILIES[family]
+    family = family_of(instance_type)
+    if _GPU_FAMILY.match(family):
+        return Hardware.GPU
+    if _ACCELERATOR_FAMILY.match(family):
+        return Hardware.ACCELERATOR
+    return Hardware.CPU
+
+
+def architecture_of(instance_type: str) -> Architecture:
+    """The CPU architecture of a validated instance type: Graviton families are arm64."""
+    return Architecture.ARM64 if _GRAVITON_FAMILY.fullmatch(family_of(instance_type)) else Architecture.X86_64
+
+
+def is_burstable(instance_type: str) -> bool:
+    """Whether a validated instance type is burstable (T2/T3), which autoscaling refuses."""
+    return bool(_BURSTABLE_FAMILY.match(family_of(instance_type)))
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Whether a validated instance type's storage is local (hardware-encrypted, no KMS key)."""
+    return family_of(instance_type) in LOCAL_STORAGE_FAMILIES
+
+
+def vcpus_of(instance_type: str) -> int:
+    """The vCPU count of a validated instance type: CloudWatch's ``CPUUtilization`` for SageMaker
+    instances is the sum over vCPUs, 100% each."""
+    if instance_type in _VCPU_EXCEPTIONS:
+        return _VCPU_EXCEPTIONS[instance_type]
+    size = instance_type.split(".")[2]
+    if size in _SIZE_VCPUS:
+        return _SIZE_VCPUS[size]
+    match = _XLARGE.fullmatch(size)
+    if match is None:
+        raise ValueError(f"no vCPU count known for {instance_type!r}")
+    return 4 * int(match["factor"])
+
+
+def check_architecture(image_architecture: Architecture, instance_type: str) -> None:
+    """Raise ValueError when an image built for ``image_architecture`` cannot run on
+    ``instance_type``: a container runs only on the CPU architecture it was built for, and
+    Graviton (``ml.c6g``, ``ml.m6g``, ``ml.r6g``, ...) instances are arm64
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/realtime-endpoints-deploy-models.html#deploy-models-graviton)."""
+    needed = architecture_of(instance_type)
+    if needed is not image_architecture:
+        raise ValueError(
+            f"{instance_type} runs {needed} images but the model's image is {image_architecture}; "
+            f"use an {image_architecture} instance type, or an image built for {needed} "
+            "(image.architecture with image.uri or image.dockerfile)"
+        )

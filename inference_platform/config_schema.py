@@ -21,18 +21,25 @@ from inference_constructs.inference_model import (
     check_model_data,
     check_model_name,
 )
+from inference_constructs.instance_types import check_architecture
 from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
 from inference_constructs.serverless_endpoint import ServerlessSettings
+from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
+from inference_constructs.subscribers import NotificationSettings
 from inference_platform.naming import stage_name
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
-TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
+# Tags the stages add to every stack themselves (so at most TagList's maximum less these are left).
+PLATFORM_TAG_KEYS = ("environment", "model")
+# CreateModel's limit on the whole container environment, which the service model cannot express:
+# "Environment ... up to 32 KB" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+MAX_CONTAINER_ENVIRONMENT_BYTES = 32 * 1024
 # The inference modes a model can be served in; each is an optional block of ModelConfig.
 MODES = ("realtime", "serverless", "async", "batch")
 # The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
@@ -63,6 +70,39 @@ def _check_account(value: str) -> str:
     return value
 
 
+def _check_tag_key(value: str) -> str:
+    check_string("sagemaker", "TagKey", value)
+    # "The aws: prefix is reserved for AWS use" (tag keys may not start with it):
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    if value.lower().startswith("aws:"):
+        raise ValueError("tag keys may not start with aws: (reserved for AWS)")
+    return value
+
+
+def _check_tag_value(value: str) -> str:
+    return check_string("sagemaker", "TagValue", value)
+
+
+def _check_container_environment(value: dict[str, str]) -> dict[str, str]:
+    """AWS's limits on a container's environment (botocore's EnvironmentMap, -Key and -Value shapes)."""
+    limit = max_items("sagemaker", "EnvironmentMap")
+    if len(value) > limit:
+        raise ValueError(f"at most {limit} variables (sagemaker EnvironmentMap); got {len(value)}")
+    problems = []
+    for key, item in value.items():
+        for shape, text in (("EnvironmentKey", key), ("EnvironmentValue", item)):
+            try:
+                check_string("sagemaker", shape, text)
+            except ValueError as error:
+                problems.append(f"{key!r}: {error}")
+    size = sum(len(key.encode()) + len(item.encode()) for key, item in value.items())
+    if size > MAX_CONTAINER_ENVIRONMENT_BYTES:
+        problems.append(f"all variables together take {size} bytes; CreateModel allows 32 KB")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
 def _field_of(mode: str) -> str:
     """The ModelConfig field of a mode: ``async`` is a keyword, so its field is ``async_``."""
     return f"{mode}_" if keyword.iskeyword(mode) else mode
@@ -78,7 +118,9 @@ class ModelConfig(Settings):
     model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
         description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz."
     )
-    environment: dict[str, str] = Field(default_factory=dict, description="Container environment variables.")
+    environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
+        default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
+    )
     realtime: RealtimeSettings | None = None
     serverless: ServerlessSettings | None = Field(
         default=None, description="Serverless endpoint; its model runs outside any VPC, without network isolation."
@@ -115,6 +157,32 @@ class ModelConfig(Settings):
             raise ValueError(f"serve the model in at least one mode: {', '.join(MODES)}")
         return self
 
+    @model_validator(mode="after")
+    def _image_runs_on_every_instance(self) -> ModelConfig:
+        # Serverless compute is x86_64 (no instance type to choose), like the framework images.
+        problems = []
+        for field, instance_type in self.instance_types():
+            try:
+                check_architecture(self.image.architecture, instance_type)
+            except ValueError as error:
+                problems.append(f"{field}: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def instance_types(self) -> list[tuple[str, str]]:
+        """(config path, instance type) of every instance this model runs on."""
+        found = []
+        if self.realtime is not None:
+            found.append(("realtime.instance_type", self.realtime.instance_type))
+            if self.realtime.shadow is not None:
+                found.append(("realtime.shadow.instance_type", self.realtime.shadow.instance_type))
+        if self.async_ is not None:
+            found.append(("async.instance_type", self.async_.instance_type))
+        if self.batch is not None:
+            found.append(("batch.instance_type", self.batch.instance_type))
+        return found
+
     @property
     def modes(self) -> list[str]:
         return [mode for mode in MODES if getattr(self, _field_of(mode)) is not None]
@@ -132,12 +200,21 @@ class EnvironmentConfig(Settings):
     region: Annotated[str, AfterValidator(_check_region)] | None = Field(
         default=None, description="Target region; omit for an environment-agnostic template."
     )
-    tags: dict[Annotated[str, Field(pattern=TAG_KEY.pattern)], Annotated[str, Field(max_length=256)]] = Field(
-        default_factory=dict
+    tags: dict[Annotated[str, AfterValidator(_check_tag_key)], Annotated[str, AfterValidator(_check_tag_value)]] = (
+        Field(default_factory=dict, description="Tags on every resource (AWS's tag key and value rules apply).")
+    )
+    notifications: NotificationSettings = Field(
+        default=NotificationSettings(), description="Who receives alarms and batch run notifications."
     )
     termination_protection: bool = Field(default=True, description="Protect every stack from deletion.")
     retain_stateful_resources: bool = Field(
         default=True, description="Keep the key, buckets and their data when a stack is deleted."
+    )
+    retain_endpoint_logs: bool = Field(
+        default=True,
+        description="Keep endpoint log groups (and their logs) when stacks are deleted. SageMaker fixes their "
+        "names (/aws/sagemaker/Endpoints/<endpoint>), so a kept group must be deleted before the same "
+        "environment deploys again; turn this off where environments are torn down and rebuilt.",
     )
     access_log_retention_days: int = Field(default=365, ge=1, le=3650)
     log_retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = Field(
@@ -155,6 +232,39 @@ class EnvironmentConfig(Settings):
         if expected is not None and value != expected:
             raise ValueError(f"must match the file name: expected {expected!r}")
         return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_fit(cls, value: dict[str, str]) -> dict[str, str]:
+        limit = max_items("sagemaker", "TagList") - len(PLATFORM_TAG_KEYS)
+        if len(value) > limit:
+            raise ValueError(
+                f"at most {limit} tags: SageMaker takes {max_items('sagemaker', 'TagList')} per resource and the "
+                f"platform adds {', '.join(PLATFORM_TAG_KEYS)}"
+            )
+        reserved = sorted(PLATFORM_TAG_KEYS & value.keys())
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)} is set by the platform on every stack; remove it")
+        return value
+
+    @field_validator("notifications")
+    @classmethod
+    def _lambda_subscribers_in_this_account(
+        cls, notifications: NotificationSettings, info: ValidationInfo
+    ) -> NotificationSettings:
+        # The topic grants the function permission to be invoked, which only works in the
+        # function's own account (AddPermission is an action on the function).
+        account = info.data.get("account")
+        if account is None:
+            return notifications
+        foreign = [
+            subscriber.endpoint
+            for subscriber in (*notifications.alarm_subscribers, *notifications.notification_subscribers)
+            if subscriber.protocol == "lambda" and subscriber.account != account
+        ]
+        if foreign:
+            raise ValueError(f"Lambda subscribers must be in the environment's account {account}: {foreign}")
+        return notifications
 
     @field_validator("models")
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from inference_constructs.instance_types import InstanceUse, offered
 from inference_constructs.log_retention import LOG_RETENTION_DAYS
 from inference_constructs.serverless_endpoint import MEMORY_SIZES_IN_MB
 
@@ -27,6 +28,8 @@ REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-2")
 CPU_INSTANCE_TYPES = ("ml.t2.medium", "ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c6i.large", "ml.r5.large")
 # GPUs are fine on instance-backed endpoints (never on serverless).
 INSTANCE_TYPES = (*CPU_INSTANCE_TYPES, "ml.g5.xlarge", "ml.g4dn.xlarge")
+# Application Auto Scaling refuses burstable (T2/T3) variants, and async endpoints always autoscale.
+AUTOSCALABLE_INSTANCE_TYPES = tuple(t for t in INSTANCE_TYPES if not t.startswith(("ml.t2.", "ml.t3.")))
 FRAMEWORK_IMAGES = ({"framework": "sklearn", "version": "1.4-2"}, {"framework": "xgboost", "version": "1.7-1"})
 LOCAL_ARTIFACT = "model_code/dist/model.tar.gz"
 
@@ -64,8 +67,10 @@ def deployments(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def realtime_blocks(draw: st.DrawFn) -> dict[str, Any]:
-    block: dict[str, Any] = {"instance_type": draw(st.sampled_from(INSTANCE_TYPES))}
-    if draw(st.booleans()):
+    autoscaled = draw(st.booleans())
+    types = AUTOSCALABLE_INSTANCE_TYPES if autoscaled else INSTANCE_TYPES
+    block: dict[str, Any] = {"instance_type": draw(st.sampled_from(types))}
+    if autoscaled:
         low, high = draw(_ordered_pair(1, 8))
         block["autoscaling"] = {
             "min_capacity": low,
@@ -116,7 +121,7 @@ def async_blocks(draw: st.DrawFn) -> dict[str, Any]:
     low, high = draw(_ordered_pair(0, 6))
     high = max(high, 1)
     block: dict[str, Any] = {
-        "instance_type": draw(st.sampled_from(INSTANCE_TYPES)),
+        "instance_type": draw(st.sampled_from(AUTOSCALABLE_INSTANCE_TYPES)),
         "initial_instance_count": draw(st.integers(1, high)),
         "max_concurrent_invocations_per_instance": draw(st.integers(1, 1000)),
         "invocation_timeout_seconds": draw(st.integers(1, 3600)),
@@ -144,8 +149,8 @@ def async_blocks(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def batch_blocks(draw: st.DrawFn) -> dict[str, Any]:
-    # Batch transform offers no burstable (t2/t3) instances.
-    instance_types = [t for t in INSTANCE_TYPES if not t.startswith(("ml.t2.", "ml.t3."))]
+    # Batch transform has its own list (no burstable types, no ml.r5, for example).
+    instance_types = [t for t in INSTANCE_TYPES if t in offered(InstanceUse.TRANSFORM)]
     payload = draw(st.integers(1, 100))
     block: dict[str, Any] = {
         "instance_type": draw(st.sampled_from(instance_types)),

@@ -59,7 +59,10 @@ def test_batch_problems_name_the_line_field_value_and_what_is_allowed(tmp_path):
     problems = problems_of(path)
     assert len(problems) == 4, problems
     text = "\n".join(problems)
-    assert "dev.yaml:7: models[0].batch.instance_type: batch transform offers no burstable ml.t3 instances" in text
+    assert (
+        "dev.yaml:7: models[0].batch.instance_type: 'ml.t3.medium' is not an instance type SageMaker offers for batch"
+        in text
+    )
     assert "dev.yaml:8: models[0].batch.max_payload_in_mb: Input should be less than or equal to 100 (got 150)" in text
     assert "dev.yaml:9: models[0].batch.schedule: cron(...) takes 6 fields" in text
     assert "dev.yaml:10: models[0].batch.batch_stategy: unknown field; allowed fields: instance_type," in text

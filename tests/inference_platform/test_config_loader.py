@@ -71,7 +71,7 @@ def test_every_problem_names_file_line_path_value_and_what_is_allowed(tmp_path):
     assert "dev.yaml:2: account: expected a 12-digit AWS account id, quoted as a string (got '12345')" in text
     assert "dev.yaml:3: region: expected an AWS region such as eu-west-1" in text
     assert "models[0].image: unknown sklearn image version '9.9'; allowed: 1.0-1, 1.2-1, 1.4-2" in text
-    assert "models[0].realtime.instance_type: unknown instance size 'huge'" in text
+    assert "models[0].realtime.instance_type: 'ml.m5.huge' is not an instance type SageMaker offers" in text
     assert "models[0].realtime.initial_instance_count: Input should be greater than or equal to 1 (got 0)" in text
     assert "models[0].realtime.instance_size: unknown field; allowed fields: instance_type," in text
 
