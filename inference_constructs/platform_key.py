@@ -7,10 +7,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-# AWS services that encrypt or decrypt with the key on our behalf and are not covered by a
-# caller's IAM permissions: CloudWatch Logs (encrypted log groups), and CloudWatch alarms
-# and EventBridge, which publish to KMS-encrypted SNS topics.
-_PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+# CloudWatch alarms publish to KMS-encrypted SNS topics with the key of the topic, as
+# cloudwatch.amazonaws.com: the key policy must let that principal use the key. This is AWS's
+# published statement, without conditions: a condition key the publishing service does not
+# send (aws:SourceAccount on KMS requests, for one) makes every publish fail silently.
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+ALARM_PUBLISHER = "cloudwatch.amazonaws.com"
+ALARM_PUBLISHER_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
 
 def allow_cloudwatch_logs(key: kms.Key) -> None:
@@ -39,7 +42,7 @@ def allow_cloudwatch_logs(key: kms.Key) -> None:
 
 class PlatformKey(Construct):
     """A rotating customer-managed key, usable by the account's principals (through IAM)
-    and by the AWS services that publish encrypted logs and notifications.
+    and by the AWS services that write encrypted logs and publish alarm notifications.
 
     :param alias: Alias name without the ``alias/`` prefix, e.g. ``prod/sagemaker-inference``.
     :param removal_policy: ``RETAIN`` outside throwaway environments.
@@ -69,11 +72,10 @@ class PlatformKey(Construct):
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowServicesPublishingToEncryptedTopics",
-                principals=[iam.ServicePrincipal(service) for service in _PUBLISHING_SERVICES],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                sid="AllowCloudWatchAlarmsToPublishToEncryptedTopics",
+                principals=[iam.ServicePrincipal(ALARM_PUBLISHER)],
+                actions=list(ALARM_PUBLISHER_KEY_ACTIONS),
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
         # SNS encrypts what it delivers to a KMS-encrypted SQS queue (e.g. an async endpoint's

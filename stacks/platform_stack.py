@@ -59,8 +59,24 @@ class PlatformStack(cdk.Stack):
                 event_bridge_enabled=event_bridge_enabled,
             ).bucket
 
-        def topic(id: str, display_name: str) -> sns.ITopic:
-            return EncryptedTopic(self, id, encryption_key=key, display_name=display_name).topic
+        notifications = config.notifications
+        alarms_topic = EncryptedTopic(
+            self,
+            "Alarms",
+            encryption_key=key,
+            display_name=f"{config.environment} inference alarms",
+            subscribers=notifications.alarm_subscribers,
+        )
+        # Every alarm of the environment notifies this topic.
+        alarms_topic.allow_cloudwatch_alarms()
+        # Batch runs publish their outcome here through their state machine's role.
+        notifications_topic = EncryptedTopic(
+            self,
+            "Notifications",
+            encryption_key=key,
+            display_name=f"{config.environment} inference notifications",
+            subscribers=notifications.notification_subscribers,
+        )
 
         self.resources = PlatformResources(
             encryption_key=key,
@@ -69,8 +85,8 @@ class PlatformStack(cdk.Stack):
             # Batch transform runs can start when an object lands under a model's input path.
             batch_bucket=bucket("BatchTransform", event_bridge_enabled=True),
             data_capture_bucket=bucket("DataCapture"),
-            notifications_topic=topic("Notifications", f"{config.environment} inference notifications"),
-            alarms_topic=topic("Alarms", f"{config.environment} inference alarms"),
+            notifications_topic=notifications_topic.topic,
+            alarms_topic=alarms_topic.topic,
         )
         for name, value in (
             ("ModelArtifactsBucketName", self.resources.model_artifacts_bucket.bucket_name),

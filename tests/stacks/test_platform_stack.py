@@ -36,17 +36,58 @@ def test_key_policy_lets_logs_and_alarm_publishers_use_it(prod_platform):
                         Match.object_like(
                             {"Sid": "AllowCloudWatchLogs", "Principal": {"Service": "logs.eu-west-1.amazonaws.com"}}
                         ),
-                        Match.object_like(
-                            {
-                                "Sid": "AllowServicesPublishingToEncryptedTopics",
-                                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                            }
-                        ),
+                        # AWS's published statement, with no condition CloudWatch does not send:
+                        # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+                        {
+                            "Sid": "AllowCloudWatchAlarmsToPublishToEncryptedTopics",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                        },
                     ]
                 )
             }
         },
     )
+
+
+def topic_policy_statements(template: Template, display_name: str) -> list[dict]:
+    (topic_id,) = template.find_resources("AWS::SNS::Topic", {"Properties": {"DisplayName": display_name}})
+    (policy,) = [
+        policy
+        for policy in template.find_resources("AWS::SNS::TopicPolicy").values()
+        if policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+    ]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_only_this_accounts_alarms_may_publish_to_the_alarm_topic(prod_platform):
+    statements = topic_policy_statements(prod_platform, "prod inference alarms")
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1][-1] == ":alarm:*"
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
+
+
+def test_the_notifications_topic_takes_no_service_publishers(prod_platform):
+    # Batch runs publish through their state machine's role (IAM); no service needs the topic policy.
+    statements = topic_policy_statements(prod_platform, "prod inference notifications")
+    assert [s["Effect"] for s in statements] == ["Deny"]
+
+
+def test_each_configured_subscriber_is_subscribed(prod_platform, shipped_configs):
+    notifications = shipped_configs["prod"].notifications
+    subscriptions = prod_platform.find_resources("AWS::SNS::Subscription")
+    expected = {
+        (subscriber.protocol, subscriber.endpoint)
+        for subscriber in (*notifications.alarm_subscribers, *notifications.notification_subscribers)
+    }
+    assert {(s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions.values()} == expected
+    assert len(notifications.alarm_subscribers) >= 1
 
 
 def test_four_data_buckets_and_an_access_log_bucket(prod_platform):
