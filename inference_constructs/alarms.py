@@ -17,7 +17,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from inference_constructs.settings import Settings
 
@@ -30,6 +30,18 @@ class AlarmEvaluation(Settings):
 
     evaluation_periods: int = Field(default=5, ge=1, le=60)
     datapoints_to_alarm: int = Field(default=3, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _datapoints_within_periods(self) -> AlarmEvaluation:
+        # PutMetricAlarm refuses more datapoints than periods ("DatapointsToAlarm ... must be
+        # less than or equal to EvaluationPeriods"), so CloudFormation would fail the alarm:
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"datapoints_to_alarm ({self.datapoints_to_alarm}) must not exceed evaluation_periods "
+                f"({self.evaluation_periods})"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -82,7 +94,7 @@ def create_alarm(
         threshold=threshold,
         comparison_operator=comparison,
         evaluation_periods=evaluation.evaluation_periods,
-        datapoints_to_alarm=min(evaluation.datapoints_to_alarm, evaluation.evaluation_periods),
+        datapoints_to_alarm=evaluation.datapoints_to_alarm,
         treat_missing_data=treat_missing_data,
         alarm_description=description,
     )

@@ -24,16 +24,26 @@ from pydantic import Field, model_validator
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
+from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointLogSettings, InstanceBackedEndpoint
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.naming import check_endpoint_name
-from inference_constructs.realtime_endpoint import INSTANCE_COUNT_DIMENSION, VARIANT_NAME, InstanceType
+from inference_constructs.realtime_endpoint import (
+    INSTANCE_COUNT_DIMENSION,
+    VARIANT_NAME,
+    InstanceType,
+    check_autoscalable,
+)
 from inference_constructs.settings import CapacityRange, Settings
 
 # Hard limit of InvokeEndpointAsync's InvocationTimeoutSeconds (one hour).
 MAX_INVOCATION_TIMEOUT_SECONDS = 3600
+# The alarms an update's baking periods watch: a new model version whose requests fail rolls
+# back. Backlog and age alarms stay out: a queue that builds while the new fleet warms up says
+# nothing about the new version.
+ROLLBACK_ALARMS = ("InvocationFailures",)
 # Object key prefix under the async bucket: lowercase path segments, no leading, trailing or double slash.
 PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 
@@ -124,6 +134,10 @@ class AsyncSettings(Settings):
         description="Topics whose messages carry the inference response itself (otherwise only its location).",
     )
     autoscaling: AsyncAutoscaling = AsyncAutoscaling()
+    deployment: DeploymentPolicy = Field(
+        default=DeploymentPolicy(),
+        description="How an update moves to the new model version and when it rolls back (deployment guardrails).",
+    )
     alarms: AsyncAlarms = AsyncAlarms()
     error_queue: ErrorQueueSettings | None = Field(
         default=None, description="Keep failure notices in an SQS queue (with its own dead-letter queue)."
@@ -136,6 +150,9 @@ class AsyncSettings(Settings):
     def _consistent(self) -> AsyncSettings:
         if len(set(self.include_inference_response_in)) != len(self.include_inference_response_in):
             raise ValueError(f"include_inference_response_in lists a topic twice: {self.include_inference_response_in}")
+        # An async endpoint always autoscales (that is how it scales to zero).
+        check_autoscalable(self.instance_type)
+        check_policy_fits(self.deployment, [self.instance_type], variants=1)
         if self.initial_instance_count > self.autoscaling.max_capacity:
             raise ValueError(
                 f"initial_instance_count ({self.initial_instance_count}) is above autoscaling.max_capacity "
@@ -195,6 +212,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         problems = ProblemCollector()
         checked = problems.validate(AsyncSettings, settings, "settings")
         checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
+        if isinstance(checked, AsyncSettings):
+            problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
         if isinstance(checked, AsyncSettings) and checked.data_capture is not None:
             problems.check(
                 data_capture_bucket is not None and bool(data_capture_prefix),
@@ -244,10 +263,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         config = self._endpoint_config(checked)
         # The model's role must be able to write results before SageMaker accepts the config.
         config.node.add_dependency(self._execution_policy)
-        self._create_endpoint(
-            config, retain_variant_properties=True, encryption_key=encryption_key, logs_settings=checked_logs
-        )
-        self.scalable_target = self._autoscale(checked.autoscaling)
+        # Before the endpoint: its deployment config rolls back on these alarms.
         self._create_alarms(
             self._alarm_specs(checked.alarms),
             evaluation=AlarmEvaluation(
@@ -256,6 +272,14 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             ),
             topic=alarm_topic,
         )
+        self._create_endpoint(
+            config,
+            retain_variant_properties=True,
+            encryption_key=encryption_key,
+            logs_settings=checked_logs,
+            deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
+        )
+        self.scalable_target = self._autoscale(checked.autoscaling)
         self.error_queue, self.error_dead_letter_queue = (
             self._error_queue(checked.error_queue) if checked.error_queue else (None, None)
         )

@@ -7,6 +7,7 @@ periods and rolls back automatically when one fires.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from aws_cdk import aws_sagemaker as sagemaker
@@ -112,6 +113,22 @@ class DeploymentPolicy(Settings):
                 wait_interval_in_seconds=self.wait_interval_seconds,
             )
         return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(type="ALL_AT_ONCE")
+
+
+def check_policy_fits(policy: DeploymentPolicy, instance_types: Sequence[str], *, variants: int) -> None:
+    """Raise ValueError where SageMaker would not apply ``policy`` to an endpoint with these
+    instance types and this many variants. Source, the guardrails' exclusions
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html):
+    Inf1 endpoints fall back to all-at-once with no baking, and rolling deployments do not
+    support multi-variant endpoints."""
+    if policy.strategy == "rolling" and variants > 1:
+        raise ValueError("deployment strategy 'rolling' is not supported on multi-variant (shadow) endpoints")
+    inf1 = sorted({t for t in instance_types if t.startswith("ml.inf1.")})
+    if policy.strategy != "all_at_once" and inf1:
+        raise ValueError(
+            f"deployment strategy {policy.strategy!r} is not supported on Inf1 instances ({', '.join(inf1)}); "
+            "use 'all_at_once'"
+        )
 
 
 def _percent(value: int) -> sagemaker.CfnEndpoint.CapacitySizeProperty:

@@ -19,11 +19,11 @@ from pydantic import AfterValidator, Field, model_validator
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
-from inference_constructs.deployment_policy import DeploymentPolicy
+from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
 from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
-from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
+from inference_constructs.instance_types import check_instance_type, is_burstable, vcpus_of
 from inference_constructs.naming import check_endpoint_name
 from inference_constructs.settings import CapacityRange, Settings
 
@@ -37,6 +37,20 @@ INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # answers slowly rolls back. Utilization and 4XX alarms stay out: a new fleet warming up and
 # callers' bad requests say nothing about the new version.
 ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatency")
+
+
+def check_autoscalable(instance_type: str) -> str:
+    """Raise ValueError for instance types Application Auto Scaling will not register as a
+    SageMaker variant's scalable target: burstable T2/T3. AWS's own CDK module refuses the
+    same ("AutoScaling not supported for burstable instance types like ml.t2.medium",
+    aws-cdk packages/@aws-cdk/aws-sagemaker-alpha/lib/endpoint.ts)."""
+    if is_burstable(instance_type):
+        raise ValueError(
+            f"autoscaling is not supported on burstable instance type {instance_type}: Application Auto Scaling "
+            "refuses to register T2/T3 variants and the stack would roll back; use a non-burstable type such as "
+            "ml.m5.large, or remove autoscaling"
+        )
+    return instance_type
 
 
 def _check_schedule(value: str) -> str:
@@ -76,7 +90,10 @@ class InstanceAutoscaling(CapacityRange):
     scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
     scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
     target_cpu_utilization_percent: float | None = Field(
-        default=None, gt=0, le=100, description="Also track average CPU utilization, if set."
+        default=None,
+        gt=0,
+        le=100,
+        description="Also track average CPU utilization, in percent of the whole instance (all its vCPUs), if set.",
     )
     scheduled_actions: tuple[ScheduledCapacity, ...] = ()
 
@@ -85,6 +102,28 @@ class InstanceAutoscaling(CapacityRange):
         names = [action.name for action in self.scheduled_actions]
         if len(names) != len(set(names)):
             raise ValueError(f"scheduled action names must be unique, got {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _schedules_restore_what_they_change(self) -> InstanceAutoscaling:
+        # A scheduled action sets the scalable target's bounds and they stay so until another
+        # action changes them ("Application Auto Scaling ... changes the minimum and maximum
+        # capacity ... at the scheduled time"; nothing reverts it:
+        # https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-scheduled-scaling.html).
+        # So a schedule that moves a bound away from its configured value must be paired with
+        # one that sets it back, or the endpoint stays capped (or padded) for good.
+        problems = []
+        for bound in ("min_capacity", "max_capacity"):
+            configured = getattr(self, bound)
+            changed = [a.name for a in self.scheduled_actions if getattr(a, bound) not in (None, configured)]
+            restored = any(getattr(a, bound) == configured for a in self.scheduled_actions)
+            if changed and not restored:
+                problems.append(
+                    f"scheduled actions {changed} change {bound} from {configured}, and no scheduled action sets "
+                    f"it back to {configured}; add one (e.g. a morning action with {bound}: {configured})"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -97,7 +136,11 @@ class RealtimeAlarms(AlarmEvaluation):
     invocation_4xx_error_rate_percent: float = Field(default=10, gt=0, le=100)
     model_latency_p99_milliseconds: int = Field(default=1000, ge=1, le=60_000)
     cpu_utilization_percent: float = Field(
-        default=90, gt=0, le=9600, description="Average per instance; 100% per vCPU (400% on 4 vCPUs)."
+        default=90,
+        gt=0,
+        le=100,
+        description="Average CPU utilization in percent of the whole instance; rendered per vCPU, as CloudWatch "
+        "reports it (90 on a 4-vCPU instance alarms at 360%).",
     )
     memory_utilization_percent: float = Field(default=90, gt=0, le=100)
     disk_utilization_percent: float = Field(default=90, gt=0, le=100)
@@ -138,17 +181,30 @@ class RealtimeSettings(Settings):
         return self
 
     @model_validator(mode="after")
+    def _autoscaling_fits_the_instance_type(self) -> RealtimeSettings:
+        scaling = self.autoscaling
+        if scaling is None:
+            return self
+        check_autoscalable(self.instance_type)
+        # Only asynchronous endpoints (and inference components) scale an instance variant to zero:
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html
+        at_zero = [action.name for action in scaling.scheduled_actions if action.min_capacity == 0]
+        if at_zero:
+            raise ValueError(
+                f"scheduled actions {at_zero} set min_capacity 0, but a real-time endpoint's instance variant cannot "
+                "scale to zero instances (only async endpoints and inference components can); use min_capacity: 1 "
+                "or serve the model asynchronously"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _deployment_fits_the_endpoint(self) -> RealtimeSettings:
         # https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html
-        strategy = self.deployment.strategy
-        if strategy == "rolling" and self.shadow is not None:
-            raise ValueError("deployment strategy 'rolling' is not supported on multi-variant (shadow) endpoints")
-        if (
-            strategy != "all_at_once"
-            and hardware_of(self.instance_type) == Hardware.ACCELERATOR
-            and (self.instance_type.startswith("ml.inf1."))
-        ):
-            raise ValueError(f"deployment strategy {strategy!r} is not supported on Inf1 instances; use 'all_at_once'")
+        check_policy_fits(
+            self.deployment,
+            [self.instance_type, *([self.shadow.instance_type] if self.shadow else [])],
+            variants=2 if self.shadow else 1,
+        )
         if self.shadow is not None and self.shadow.variant_name == self.variant_name:
             raise ValueError("shadow.variant_name must differ from variant_name")
         return self
@@ -204,6 +260,10 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 (checked.shadow is None) == (shadow_model is None),
                 "shadow_model: give a shadow model exactly when settings.shadow is set",
             )
+            problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
+            if checked.shadow is not None and shadow_model is not None:
+                shadow_type = checked.shadow.instance_type
+                problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
         problems.raise_if_any(f"{scope.node.path}/{id}")
         assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
         scaling = checked.autoscaling
@@ -326,8 +386,10 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             AlarmSpec(
                 "CpuUtilization",
                 self.metric_cpu_utilization(),
-                thresholds.cpu_utilization_percent,
-                "average CPU utilization per instance is high",
+                # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
+                thresholds.cpu_utilization_percent * vcpus_of(self.settings.instance_type),
+                f"average CPU utilization per instance is above {thresholds.cpu_utilization_percent:g}% of its "
+                f"{vcpus_of(self.settings.instance_type)} vCPUs",
                 keep_state,
             ),
             AlarmSpec(
@@ -358,7 +420,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         if scaling.target_cpu_utilization_percent is not None:
             target.scale_to_track_metric(
                 "CpuUtilization",
-                target_value=scaling.target_cpu_utilization_percent,
+                # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
+                target_value=scaling.target_cpu_utilization_percent * vcpus_of(self.settings.instance_type),
                 custom_metric=self.metric_cpu_utilization(),
                 scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
                 scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),

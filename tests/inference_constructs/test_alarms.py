@@ -38,7 +38,7 @@ def test_alarms_are_named_described_and_notify_alarm_and_ok():
             ),
         ],
         name_prefix="test-iris-realtime",
-        evaluation=AlarmEvaluation(evaluation_periods=4, datapoints_to_alarm=9),
+        evaluation=AlarmEvaluation(evaluation_periods=4, datapoints_to_alarm=3),
         topic=topic,
     )
     assert list(alarms) == ["Errors", "Backlog"]
@@ -50,7 +50,7 @@ def test_alarms_are_named_described_and_notify_alarm_and_ok():
             "AlarmDescription": "test-iris-realtime: errors are high",
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             "EvaluationPeriods": 4,
-            "DatapointsToAlarm": 4,  # never more than the periods looked at
+            "DatapointsToAlarm": 3,
             "TreatMissingData": "notBreaching",
             "AlarmActions": [{"Ref": stack.get_logical_id(topic.node.default_child)}],
             "OKActions": [{"Ref": stack.get_logical_id(topic.node.default_child)}],
@@ -66,6 +66,13 @@ def test_alarms_are_named_described_and_notify_alarm_and_ok():
             "TreatMissingData": "missing",
         },
     )
+
+
+def test_more_datapoints_than_periods_are_refused_never_clamped():
+    # PutMetricAlarm refuses DatapointsToAlarm above EvaluationPeriods; a silently lowered value
+    # would alarm on something the config did not ask for.
+    with pytest.raises(ValueError, match=r"datapoints_to_alarm \(9\) must not exceed evaluation_periods \(4\)"):
+        AlarmEvaluation(evaluation_periods=4, datapoints_to_alarm=9)
 
 
 def test_duplicate_keys_and_overlong_names_are_refused():

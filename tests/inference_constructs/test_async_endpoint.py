@@ -742,7 +742,9 @@ def test_settings_default_to_scale_to_zero():
         ),
         ({"instance_type": "ml.m5.large", "error_queue": {"retention_days": 15}}, "less than or equal to 14"),
         ({"instance_type": "ml.m5.large", "alarms": {"backlog_size": 0}}, "settings.alarms.backlog_size"),
-        ({"instance_type": "ml.m5.larg"}, "unknown instance size 'larg'"),
+        ({"instance_type": "ml.m5.larg"}, "did you mean ml.m5.large"),
+        ({"instance_type": "ml.t2.medium"}, "autoscaling is not supported on burstable instance type ml.t2.medium"),
+        ({"instance_type": "ml.inf1.xlarge", "deployment": {"strategy": "canary", "canary_percent": 10}}, "Inf1"),
         (
             {"instance_type": "ml.m5.large", "timeout": 60},
             "settings.timeout: unknown field; allowed fields: instance_type, initial_instance_count",
@@ -782,3 +784,25 @@ def test_construct_builds_from_a_settings_object(model_artifact):
     stack, endpoint = build(model_artifact, settings)
     assert endpoint.settings is settings
     Template.from_stack(stack).resource_count_is("AWS::SageMaker::Endpoint", 1)
+
+
+# Deployment guardrails ----------------------------------------------------------------------
+
+
+def test_updates_roll_back_on_the_failures_alarm_as_real_time_ones_do(scale_to_zero):
+    endpoint, template, _ = scale_to_zero
+    (resource,) = template.find_resources("AWS::SageMaker::Endpoint").values()
+    config = resource["Properties"]["DeploymentConfig"]
+    assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "test-iris-async-InvocationFailures"}]}
+    assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE"}
+    assert endpoint.rollback_alarms == [endpoint.alarms["InvocationFailures"]]
+    # SageMaker checks the rollback alarms exist when it takes the config.
+    assert any(dep.startswith("AsyncInvocationFailuresAlarm") for dep in resource["DependsOn"])
+
+
+def test_a_canary_update_on_an_async_endpoint(model_artifact):
+    settings = {**SCALE_TO_ZERO, "deployment": {"strategy": "canary", "canary_percent": 10}}
+    stack, _ = build(model_artifact, settings)
+    (resource,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Endpoint").values()
+    routing = resource["Properties"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "CANARY" and routing["CanarySize"] == {"Type": "CAPACITY_PERCENT", "Value": 10}

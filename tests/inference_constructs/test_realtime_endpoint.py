@@ -22,7 +22,8 @@ AUTOSCALED = {
         "scale_out_cooldown_seconds": 30,
         "target_cpu_utilization_percent": 70,
         "scheduled_actions": [
-            {"name": "night", "schedule": "cron(0 20 * * ? *)", "time_zone": "Europe/Dublin", "max_capacity": 2}
+            {"name": "night", "schedule": "cron(0 20 * * ? *)", "time_zone": "Europe/Dublin", "max_capacity": 2},
+            {"name": "morning", "schedule": "cron(0 7 * * ? *)", "time_zone": "Europe/Dublin", "max_capacity": 6},
         ],
     },
 }
@@ -113,7 +114,8 @@ def test_scalable_target_bounds_and_service_linked_role(autoscaled):
                         "Timezone": "Europe/Dublin",
                         "ScalableTargetAction": {"MaxCapacity": 2},
                     }
-                )
+                ),
+                Match.object_like({"Schedule": "cron(0 7 * * ? *)", "ScalableTargetAction": {"MaxCapacity": 6}}),
             ],
         },
     )
@@ -151,7 +153,8 @@ def test_target_tracking_on_invocations_and_cpu(autoscaled):
                             "Dimensions": Match.array_with([{"Name": "EndpointName", "Value": "test-iris-realtime"}]),
                         }
                     ),
-                    "TargetValue": 70,
+                    # 70% of the instance: CloudWatch counts 100% per vCPU, and ml.m5.large has 2.
+                    "TargetValue": 140,
                 }
             )
         },
@@ -187,6 +190,61 @@ def test_metrics_use_endpoint_and_variant_dimensions(autoscaled):
     assert endpoint.metric_cpu_utilization().namespace == "/aws/sagemaker/Endpoints"
 
 
+def test_cpu_alarm_threshold_is_a_share_of_every_vcpu(guarded):
+    endpoint, template = guarded
+    (cpu,) = template.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "CPUUtilization"}}
+    ).values()
+    vcpus = {"ml.m5.large": 2, "ml.m5.xlarge": 4}[endpoint.settings.instance_type]
+    assert cpu["Properties"]["Threshold"] == endpoint.settings.alarms.cpu_utilization_percent * vcpus
+
+
+@pytest.mark.parametrize("instance_type", ["ml.t2.medium", "ml.t2.xlarge"])
+def test_autoscaling_a_burstable_instance_is_refused(model_artifact, instance_type):
+    # Application Auto Scaling refuses to register T2/T3 variants; the stack would roll back.
+    settings = {**AUTOSCALED, "instance_type": instance_type}
+    with pytest.raises(
+        InvalidPropsError, match=f"autoscaling is not supported on burstable instance type {instance_type}"
+    ):
+        build(model_artifact, settings)
+
+
+def test_a_schedule_that_lowers_a_bound_without_restoring_it_is_refused(model_artifact):
+    scaling = {**AUTOSCALED["autoscaling"], "scheduled_actions": [AUTOSCALED["autoscaling"]["scheduled_actions"][0]]}
+    with pytest.raises(InvalidPropsError, match=r"scheduled actions \['night'\] change max_capacity from 6, and no "):
+        build(model_artifact, {**AUTOSCALED, "autoscaling": scaling})
+
+
+def test_a_schedule_that_raises_the_minimum_must_lower_it_again(model_artifact):
+    action = {"name": "peak", "schedule": "cron(0 8 * * ? *)", "min_capacity": 4}
+    scaling = {**AUTOSCALED["autoscaling"], "scheduled_actions": [action]}
+    with pytest.raises(
+        InvalidPropsError, match="change min_capacity from 2, and no scheduled action sets it back to 2"
+    ):
+        build(model_artifact, {**AUTOSCALED, "autoscaling": scaling})
+
+
+def test_a_real_time_variant_is_never_scheduled_to_zero(model_artifact):
+    actions = [
+        {"name": "night", "schedule": "cron(0 20 * * ? *)", "min_capacity": 0},
+        {"name": "morning", "schedule": "cron(0 7 * * ? *)", "min_capacity": 2},
+    ]
+    scaling = {**AUTOSCALED["autoscaling"], "scheduled_actions": actions}
+    with pytest.raises(InvalidPropsError, match="cannot scale to zero instances"):
+        build(model_artifact, {**AUTOSCALED, "autoscaling": scaling})
+
+
+def test_more_datapoints_than_periods_is_refused_not_clamped(model_artifact):
+    settings = {"instance_type": "ml.m5.large", "alarms": {"evaluation_periods": 2, "datapoints_to_alarm": 3}}
+    with pytest.raises(InvalidPropsError, match=r"datapoints_to_alarm \(3\) must not exceed evaluation_periods \(2\)"):
+        build(model_artifact, settings)
+
+
+def test_an_x86_image_on_a_graviton_instance_is_refused(model_artifact):
+    with pytest.raises(InvalidPropsError, match=r"ml\.c6g\.large runs arm64 images but the model's image is x86_64"):
+        build(model_artifact, {"instance_type": "ml.c6g.large"})
+
+
 def test_fixed_capacity_endpoint_has_no_scaling_and_does_not_retain(model_artifact):
     stack, _ = build(model_artifact, {"instance_type": "ml.t2.medium"})
     template = Template.from_stack(stack)
@@ -202,8 +260,8 @@ def test_fixed_capacity_endpoint_has_no_scaling_and_does_not_retain(model_artifa
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        ({"instance_type": "ml.m5.larg"}, "unknown instance size 'larg'"),
-        ({"instance_type": "ml.zz9.large"}, "unknown instance family 'zz9'"),
+        ({"instance_type": "ml.m5.larg"}, "did you mean ml.m5.large"),
+        ({"instance_type": "ml.zz9.large"}, "'ml.zz9.large' is not an instance type SageMaker offers for hosting"),
         ({"instance_type": "m5.large"}, "ml.<family>.<size>"),
         ({"instance_type": "ml.m5.large", "initial_instance_count": 0}, "greater than or equal to 1"),
         (

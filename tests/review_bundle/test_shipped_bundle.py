@@ -182,15 +182,14 @@ def test_diff_shows_what_prod_has_that_dev_does_not(bundle):
     prod_vs_dev = section(diff, "## `prod` compared with `dev`")
     added = section(prod_vs_dev, "### What `prod` has that `dev` does not")
     assert (
-        "| ModelIris | Realtime/EndpointConfig | ProductionVariants[AllTraffic].InstanceType "
-        "| ml.t2.medium | ml.m5.large |" in added
+        "| ModelIris | Realtime/EndpointConfig | ProductionVariants[AllTraffic].InitialInstanceCount | 1 | 2 |" in added
     )
     assert "| ModelIris | Model/Model | VpcConfig.Subnets |" in added
     assert "| Prod-ModelIris | Realtime/ScalableTarget/CpuUtilization | Autoscaling policy |" in added
     assert "| ModelIris | (stack) | termination protection | off | on |" in added
     removed = section(prod_vs_dev, "### What `dev` has that `prod` does not")
     assert "ScheduledActions[night-scale-down].Schedule" in removed
-    assert "PrimaryContainer.Environment.LOG\\_LEVEL | DEBUG" in removed
+    assert "ScheduledActions[morning-scale-up].Schedule" in removed
     # Names that differ only by the environment or a generated hash are not differences.
     assert "EndpointName" not in diff and "PolicyName" not in diff
     assert "## `staging` compared with `dev`" in diff and "## `prod` compared with `staging`" in diff
