@@ -34,6 +34,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
+from inference_constructs import service_models
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
 from inference_constructs.compliance import (
     acknowledge_inline_policy,
@@ -41,7 +42,7 @@ from inference_constructs.compliance import (
 )
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
-from inference_constructs.instance_types import check_instance_type, has_local_storage
+from inference_constructs.instance_types import InstanceUse, check_instance_type, has_local_storage
 from inference_constructs.log_retention import check_log_retention_days, log_retention
 from inference_constructs.settings import Settings
 
@@ -53,12 +54,30 @@ JOB_NAME_PREFIX = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
 KEY_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 STATE_MACHINE_NAME_SUFFIX = "-batch-transform"
 
-# Error names as Step Functions reports them for the SageMaker integration, retried with backoff.
-THROTTLING_ERRORS = ("SageMaker.ThrottlingException",)
+
+# Error names the optimized SageMaker integration raises: "SageMaker." + the Java SDK's exception
+# class, which is the model's error code with "Exception" appended (CreateTransformJob declares
+# ResourceInUse, ResourceLimitExceeded and ResourceNotFound in botocore's model), and
+# AmazonSageMakerException for every error the model does not declare (throttling, internal
+# errors). AWS's own examples retry exactly these two names:
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html
+def integration_error_name(error_code: str) -> str:
+    """The Step Functions error name of a SageMaker API error code."""
+    return f"SageMaker.{error_code if error_code.endswith('Exception') else error_code + 'Exception'}"
+
+
+GENERIC_ERROR = "SageMaker.AmazonSageMakerException"
+# The names CreateTransformJob can raise through the integration (a Retry naming anything else never matches).
+CREATE_TRANSFORM_JOB_ERRORS = frozenset(
+    {
+        GENERIC_ERROR,
+        *(integration_error_name(code) for code in service_models.error_codes("sagemaker", "CreateTransformJob")),
+    }
+)
 # Too many concurrent jobs or instances for the account's quota: frees up as other jobs end.
-CAPACITY_ERRORS = ("SageMaker.ResourceLimitExceeded",)
-# SageMaker's generic service-side error (internal failures, transient unavailability).
-SERVICE_ERRORS = ("SageMaker.AmazonSageMakerException",)
+CAPACITY_ERRORS = (integration_error_name("ResourceLimitExceeded"),)
+# Throttling and SageMaker's transient service-side failures: both arrive under the generic name.
+SERVICE_ERRORS = (GENERIC_ERROR,)
 
 # run-batch uploads local files to <input path>run-batch/<run name>/ and starts its own run over
 # them, so an upload trigger leaves objects there alone (EventBridge cannot exclude a sub-prefix).
@@ -68,11 +87,6 @@ UPLOAD_TRIGGER = "upload"
 # The error an execution ends with when its job failed or was refused; the cause says why.
 FAILURE_ERROR = "BatchTransformFailed"
 
-# The .sync integration keeps track of transform jobs through this managed EventBridge rule.
-SYNC_EVENTS_RULE = "StepFunctionsGetEventsForSageMakerTransformJobsRule"
-
-# Batch transform offers no burstable instances.
-BURSTABLE_FAMILIES = ("t2", "t3")
 
 MIME_TYPE = r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$"
 ENVIRONMENT_KEY = r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$"
@@ -105,11 +119,8 @@ def check_schedule(value: str) -> str:
 
 
 def check_batch_instance_type(value: str) -> str:
-    check_instance_type(value)
-    family = value.split(".")[1]
-    if family in BURSTABLE_FAMILIES:
-        raise ValueError(f"batch transform offers no burstable ml.{family} instances; use e.g. ml.m5.large")
-    return value
+    """Batch transform has its own list of instance types (no burstable ones, for example)."""
+    return check_instance_type(value, InstanceUse.TRANSFORM)
 
 
 def check_job_name_prefix(value: str) -> str:
@@ -256,6 +267,8 @@ class BatchTransformJob(Construct):
             f"key_prefix: {key_prefix!r} must be lowercase folder names separated by /, "
             "without leading or trailing slash, e.g. prod/iris",
         )
+        if isinstance(checked, BatchSettings):
+            problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
         problems.raise_if_any(f"{scope.node.path}/{id}")
         assert isinstance(checked, BatchSettings)
         super().__init__(scope, id)
@@ -295,6 +308,7 @@ class BatchTransformJob(Construct):
             ),
             description=f"Runs batch transform jobs {job_name_prefix}-* of model {model.name_prefix} only",
         )
+        definition = self._definition(notifications_topic)
         self._grant_state_machine_role(notifications_topic)
         self.model_data_access = self._grant_model_data_access()
 
@@ -313,7 +327,7 @@ class BatchTransformJob(Construct):
             "StateMachine",
             state_machine_name=self.state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,  # jobs may run for days
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition(notifications_topic)),
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
             # CDK would add its own, broader statements (transform-job/*, sagemaker:ListTags on *);
             # the role's statements are written out in _grant_state_machine_role instead.
             role=self.role.without_policy_updates(),
@@ -382,6 +396,7 @@ class BatchTransformJob(Construct):
         )
 
         run_job = self._transform_job_task()
+        self.transform_task = run_job
         notify_failure = self._notify(topic, "NotifyFailure", "FAILED")
         # A Fail state may not raise the reserved States.* names (States.TaskFailed, States.Timeout),
         # so it raises its own name and keeps the original error in the cause.
@@ -492,20 +507,20 @@ class BatchTransformJob(Construct):
             result_path="$.job",
         )
         task.add_retry(
-            errors=list(THROTTLING_ERRORS),
-            interval=cdk.Duration.seconds(10),
-            backoff_rate=2,
-            max_attempts=6,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        task.add_retry(
             errors=list(CAPACITY_ERRORS),
             interval=cdk.Duration.minutes(5),
             backoff_rate=2,
             max_attempts=5,
             max_delay=cdk.Duration.hours(1),
         )
-        task.add_retry(errors=list(SERVICE_ERRORS), interval=cdk.Duration.seconds(30), backoff_rate=2, max_attempts=3)
+        # Throttling shares this name with internal errors: back off with jitter, a few times.
+        task.add_retry(
+            errors=list(SERVICE_ERRORS),
+            interval=cdk.Duration.seconds(10),
+            backoff_rate=2,
+            max_attempts=6,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         return task
 
     def _notify(self, topic: sns.ITopic, id: str, status: str) -> tasks.SnsPublish:
@@ -540,27 +555,7 @@ class BatchTransformJob(Construct):
         stack = cdk.Stack.of(self)
         key_arn = self.encryption_key.key_arn
         statements = [
-            iam.PolicyStatement(
-                sid="OwnTransformJobs",
-                actions=[
-                    "sagemaker:CreateTransformJob",
-                    "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopTransformJob",
-                    "sagemaker:ListTags",
-                ],
-                resources=[self.transform_job_arns],
-            ),
-            iam.PolicyStatement(
-                sid="PassTheModelRoleToSageMaker",
-                actions=["iam:PassRole"],
-                resources=[self.model.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                sid="TrackJobsForTheSyncIntegration",
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[stack.format_arn(service="events", resource="rule", resource_name=SYNC_EVENTS_RULE)],
-            ),
+            *self._integration_statements(),
             iam.PolicyStatement(
                 sid="EncryptJobVolumes",
                 actions=["kms:CreateGrant"],
@@ -624,6 +619,27 @@ class BatchTransformJob(Construct):
         ]
         for statement in statements:
             self.role.add_to_policy(statement)
+
+    def _integration_statements(self) -> list[iam.PolicyStatement]:
+        """What the ``createTransformJob.sync`` integration needs, taken from CDK's own task
+        construct (its generated policy is AWS's statement of what the integration calls, e.g.
+        ``sagemaker:AddTags`` for the tags it puts on every job), with the SageMaker actions
+        narrowed from ``transform-job/*`` and ``*`` to this construct's job names."""
+        generated = self.transform_task.task_policies
+        on_jobs = sorted({action for statement in generated for action in statement.actions if _is_sagemaker(action)})
+        statements = [iam.PolicyStatement(sid="OwnTransformJobs", actions=on_jobs, resources=[self.transform_job_arns])]
+        for statement in generated:
+            actions = [action for action in statement.actions if not _is_sagemaker(action)]
+            if actions:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid=_INTEGRATION_SIDS.get(actions[0].split(":")[0]),
+                        actions=actions,
+                        resources=list(statement.resources),
+                        conditions=statement.conditions or None,
+                    )
+                )
+        return statements
 
     def _grant_model_data_access(self) -> iam.Policy:
         """What the model's execution role needs to run this construct's transform jobs."""
@@ -859,6 +875,11 @@ class _TransformJobWithDataProcessing(tasks.SageMakerCreateTransformJob):
         super().__init__(scope, id, **props)
         self._data_processing = data_processing
 
+    @property
+    def task_policies(self) -> list[iam.PolicyStatement]:
+        """The statements CDK generates for this integration (protected in CDK, public here)."""
+        return list(self._task_policies or [])
+
     def to_state_json(self, top_level_query_language: sfn.QueryLanguage | None = None) -> Any:
         state = super().to_state_json(top_level_query_language)
         processing = self._data_processing
@@ -870,6 +891,14 @@ class _TransformJobWithDataProcessing(tasks.SageMakerCreateTransformJob):
             }
             state["Parameters"]["DataProcessing"] = {key: value for key, value in rendered.items() if value is not None}
         return state
+
+
+# Names for the integration's other statements, by service (a new one from CDK goes in unnamed).
+_INTEGRATION_SIDS = {"iam": "PassTheModelRoleToSageMaker", "events": "TrackJobsForTheSyncIntegration"}
+
+
+def _is_sagemaker(action: str) -> bool:
+    return action.startswith("sagemaker:")
 
 
 _SPLIT_TYPES = {

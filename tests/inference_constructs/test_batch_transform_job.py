@@ -15,12 +15,13 @@ from moto import mock_aws
 
 from inference_constructs.batch_transform_job import (
     CAPACITY_ERRORS,
+    CREATE_TRANSFORM_JOB_ERRORS,
     FAILURE_ERROR,
     MAX_TRANSFORM_JOB_NAME_LENGTH,
     SERVICE_ERRORS,
-    THROTTLING_ERRORS,
     BatchSettings,
     BatchTransformJob,
+    integration_error_name,
 )
 from inference_constructs.errors import InvalidPropsError
 from tests import batch_emulator as emulator
@@ -142,22 +143,28 @@ def test_every_execution_names_its_own_job_within_the_length_limit(full):
     assert job.job_name_prefix == "test-iris"
 
 
-def test_throttling_capacity_and_service_errors_are_retried_with_backoff(full):
+def test_capacity_and_service_errors_are_retried_with_backoff_under_the_names_the_integration_raises(full):
     _, template = full
     retries = definition(template)["States"]["RunTransformJob"]["Retry"]
+    # Step Functions' names: the Java SDK's exception classes (AWS's own example retries these two).
     assert [retry["ErrorEquals"] for retry in retries] == [
-        ["SageMaker.ThrottlingException"],
-        ["SageMaker.ResourceLimitExceeded"],
+        ["SageMaker.ResourceLimitExceededException"],
         ["SageMaker.AmazonSageMakerException"],
     ]
-    assert (THROTTLING_ERRORS, CAPACITY_ERRORS, SERVICE_ERRORS) == (
-        ("SageMaker.ThrottlingException",),
-        ("SageMaker.ResourceLimitExceeded",),
+    assert (CAPACITY_ERRORS, SERVICE_ERRORS) == (
+        ("SageMaker.ResourceLimitExceededException",),
         ("SageMaker.AmazonSageMakerException",),
     )
+    assert {name for retry in retries for name in retry["ErrorEquals"]} <= CREATE_TRANSFORM_JOB_ERRORS
     for retry in retries:
         assert retry["BackoffRate"] > 1 and retry["MaxAttempts"] >= 3
-    assert retries[1]["IntervalSeconds"] >= 60  # capacity frees up as other jobs end, not in seconds
+    assert retries[0]["IntervalSeconds"] >= 60  # capacity frees up as other jobs end, not in seconds
+    assert retries[1]["JitterStrategy"] == "FULL"  # throttling arrives under the generic name
+
+
+def test_integration_error_names_follow_the_sdk_exception_classes():
+    assert integration_error_name("ResourceLimitExceeded") == "SageMaker.ResourceLimitExceededException"
+    assert integration_error_name("AmazonSageMakerException") == "SageMaker.AmazonSageMakerException"
 
 
 def test_every_failure_is_caught_published_and_ends_the_execution_failed(full):
@@ -283,7 +290,9 @@ def test_state_machine_role_is_scoped_to_its_own_jobs_model_role_topic_and_key(f
     )
     statements = {s["Sid"]: s for s in policy_statements(template, "BatchStateMachineRoleDefaultPolicy")}
     jobs = statements["OwnTransformJobs"]
+    # CDK's own task grants these for createTransformJob.sync; AddTags because the integration tags each job.
     assert sorted(jobs["Action"]) == [
+        "sagemaker:AddTags",
         "sagemaker:CreateTransformJob",
         "sagemaker:DescribeTransformJob",
         "sagemaker:ListTags",
@@ -503,8 +512,8 @@ def test_triggers_and_alarms_exist_only_when_asked(model_artifact):
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        ({"instance_type": "ml.t2.medium"}, "batch transform offers no burstable ml.t2 instances"),
-        ({"instance_type": "ml.m5.larg"}, "unknown instance size 'larg'"),
+        ({"instance_type": "ml.t2.medium"}, "'ml.t2.medium' is not an instance type SageMaker offers for batch"),
+        ({"instance_type": "ml.m5.larg"}, "did you mean ml.m5.large"),
         ({"instance_type": "ml.m5.large", "max_payload_in_mb": 101}, "less than or equal to 100"),
         ({"instance_type": "ml.m5.large", "batch_strategy": "Mini"}, "'SingleRecord' or 'MultiRecord'"),
         (
