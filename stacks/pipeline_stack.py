@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import pipelines
 from constructs import Construct
 
+from inference_constructs.batch_transform_job import STATE_MACHINE_NAME_SUFFIX
 from inference_constructs.compliance import (
     AWS_SOLUTIONS,
     acknowledge,
@@ -397,10 +398,19 @@ def smoke_test_statements(scope: Construct, environment: str, *, account: str, r
         ),
         ScopedStatement(
             iam.PolicyStatement(
-                actions=["states:DescribeExecution"],
-                resources=[arn("states", "execution", "*", cdk.ArnFormat.COLON_RESOURCE_NAME)],
+                # Stop too: the smoke test stops a run that outlives its timeout.
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[
+                    arn(
+                        "states",
+                        "execution",
+                        f"{environment}-*{STATE_MACHINE_NAME_SUFFIX}:*",
+                        cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
             ),
-            "Execution ARNs are only known once the smoke test starts one, and executions carry no tags; "
-            "DescribeExecution only reads the status of an execution.",
+            "Execution ARNs are only known once the smoke test starts one, and executions carry no tags; the "
+            f"wildcard is confined to executions of the {environment} environment's batch state machines "
+            f"(<environment>-<model>{STATE_MACHINE_NAME_SUFFIX}).",
         ),
     ]
