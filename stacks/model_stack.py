@@ -47,9 +47,10 @@ class ModelStack(cdk.Stack):
         self.serverless: ServerlessEndpoint | None = None
         self.async_endpoint: AsyncEndpoint | None = None
         self.batch: BatchTransformJob | None = None
-        # Endpoint logs are data: kept like the platform's buckets unless the environment opts out.
+        # Endpoint logs are data: kept unless the environment opts out (their names are fixed, so a
+        # kept group blocks redeploying the same environment until it is deleted).
         logs = EndpointLogSettings(
-            retention_days=environment.log_retention_days, retain_on_delete=environment.retain_stateful_resources
+            retention_days=environment.log_retention_days, retain_on_delete=environment.retain_endpoint_logs
         )
         self.inference_model = InferenceModel(
             self, "Model", network=environment.network, **self._model_props(model.model_data)

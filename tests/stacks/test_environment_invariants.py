@@ -217,4 +217,18 @@ def test_every_endpoint_logs_to_its_own_encrypted_expiring_log_group(synthesized
             group = groups[f"/aws/sagemaker/Endpoints/{endpoint['Properties']['EndpointName']}"]
             assert "KmsKeyId" in group["Properties"], (path, logical_id)
             assert group["Properties"]["RetentionInDays"] == environment.log_retention_days
-            assert group["DeletionPolicy"] == ("Retain" if environment.retain_stateful_resources else "Delete")
+            assert group["DeletionPolicy"] == ("Retain" if environment.retain_endpoint_logs else "Delete")
+
+
+def test_environments_that_are_torn_down_do_not_leave_fixed_name_log_groups_behind(synthesized, templates):
+    # A kept /aws/sagemaker/Endpoints/<name> group makes the next deploy of the same environment fail
+    # ("log group names must be unique within a Region for an account"): dev, which is torn down and
+    # rebuilt, lets them go; the others keep them.
+    assert synthesized.configs["dev"].retain_endpoint_logs is False
+    assert synthesized.configs["prod"].retain_endpoint_logs is True
+    for path, template in templates.items():
+        if not path.startswith("Dev/"):
+            continue
+        for group in resources_of_type(template, "AWS::Logs::LogGroup").values():
+            if str(group["Properties"].get("LogGroupName", "")).startswith("/aws/sagemaker/Endpoints/"):
+                assert group["DeletionPolicy"] == "Delete", path
