@@ -54,6 +54,8 @@ synth: setup
 	@npx cdk synth --quiet --no-notices "**"
 	@echo "==> Templates written:"
 	@find cdk.out -name '*.template.json' | sort | sed 's/^/    /'
+	@echo "==> Checking the templates against AWS's own rules (python -m aws_rules)"
+	@$(PY) -m aws_rules cdk.out
 
 # The bundle is read from what synth just wrote, never from an older cdk.out/.
 review: synth

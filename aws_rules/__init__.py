@@ -1,0 +1,1 @@
+"""AWS's own rules, checked against synthesized templates (see ``aws_rules.rules``)."""

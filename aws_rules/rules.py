@@ -1,0 +1,449 @@
+"""Rules AWS enforces at deploy, on update or at run time, checked against synthesized templates.
+
+cdk-nag, checkov and cfn-lint check good practice and the CloudFormation schema; the local
+emulator checks almost nothing. These are the rules a real account enforces that none of
+them sees: each names the AWS page (or AWS's own source code) it comes from, and
+``tests/aws_rules`` shows each one catching a template that breaks it.
+
+Rules read templates only (no CDK, no account), so they run over any cloud assembly:
+``python -m aws_rules cdk.out``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from aws_rules.templates import Resource, Templates, actions_match, as_list, service_principals, statements
+from inference_constructs import service_models
+from inference_constructs.instance_types import has_local_storage, is_burstable
+
+VARIANT_RESOURCE_ID = re.compile(r"^endpoint/(?P<endpoint>[^/]+)/variant/(?P<variant>[^/]+)$")
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    stack: str
+    logical_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.stack} {self.logical_id}: {self.message}"
+
+    @classmethod
+    def at(cls, rule: str, resource: Resource, message: str) -> Violation:
+        return cls(rule, resource.stack, resource.logical_id, message)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    summary: str
+    source: str  # the AWS page or AWS source code the rule comes from
+    check: Callable[[Templates], Iterator[Violation]]
+
+
+RULES: list[Rule] = []
+
+
+def rule(id: str, summary: str, source: str) -> Callable[[Callable[[Templates], Iterator[Violation]]], Any]:
+    def register(check: Callable[[Templates], Iterator[Violation]]) -> Callable[[Templates], Iterator[Violation]]:
+        RULES.append(Rule(id, summary, source, check))
+        return check
+
+    return register
+
+
+def check_all(templates: Templates) -> list[Violation]:
+    return [violation for each in RULES for violation in each.check(templates)]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _variant_instance_types(templates: Templates, target: Resource) -> list[str]:
+    """The instance types a SageMaker variant scalable target's variant runs on."""
+    match = VARIANT_RESOURCE_ID.fullmatch(str(target.properties.get("ResourceId", "")))
+    if match is None:
+        return []
+    found = []
+    for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
+        if endpoint.stack != target.stack or endpoint.properties.get("EndpointName") != match["endpoint"]:
+            continue
+        config = templates.referenced(endpoint.stack, endpoint.properties.get("EndpointConfigName"))
+        if config is None:
+            continue
+        for variant in config.properties.get("ProductionVariants", []):
+            if variant.get("VariantName") == match["variant"] and "InstanceType" in variant:
+                found.append(variant["InstanceType"])
+    return found
+
+
+def _alarm_topics(templates: Templates) -> Iterator[tuple[Resource, Resource]]:
+    """(alarm, SNS topic) for every topic an alarm notifies."""
+    for alarm in templates.resources("AWS::CloudWatch::Alarm"):
+        for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            for action in alarm.properties.get(key, []):
+                topic = templates.referenced(alarm.stack, action)
+                if topic is not None and topic.type == "AWS::SNS::Topic":
+                    yield alarm, topic
+
+
+def _topic_policies(templates: Templates, topic: Resource) -> list[Resource]:
+    return [
+        policy
+        for policy in templates.resources("AWS::SNS::TopicPolicy")
+        if policy.stack == topic.stack
+        and any(
+            (templates.referenced(policy.stack, each) or Resource("", "", "", {}, {})).logical_id == topic.logical_id
+            for each in policy.properties.get("Topics", [])
+        )
+    ]
+
+
+# --- the rules ----------------------------------------------------------------------------
+
+
+@rule(
+    "burstable-autoscaling",
+    "No Application Auto Scaling scalable target on a variant of burstable (T2/T3) instances: registration "
+    "fails and the stack rolls back.",
+    "aws-cdk packages/@aws-cdk/aws-sagemaker-alpha/lib/endpoint.ts ('AutoScaling not supported for burstable "
+    "instance types like ml.t2.medium'); aws-controllers-k8s/community#1633",
+)
+def _burstable_autoscaling(templates: Templates) -> Iterator[Violation]:
+    for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
+        for instance_type in _variant_instance_types(templates, target):
+            if is_burstable(instance_type):
+                yield Violation.at(
+                    "burstable-autoscaling",
+                    target,
+                    f"scales a variant of burstable {instance_type}",
+                )
+
+
+@rule(
+    "alarm-topic-accepts-cloudwatch",
+    "A topic that alarms notify, if it has a topic policy, lets cloudwatch.amazonaws.com publish: a topic "
+    "policy replaces SNS's default one, and CloudWatch publishes as its service principal.",
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html; "
+    "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html",
+)
+def _alarm_topic_accepts_cloudwatch(templates: Templates) -> Iterator[Violation]:
+    seen = set()
+    for _alarm, topic in _alarm_topics(templates):
+        if (topic.stack, topic.logical_id) in seen:
+            continue
+        seen.add((topic.stack, topic.logical_id))
+        policies = _topic_policies(templates, topic)
+        if not policies:
+            continue  # SNS's default policy applies
+        allowed = any(
+            statement.get("Effect") == "Allow"
+            and "cloudwatch.amazonaws.com" in service_principals(statement)
+            and actions_match(as_list(statement.get("Action", [])), "sns:Publish")
+            for policy in policies
+            for statement in statements(policy.properties.get("PolicyDocument", {}))
+        )
+        if not allowed:
+            yield Violation.at(
+                "alarm-topic-accepts-cloudwatch",
+                topic,
+                "alarms notify this topic, but its topic policy does not allow cloudwatch.amazonaws.com sns:Publish",
+            )
+
+
+# AWS's published key policy statement for services publishing to encrypted topics.
+ALARM_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+@rule(
+    "alarm-topic-key-accepts-cloudwatch",
+    "The KMS key of a topic that alarms notify lets cloudwatch.amazonaws.com use it (kms:Decrypt, "
+    "kms:GenerateDataKey*), with no condition CloudWatch does not send.",
+    "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services",
+)
+def _alarm_topic_key_accepts_cloudwatch(templates: Templates) -> Iterator[Violation]:
+    seen = set()
+    for _alarm, topic in _alarm_topics(templates):
+        key = templates.referenced(topic.stack, topic.properties.get("KmsMasterKeyId"))
+        if key is None or key.type != "AWS::KMS::Key" or (key.stack, key.logical_id) in seen:
+            continue
+        seen.add((key.stack, key.logical_id))
+        allowed = any(
+            statement.get("Effect") == "Allow"
+            and "cloudwatch.amazonaws.com" in service_principals(statement)
+            and all(actions_match(as_list(statement.get("Action", [])), action) for action in ALARM_KEY_ACTIONS)
+            and not statement.get("Condition")
+            for statement in statements(key.properties.get("KeyPolicy", {}))
+        )
+        if not allowed:
+            yield Violation.at(
+                "alarm-topic-key-accepts-cloudwatch",
+                key,
+                "alarms notify a topic encrypted with this key, but its policy does not let cloudwatch.amazonaws.com "
+                "use it without conditions",
+            )
+
+
+# What the createTransformJob.sync integration calls, as CDK's own task construct grants it
+# (aws-cdk-lib aws-stepfunctions-tasks SageMakerCreateTransformJob; a test keeps the two equal).
+TRANSFORM_JOB_SYNC_ACTIONS = (
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:StopTransformJob",
+    "sagemaker:AddTags",
+    "sagemaker:ListTags",
+    "iam:PassRole",
+    "events:PutTargets",
+    "events:PutRule",
+    "events:DescribeRule",
+)
+
+
+def _definition_text(state_machine: Resource) -> str:
+    definition = state_machine.properties.get("DefinitionString", "")
+    if isinstance(definition, dict) and "Fn::Join" in definition:
+        return "".join(part for part in definition["Fn::Join"][1] if isinstance(part, str))
+    return str(definition)
+
+
+def _role_actions(templates: Templates, state_machine: Resource) -> list[str]:
+    role = templates.referenced(state_machine.stack, state_machine.properties.get("RoleArn"))
+    if role is None:
+        return []
+    granted: list[str] = []
+    for policy in templates.resources("AWS::IAM::Policy"):
+        if policy.stack != role.stack:
+            continue
+        if not any(
+            (templates.referenced(policy.stack, each) or Resource("", "", "", {}, {})).logical_id == role.logical_id
+            for each in policy.properties.get("Roles", [])
+        ):
+            continue
+        for statement in statements(policy.properties.get("PolicyDocument", {})):
+            if statement.get("Effect") == "Allow":
+                granted += as_list(statement.get("Action", []))
+    for inline in role.properties.get("Policies", []):
+        for statement in statements(inline.get("PolicyDocument", {})):
+            if statement.get("Effect") == "Allow":
+                granted += as_list(statement.get("Action", []))
+    return granted
+
+
+@rule(
+    "transform-job-integration-permissions",
+    "A state machine running createTransformJob.sync may make every call the integration makes, "
+    "sagemaker:AddTags among them (the integration tags each job).",
+    "https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html; aws-cdk-lib "
+    "aws-stepfunctions-tasks/lib/sagemaker/create-transform-job.ts",
+)
+def _transform_job_integration_permissions(templates: Templates) -> Iterator[Violation]:
+    for machine in templates.resources("AWS::StepFunctions::StateMachine"):
+        if "sagemaker:createTransformJob.sync" not in _definition_text(machine):
+            continue
+        granted = _role_actions(templates, machine)
+        missing = [action for action in TRANSFORM_JOB_SYNC_ACTIONS if not actions_match(granted, action)]
+        if missing:
+            yield Violation.at(
+                "transform-job-integration-permissions",
+                machine,
+                f"its role lacks {', '.join(missing)}",
+            )
+
+
+SAGEMAKER_ERROR = re.compile(r"SageMaker\.[A-Za-z]+")
+
+
+def raisable_sagemaker_errors(operation: str) -> frozenset[str]:
+    """The error names Step Functions' optimized SageMaker integration raises for ``operation``:
+    the Java SDK's exception class of each error code the operation's model declares, and the
+    generic ``AmazonSageMakerException`` for the rest (throttling, internal errors)."""
+    declared = service_models.error_codes("sagemaker", operation)
+    return frozenset(
+        {"SageMaker.AmazonSageMakerException"}
+        | {f"SageMaker.{code if code.endswith('Exception') else code + 'Exception'}" for code in declared}
+    )
+
+
+@rule(
+    "sagemaker-retry-error-names",
+    "Retry and Catch name only errors the SageMaker integration raises: any other name never matches, so the "
+    "retry never happens.",
+    "https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html (AWS's example retries "
+    "SageMaker.AmazonSageMakerException and SageMaker.ResourceLimitExceededException); botocore's sagemaker "
+    "model for each operation's error codes",
+)
+def _sagemaker_retry_error_names(templates: Templates) -> Iterator[Violation]:
+    allowed = raisable_sagemaker_errors("CreateTransformJob")
+    for machine in templates.resources("AWS::StepFunctions::StateMachine"):
+        text = _definition_text(machine)
+        for name in sorted(set(SAGEMAKER_ERROR.findall(text)) - allowed):
+            yield Violation.at(
+                "sagemaker-retry-error-names",
+                machine,
+                f"names {name}, which the SageMaker integration never raises (it raises {', '.join(sorted(allowed))})",
+            )
+
+
+@rule(
+    "scheduled-bounds-restored",
+    "A scheduled action that moves a scalable target's min or max away from its configured value is paired "
+    "with one that sets it back: nothing else reverts it.",
+    "https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-scheduled-scaling.html",
+)
+def _scheduled_bounds_restored(templates: Templates) -> Iterator[Violation]:
+    for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
+        actions = [action.get("ScalableTargetAction", {}) for action in target.properties.get("ScheduledActions", [])]
+        for bound in ("MinCapacity", "MaxCapacity"):
+            configured = target.properties.get(bound)
+            changed = [action[bound] for action in actions if bound in action and action[bound] != configured]
+            if changed and not any(action.get(bound) == configured for action in actions):
+                yield Violation.at(
+                    "scheduled-bounds-restored",
+                    target,
+                    f"scheduled actions set {bound} to {changed} and none sets it back to {configured}",
+                )
+
+
+@rule(
+    "instance-variants-scale-to-zero-only-async",
+    "A real-time endpoint's instance variant never scales to zero instances (MinCapacity 0, or a scheduled "
+    "MinCapacity 0): only asynchronous endpoints and inference components can.",
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html",
+)
+def _scale_to_zero_only_async(templates: Templates) -> Iterator[Violation]:
+    for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
+        if target.properties.get("ScalableDimension") != VARIANT_DIMENSION:
+            continue
+        minimums = [target.properties.get("MinCapacity")] + [
+            action.get("ScalableTargetAction", {}).get("MinCapacity")
+            for action in target.properties.get("ScheduledActions", [])
+        ]
+        if 0 not in minimums or _is_async_variant(templates, target):
+            continue
+        yield Violation.at(
+            "instance-variants-scale-to-zero-only-async",
+            target,
+            "a real-time variant is given a minimum of 0 instances",
+        )
+
+
+def _is_async_variant(templates: Templates, target: Resource) -> bool:
+    match = VARIANT_RESOURCE_ID.fullmatch(str(target.properties.get("ResourceId", "")))
+    if match is None:
+        return False
+    for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
+        if endpoint.stack == target.stack and endpoint.properties.get("EndpointName") == match["endpoint"]:
+            config = templates.referenced(endpoint.stack, endpoint.properties.get("EndpointConfigName"))
+            return config is not None and "AsyncInferenceConfig" in config.properties
+    return False
+
+
+@rule(
+    "no-volume-key-on-local-storage",
+    "An endpoint config whose variants use instance types with local NVMe storage sets no KmsKeyId: "
+    "CreateEndpointConfig refuses it.",
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html (KmsKeyId); "
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/host-instance-storage.html",
+)
+def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Violation]:
+    for config in templates.resources("AWS::SageMaker::EndpointConfig"):
+        if "KmsKeyId" not in config.properties:
+            continue
+        variants = [
+            *config.properties.get("ProductionVariants", []),
+            *config.properties.get("ShadowProductionVariants", []),
+        ]
+        local = sorted(
+            {v["InstanceType"] for v in variants if "InstanceType" in v and has_local_storage(v["InstanceType"])}
+        )
+        if local:
+            yield Violation.at(
+                "no-volume-key-on-local-storage",
+                config,
+                f"sets KmsKeyId with local-storage instance types {', '.join(local)}",
+            )
+
+
+@rule(
+    "datapoints-within-evaluation-periods",
+    "An alarm's DatapointsToAlarm is at most its EvaluationPeriods.",
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+)
+def _datapoints_within_periods(templates: Templates) -> Iterator[Violation]:
+    for alarm in templates.resources("AWS::CloudWatch::Alarm"):
+        datapoints = alarm.properties.get("DatapointsToAlarm")
+        periods = alarm.properties.get("EvaluationPeriods")
+        if isinstance(datapoints, int) and isinstance(periods, int) and datapoints > periods:
+            yield Violation.at(
+                "datapoints-within-evaluation-periods",
+                alarm,
+                f"DatapointsToAlarm {datapoints} is above EvaluationPeriods {periods}",
+            )
+
+
+@rule(
+    "autoscaled-endpoints-retain-variant-properties",
+    "An endpoint whose variants autoscale keeps their instance counts through config updates "
+    "(RetainAllVariantProperties): otherwise every deploy resets each variant to its initial count.",
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html (RetainAllVariantProperties)",
+)
+def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Violation]:
+    scaled = {
+        (target.stack, match["endpoint"])
+        for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget")
+        # Instance counts only: a serverless variant's provisioned concurrency is not retained.
+        if target.properties.get("ScalableDimension") == VARIANT_DIMENSION
+        and (match := VARIANT_RESOURCE_ID.fullmatch(str(target.properties.get("ResourceId", ""))))
+    }
+    for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
+        if (endpoint.stack, endpoint.properties.get("EndpointName")) in scaled and not endpoint.properties.get(
+            "RetainAllVariantProperties"
+        ):
+            yield Violation.at(
+                "autoscaled-endpoints-retain-variant-properties",
+                endpoint,
+                "its variants autoscale but RetainAllVariantProperties is not set",
+            )
+
+
+@rule(
+    "replaced-resources-have-generated-names",
+    "SageMaker models and endpoint configs carry no fixed name: every property change replaces them, and "
+    "CloudFormation creates the replacement before deleting the old one, under the same name.",
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sagemaker-endpointconfig.html "
+    "(every property: Update requires Replacement)",
+)
+def _generated_names(templates: Templates) -> Iterator[Violation]:
+    for resource_type, name in (
+        ("AWS::SageMaker::EndpointConfig", "EndpointConfigName"),
+        ("AWS::SageMaker::Model", "ModelName"),
+    ):
+        for resource in templates.resources(resource_type):
+            if name in resource.properties:
+                yield Violation.at(
+                    "replaced-resources-have-generated-names",
+                    resource,
+                    f"sets {name}, so its next replacement fails with 'already exists'",
+                )
+
+
+@rule(
+    "endpoint-names-fit-sagemaker",
+    "Endpoint names match SageMaker's EndpointName shape (at most 63 letters, digits and hyphens).",
+    "botocore's sagemaker service model, shape EndpointName",
+)
+def _endpoint_names(templates: Templates) -> Iterator[Violation]:
+    for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
+        name = endpoint.properties.get("EndpointName")
+        if not isinstance(name, str):
+            continue
+        try:
+            service_models.check_string("sagemaker", "EndpointName", name)
+        except ValueError as error:
+            yield Violation.at("endpoint-names-fit-sagemaker", endpoint, f"{name!r} {error}")

@@ -1,0 +1,93 @@
+"""Reading synthesized CloudFormation templates: resources by type, references, and exports.
+
+The rules look at templates as CloudFormation will see them, so they need the few intrinsic
+functions CDK writes: ``Ref``, ``Fn::GetAtt`` and, across stacks, ``Fn::ImportValue``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Template = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Resource:
+    stack: str
+    logical_id: str
+    type: str
+    properties: Mapping[str, Any]
+    raw: Mapping[str, Any]
+
+
+class Templates:
+    """Every template of one assembly (or one environment), keyed by a stack name."""
+
+    def __init__(self, templates: Mapping[str, Template]) -> None:
+        self.templates = dict(templates)
+        self._exports: dict[str, tuple[str, Any]] = {}
+        for stack, template in self.templates.items():
+            for output in template.get("Outputs", {}).values():
+                name = output.get("Export", {}).get("Name")
+                if isinstance(name, str):
+                    self._exports[name] = (stack, output["Value"])
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> Templates:
+        """Every ``*.template.json`` under ``directory`` (a cdk.out), keyed by file name."""
+        return cls(
+            {
+                str(path.relative_to(directory)): json.loads(path.read_text())
+                for path in directory.rglob("*.template.json")
+            }
+        )
+
+    def resources(self, resource_type: str | None = None) -> Iterator[Resource]:
+        for stack, template in self.templates.items():
+            for logical_id, resource in template.get("Resources", {}).items():
+                if resource_type is None or resource["Type"] == resource_type:
+                    yield Resource(stack, logical_id, resource["Type"], resource.get("Properties", {}), resource)
+
+    def get(self, stack: str, logical_id: str) -> Resource | None:
+        resource = self.templates[stack].get("Resources", {}).get(logical_id)
+        if resource is None:
+            return None
+        return Resource(stack, logical_id, resource["Type"], resource.get("Properties", {}), resource)
+
+    def referenced(self, stack: str, value: Any) -> Resource | None:
+        """The resource ``value`` points at (``Ref``, ``Fn::GetAtt``, or an import of either from
+        another stack), if any."""
+        if isinstance(value, Mapping):
+            if "Ref" in value:
+                return self.get(stack, value["Ref"])
+            if "Fn::GetAtt" in value:
+                return self.get(stack, value["Fn::GetAtt"][0])
+            if "Fn::ImportValue" in value and isinstance(value["Fn::ImportValue"], str):
+                exported = self._exports.get(value["Fn::ImportValue"])
+                if exported is not None:
+                    return self.referenced(*exported)
+        return None
+
+
+def statements(policy_document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = policy_document.get("Statement", [])
+    return found if isinstance(found, list) else [found]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def service_principals(statement: Mapping[str, Any]) -> list[str]:
+    principal = statement.get("Principal", {})
+    return as_list(principal.get("Service", [])) if isinstance(principal, Mapping) else []
+
+
+def actions_match(granted: list[str], action: str) -> bool:
+    """Whether an IAM action is among ``granted`` (with ``*`` wildcards, case-insensitive)."""
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in granted)

@@ -1,0 +1,276 @@
+"""Each AWS rule catches a template that breaks it, passes one that keeps it, and the shipped
+environments keep them all."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+
+from aws_rules.__main__ import main
+from aws_rules.rules import RULES, TRANSFORM_JOB_SYNC_ACTIONS, check_all, raisable_sagemaker_errors
+from aws_rules.templates import Templates
+from tests.conftest import ENVIRONMENTS
+
+ENDPOINT = "dev-iris-realtime"
+
+
+def variant_stack(
+    instance_type: str = "ml.m5.large", *, min_capacity: int = 1, scheduled=(), retain=True, asynchronous=False
+) -> dict:
+    config = {"ProductionVariants": [{"VariantName": "AllTraffic", "InstanceType": instance_type}]}
+    if asynchronous:
+        config["AsyncInferenceConfig"] = {"OutputConfig": {}}
+    endpoint = {"EndpointName": ENDPOINT, "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}}
+    if retain:
+        endpoint["RetainAllVariantProperties"] = True
+    return {
+        "Resources": {
+            "Config": {"Type": "AWS::SageMaker::EndpointConfig", "Properties": config},
+            "Endpoint": {"Type": "AWS::SageMaker::Endpoint", "Properties": endpoint},
+            "Target": {
+                "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+                "Properties": {
+                    "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
+                    "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                    "MinCapacity": min_capacity,
+                    "MaxCapacity": 4,
+                    "ScheduledActions": [
+                        {"ScheduledActionName": f"a{index}", "ScalableTargetAction": action}
+                        for index, action in enumerate(scheduled)
+                    ],
+                },
+            },
+        }
+    }
+
+
+def alarm_stacks(*, topic_policy_allows_cloudwatch: bool, key_condition: dict | None) -> dict[str, dict]:
+    """A platform stack exporting an encrypted topic and a model stack whose alarm notifies it."""
+    key_statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    }
+    if key_condition:
+        key_statement["Condition"] = key_condition
+    policy_statements = [{"Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": {"Ref": "Topic"}}]
+    if topic_policy_allows_cloudwatch:
+        policy_statements.append(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": {"Ref": "Topic"},
+            }
+        )
+    platform = {
+        "Resources": {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": [key_statement]}}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
+            "Policy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": {"Statement": policy_statements}},
+            },
+        },
+        "Outputs": {"TopicOut": {"Value": {"Ref": "Topic"}, "Export": {"Name": "Platform:Topic"}}},
+    }
+    model = {
+        "Resources": {
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {"AlarmActions": [{"Fn::ImportValue": "Platform:Topic"}], "EvaluationPeriods": 1},
+            }
+        }
+    }
+    return {"platform": platform, "model": model}
+
+
+def state_machine_stack(actions: list[str], error_names: list[str]) -> dict:
+    definition = {
+        "StartAt": "Run",
+        "States": {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTransformJob.sync",
+                "Retry": [{"ErrorEquals": [name]} for name in error_names],
+                "End": True,
+            }
+        },
+    }
+    return {
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "RolePolicy": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {
+                    "Roles": [{"Ref": "Role"}],
+                    "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]},
+                },
+            },
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "DefinitionString": {"Fn::Join": ["", [json.dumps(definition)]]},
+                },
+            },
+        }
+    }
+
+
+def violated(templates: dict[str, dict]) -> list[str]:
+    return sorted({violation.rule for violation in check_all(Templates(templates))})
+
+
+# --- each rule catches the broken case and passes the fixed one ------------------------------
+
+
+def test_autoscaling_a_burstable_variant():
+    assert violated({"s": variant_stack("ml.t2.medium")}) == ["burstable-autoscaling"]
+    assert violated({"s": variant_stack("ml.m5.large")}) == []
+
+
+def test_alarm_topic_policy_without_cloudwatch():
+    broken = alarm_stacks(topic_policy_allows_cloudwatch=False, key_condition=None)
+    assert violated(broken) == ["alarm-topic-accepts-cloudwatch"]
+    assert violated(alarm_stacks(topic_policy_allows_cloudwatch=True, key_condition=None)) == []
+
+
+def test_alarm_topic_key_with_a_condition_cloudwatch_does_not_send():
+    broken = alarm_stacks(
+        topic_policy_allows_cloudwatch=True, key_condition={"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    )
+    assert violated(broken) == ["alarm-topic-key-accepts-cloudwatch"]
+
+
+def test_transform_job_role_without_add_tags():
+    without = [action for action in TRANSFORM_JOB_SYNC_ACTIONS if action != "sagemaker:AddTags"]
+    (violation,) = check_all(Templates({"s": state_machine_stack(without, [])}))
+    assert violation.rule == "transform-job-integration-permissions"
+    assert "sagemaker:AddTags" in violation.message
+    assert violated({"s": state_machine_stack(list(TRANSFORM_JOB_SYNC_ACTIONS), [])}) == []
+
+
+@pytest.mark.parametrize("name", ["SageMaker.ResourceLimitExceeded", "SageMaker.ThrottlingException"])
+def test_retrying_an_error_name_the_integration_never_raises(name):
+    actions = list(TRANSFORM_JOB_SYNC_ACTIONS)
+    assert violated({"s": state_machine_stack(actions, [name])}) == ["sagemaker-retry-error-names"]
+    fixed = ["SageMaker.ResourceLimitExceededException", "SageMaker.AmazonSageMakerException", "States.ALL"]
+    assert violated({"s": state_machine_stack(actions, fixed)}) == []
+
+
+def test_a_lowered_bound_that_nothing_restores():
+    assert violated({"s": variant_stack(scheduled=[{"MaxCapacity": 1}])}) == ["scheduled-bounds-restored"]
+    assert violated({"s": variant_stack(scheduled=[{"MaxCapacity": 1}, {"MaxCapacity": 4}])}) == []
+
+
+def test_a_real_time_variant_scheduled_to_zero():
+    scheduled = [{"MinCapacity": 0}, {"MinCapacity": 1}]
+    assert violated({"s": variant_stack(scheduled=scheduled)}) == ["instance-variants-scale-to-zero-only-async"]
+    assert violated({"s": variant_stack(min_capacity=0, asynchronous=True)}) == []
+
+
+def test_a_volume_key_on_local_storage():
+    stack = variant_stack("ml.g5.xlarge")
+    stack["Resources"]["Config"]["Properties"]["KmsKeyId"] = "arn:aws:kms:eu-west-1:123456789012:key/x"
+    assert violated({"s": stack}) == ["no-volume-key-on-local-storage"]
+
+
+def test_more_datapoints_than_periods():
+    alarm = {"Type": "AWS::CloudWatch::Alarm", "Properties": {"EvaluationPeriods": 2, "DatapointsToAlarm": 3}}
+    assert violated({"s": {"Resources": {"Alarm": alarm}}}) == ["datapoints-within-evaluation-periods"]
+
+
+def test_an_autoscaled_endpoint_that_does_not_retain_its_counts():
+    assert violated({"s": variant_stack(retain=False)}) == ["autoscaled-endpoints-retain-variant-properties"]
+
+
+def test_fixed_names_on_replaced_resources():
+    stack = variant_stack()
+    stack["Resources"]["Config"]["Properties"]["EndpointConfigName"] = "fixed"
+    assert violated({"s": stack}) == ["replaced-resources-have-generated-names"]
+
+
+def test_an_endpoint_name_sagemaker_refuses():
+    stack = variant_stack()
+    stack["Resources"]["Endpoint"]["Properties"]["EndpointName"] = "a" * 64
+    assert "endpoint-names-fit-sagemaker" in violated({"s": stack})
+
+
+def test_every_rule_has_a_test_above_and_cites_its_source():
+    tested = {
+        "burstable-autoscaling",
+        "alarm-topic-accepts-cloudwatch",
+        "alarm-topic-key-accepts-cloudwatch",
+        "transform-job-integration-permissions",
+        "sagemaker-retry-error-names",
+        "scheduled-bounds-restored",
+        "instance-variants-scale-to-zero-only-async",
+        "no-volume-key-on-local-storage",
+        "datapoints-within-evaluation-periods",
+        "autoscaled-endpoints-retain-variant-properties",
+        "replaced-resources-have-generated-names",
+        "endpoint-names-fit-sagemaker",
+    }
+    assert {each.id for each in RULES} == tested
+    for each in RULES:
+        assert "docs.aws.amazon.com" in each.source or "aws-cdk" in each.source or "botocore" in each.source
+
+
+# --- where the rules' knowledge comes from ----------------------------------------------------
+
+
+def test_transform_job_actions_are_the_ones_cdk_grants_for_the_integration():
+    stack = cdk.Stack(cdk.App(), "Probe")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    task = tasks.SageMakerCreateTransformJob(
+        stack,
+        "Task",
+        integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+        transform_job_name="job",
+        model_name="model",
+        role=role,
+        transform_input=tasks.TransformInput(
+            transform_data_source=tasks.TransformDataSource(
+                s3_data_source=tasks.TransformS3DataSource(s3_uri="s3://bucket/in/")
+            )
+        ),
+        transform_output=tasks.TransformOutput(s3_output_path="s3://bucket/out/"),
+    )
+    generated = {action for statement in task._task_policies for action in statement.actions}
+    assert generated == set(TRANSFORM_JOB_SYNC_ACTIONS)
+
+
+def test_raisable_error_names_come_from_the_operations_model():
+    assert raisable_sagemaker_errors("CreateTransformJob") == {
+        "SageMaker.AmazonSageMakerException",
+        "SageMaker.ResourceInUseException",
+        "SageMaker.ResourceLimitExceededException",
+        "SageMaker.ResourceNotFoundException",
+    }
+
+
+# --- the shipped environments -----------------------------------------------------------------
+
+
+def test_every_shipped_environment_keeps_every_rule(synthesized):
+    templates = Templates(synthesized.all_templates())
+    assert [str(violation) for violation in check_all(templates)] == []
+    stacks = {name.split("/")[0].lower() for name in templates.templates}
+    assert stacks == set(ENVIRONMENTS)
+
+
+def test_the_command_line_reports_violations_and_fails(tmp_path, capsys):
+    broken = copy.deepcopy(variant_stack("ml.t2.medium"))
+    (tmp_path / "Dev.template.json").write_text(json.dumps(broken))
+    assert main([str(tmp_path)]) == 1
+    assert "burstable-autoscaling: Dev.template.json Target" in capsys.readouterr().out
+    (tmp_path / "Dev.template.json").write_text(json.dumps(variant_stack()))
+    assert main([str(tmp_path)]) == 0
