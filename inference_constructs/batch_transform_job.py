@@ -89,7 +89,6 @@ FAILURE_ERROR = "BatchTransformFailed"
 
 
 MIME_TYPE = r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$"
-ENVIRONMENT_KEY = r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$"
 RATE_EXPRESSION = re.compile(r"^rate\((?P<value>\d+) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
 CRON_EXPRESSION = re.compile(r"^cron\((?P<fields>[^()]+)\)$")
 
@@ -116,6 +115,14 @@ def check_schedule(value: str) -> str:
             raise ValueError("cron(...) needs ? in day-of-month or day-of-week, e.g. cron(0 2 * * ? *)")
         return value
     raise ValueError("expected rate(N minutes|hours|days) or cron(minutes hours day-of-month month day-of-week year)")
+
+
+def _transform_environment_key(value: str) -> str:
+    return service_models.check_string("sagemaker", "TransformEnvironmentKey", value)
+
+
+def _transform_environment_value(value: str) -> str:
+    return service_models.check_string("sagemaker", "TransformEnvironmentValue", value)
 
 
 def check_batch_instance_type(value: str) -> str:
@@ -183,8 +190,13 @@ class BatchSettings(Settings):
     accept: str | None = Field(default=None, pattern=MIME_TYPE, max_length=256)
     data_processing: DataProcessing | None = None
     model_client: ModelClientConfig = ModelClientConfig()
-    environment: dict[Annotated[str, Field(pattern=ENVIRONMENT_KEY)], Annotated[str, Field(max_length=10240)]] = Field(
-        default_factory=dict, max_length=16, description="Extra container environment variables for the job."
+    environment: dict[
+        Annotated[str, AfterValidator(_transform_environment_key)],
+        Annotated[str, AfterValidator(_transform_environment_value)],
+    ] = Field(
+        default_factory=dict,
+        max_length=service_models.max_items("sagemaker", "TransformEnvironmentMap"),
+        description="Extra container environment variables for the job (AWS's TransformEnvironmentMap limits).",
     )
     timeout_hours: int = Field(
         default=24, ge=1, le=8760, description="The run fails after this; Step Functions stops the job."

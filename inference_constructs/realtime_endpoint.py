@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -53,6 +54,14 @@ def check_autoscalable(instance_type: str) -> str:
     return instance_type
 
 
+def _check_time_zone(value: str) -> str:
+    # Application Auto Scaling takes "a time zone ... from the IANA Time Zone Database"
+    # (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScheduledAction.html).
+    if value not in zoneinfo.available_timezones():
+        raise ValueError("expected an IANA time zone such as Europe/Dublin or America/New_York")
+    return value
+
+
 def _check_schedule(value: str) -> str:
     if not SCHEDULE_EXPRESSION.fullmatch(value):
         raise ValueError("expected cron(...), rate(N minutes|hours|days) or at(...)")
@@ -66,7 +75,9 @@ class ScheduledCapacity(Settings):
     schedule: Annotated[str, AfterValidator(_check_schedule)] = Field(
         description="cron(...), rate(...) or at(...) in Application Auto Scaling syntax."
     )
-    time_zone: str | None = Field(default=None, description="IANA time zone of a cron schedule, e.g. Europe/Dublin.")
+    time_zone: Annotated[str, AfterValidator(_check_time_zone)] | None = Field(
+        default=None, description="IANA time zone of a cron schedule, e.g. Europe/Dublin."
+    )
     min_capacity: int | None = Field(default=None, ge=0)
     max_capacity: int | None = Field(default=None, ge=1)
 
