@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import ipaddress
+
+from pydantic import Field, field_validator, model_validator
 
 from inference_constructs.settings import Settings
 
@@ -37,6 +39,26 @@ class NetworkSettings(Settings):
         description="Create the S3 gateway endpoint and the SageMaker Runtime interface endpoint (and SNS, for "
         "async) in the VPC; every subnet must then name its route_table_id.",
     )
+
+    interface_endpoint_client_cidrs: tuple[str, ...] = Field(
+        default=(),
+        max_length=20,
+        description="Address ranges (e.g. the VPC's CIDR) whose clients may also use the interface endpoints. "
+        "Private DNS sends every SageMaker Runtime (and SNS) call in the VPC through them, so any other "
+        "workload in the VPC calling those services must be admitted here or by its security group.",
+    )
+
+    @field_validator("interface_endpoint_client_cidrs")
+    @classmethod
+    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as error:
+                raise ValueError(f"{cidr!r} is not a CIDR block such as 10.0.0.0/16 ({error})") from None
+            if network.version != 4:
+                raise ValueError(f"{cidr!r}: security group rules here take IPv4 ranges")
+        return value
 
     @model_validator(mode="after")
     def _spread(self) -> NetworkSettings:

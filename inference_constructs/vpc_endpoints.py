@@ -103,6 +103,10 @@ class VpcEndpoints(Construct):
             self.security_group.add_ingress_rule(
                 ec2.Peer.security_group_id(group), ec2.Port.tcp(HTTPS), f"HTTPS from security group {group}"
             )
+        # Private DNS makes every call to these services in the VPC resolve to the endpoints
+        # (CreateVpcEndpoint, PrivateDnsEnabled), so other workloads in the VPC are admitted here.
+        for cidr in checked.interface_endpoint_client_cidrs:
+            self.security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(HTTPS), f"HTTPS from {cidr}")
 
         self.s3 = ec2.GatewayVpcEndpoint(
             self,

@@ -134,3 +134,25 @@ def test_invalid_network_props_are_reported_together():
         "network.vpc_id",
         "network.security_group_ids",
     ]
+
+
+def test_other_clients_in_the_vpc_are_admitted_only_when_named():
+    # Private DNS sends every SageMaker Runtime and SNS call in the VPC through these endpoints,
+    # so other workloads there need a way in: the named ranges, on HTTPS only.
+    stack = new_stack(region="eu-west-1")
+    network = {**NETWORK, "interface_endpoint_client_cidrs": ["10.20.0.0/16"]}
+    endpoints = VpcEndpoints(stack, "Endpoints", network=network)
+    (group,) = Template.from_stack(stack).find_resources("AWS::EC2::SecurityGroup").values()
+    by_source = {
+        rule.get("CidrIp", rule.get("SourceSecurityGroupId")): rule
+        for rule in group["Properties"]["SecurityGroupIngress"]
+    }
+    assert by_source["10.20.0.0/16"]["FromPort"] == 443 and by_source["10.20.0.0/16"]["ToPort"] == 443
+    assert len(by_source) == 3  # the two model security groups and the range
+    assert endpoints.network.interface_endpoint_client_cidrs == ("10.20.0.0/16",)
+
+
+@pytest.mark.parametrize(("cidr", "message"), [("10.20.0.1/16", "is not a CIDR block"), ("fd00::/8", "IPv4")])
+def test_client_ranges_must_be_ipv4_cidr_blocks(cidr, message):
+    with pytest.raises(InvalidPropsError, match=message):
+        VpcEndpoints(new_stack(), "Endpoints", network={**NETWORK, "interface_endpoint_client_cidrs": [cidr]})
