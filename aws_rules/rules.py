@@ -447,3 +447,90 @@ def _endpoint_names(templates: Templates) -> Iterator[Violation]:
             service_models.check_string("sagemaker", "EndpointName", name)
         except ValueError as error:
             yield Violation.at("endpoint-names-fit-sagemaker", endpoint, f"{name!r} {error}")
+
+
+# Template values that must be members of an enum of AWS's API models: (resource type, path to
+# the values, service, enum shape). A path step "[]" walks every item of a list.
+ENUM_FIELDS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    (
+        "AWS::SageMaker::EndpointConfig",
+        ("ProductionVariants", "[]", "InstanceType"),
+        "sagemaker",
+        "ProductionVariantInstanceType",
+    ),
+    (
+        "AWS::SageMaker::EndpointConfig",
+        ("ShadowProductionVariants", "[]", "InstanceType"),
+        "sagemaker",
+        "ProductionVariantInstanceType",
+    ),
+    (
+        "AWS::SageMaker::EndpointConfig",
+        ("DataCaptureConfig", "CaptureOptions", "[]", "CaptureMode"),
+        "sagemaker",
+        "CaptureMode",
+    ),
+    (
+        "AWS::SageMaker::EndpointConfig",
+        ("AsyncInferenceConfig", "OutputConfig", "NotificationConfig", "IncludeInferenceResponseIn", "[]"),
+        "sagemaker",
+        "AsyncNotificationTopicTypes",
+    ),
+    (
+        "AWS::SageMaker::Endpoint",
+        ("ExcludeRetainedVariantProperties", "[]", "VariantPropertyType"),
+        "sagemaker",
+        "VariantPropertyType",
+    ),
+    (
+        "AWS::SageMaker::Endpoint",
+        ("DeploymentConfig", "BlueGreenUpdatePolicy", "TrafficRoutingConfiguration", "Type"),
+        "sagemaker",
+        "TrafficRoutingConfigType",
+    ),
+    (
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        ("ScalableDimension",),
+        "application-autoscaling",
+        "ScalableDimension",
+    ),
+    ("AWS::ApplicationAutoScaling::ScalingPolicy", ("PolicyType",), "application-autoscaling", "PolicyType"),
+    (
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        ("TargetTrackingScalingPolicyConfiguration", "PredefinedMetricSpecification", "PredefinedMetricType"),
+        "application-autoscaling",
+        "MetricType",
+    ),
+    ("AWS::CloudWatch::Alarm", ("ComparisonOperator",), "cloudwatch", "ComparisonOperator"),
+)
+
+
+def _values_at(value: Any, path: tuple[str, ...]) -> Iterator[Any]:
+    if not path:
+        yield value
+        return
+    step, rest = path[0], path[1:]
+    if step == "[]":
+        for item in value if isinstance(value, list) else []:
+            yield from _values_at(item, rest)
+    elif isinstance(value, dict) and step in value:
+        yield from _values_at(value[step], rest)
+
+
+@rule(
+    "values-in-aws-enums",
+    "Enumerated values (instance types, capture modes, traffic routing, scalable dimensions, policy and "
+    "metric types, comparison operators...) are members of the API's enum; CloudFormation passes them through "
+    "and the service refuses the call.",
+    "botocore's sagemaker, application-autoscaling and cloudwatch service models (enum shapes)",
+)
+def _values_in_enums(templates: Templates) -> Iterator[Violation]:
+    for resource_type, path, service, shape_name in ENUM_FIELDS:
+        allowed = service_models.enum(service, shape_name)
+        for resource in templates.resources(resource_type):
+            field = ".".join(step for step in path if step != "[]")
+            for value in _values_at(resource.properties, path):
+                if isinstance(value, str) and value not in allowed:
+                    yield Violation.at(
+                        "values-in-aws-enums", resource, f"{field} is {value!r}, not one of {service} {shape_name}"
+                    )

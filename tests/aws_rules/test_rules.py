@@ -204,6 +204,22 @@ def test_an_endpoint_name_sagemaker_refuses():
     assert "endpoint-names-fit-sagemaker" in violated({"s": stack})
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("Config", "ProductionVariants", 0, "InstanceType"), "ml.m5.huge"),
+        (("Target", "ScalableDimension"), "sagemaker:variant:DesiredCount"),
+    ],
+)
+def test_values_outside_the_apis_enums(path, value):
+    stack = variant_stack()
+    target = stack["Resources"][path[0]]["Properties"]
+    for step in path[1:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    assert "values-in-aws-enums" in violated({"s": stack})
+
+
 def test_every_rule_has_a_test_above_and_cites_its_source():
     tested = {
         "burstable-autoscaling",
@@ -218,6 +234,7 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
         "autoscaled-endpoints-retain-variant-properties",
         "replaced-resources-have-generated-names",
         "endpoint-names-fit-sagemaker",
+        "values-in-aws-enums",
     }
     assert {each.id for each in RULES} == tested
     for each in RULES:
