@@ -50,8 +50,9 @@ class EncryptedTopic(Construct):
         """Let this account's CloudWatch alarms (in this region) publish to the topic.
 
         CloudWatch publishes as ``cloudwatch.amazonaws.com`` and sends ``aws:SourceArn`` (the
-        alarm) and ``aws:SourceAccount``, which keep other accounts' alarms out
-        (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html).
+        alarm) and ``aws:SourceAccount``, which keep other accounts' alarms out (SNS's example
+        "Allow CloudWatch alarms to publish to a topic":
+        https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
         The topic's key must also let CloudWatch use it (``PlatformKey`` does).
         """
         stack = cdk.Stack.of(self)
