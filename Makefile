@@ -37,9 +37,12 @@ $(VENV)/.installed: requirements.txt
 
 # The image's serving library (sagemaker-containers 2.8.6.post2) needs the image's one-line
 # Python 3.10 patch (docker/1.4-2/final/Dockerfile.cpu): collections.Mapping moved to collections.abc.
-# Without Python 3.10 this step only warns: the tests that need the stack then say why they skip.
+# Without Python 3.10 this step only warns on a developer's machine (the tests that need the
+# stack then say why they skip); in CI (CI set) it fails, so CI never skips them silently.
 $(SERVING_VENV)/.installed: requirements-serving.txt
-	@if [ -z "$(SERVING_PYTHON)" ]; then \
+	@if [ -z "$(SERVING_PYTHON)" ] && [ -n "$$CI" ]; then \
+		echo "error: no Python 3.10 (the image's Python) found; CI must run the tests of AWS's serving stack"; exit 1; \
+	elif [ -z "$(SERVING_PYTHON)" ]; then \
 		echo "WARNING: no Python 3.10 (the image's Python) found: $(SERVING_VENV) not built; tests of AWS's serving stack will be skipped"; \
 	else \
 		echo "==> Creating $(SERVING_VENV) (AWS's serving stack at the image's pins) with $(SERVING_PYTHON)"; \
