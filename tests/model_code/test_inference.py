@@ -10,6 +10,8 @@ from unittest.mock import ANY
 
 import pytest
 
+from inference_platform.config_schema import HANDLER_ACCEPT_TYPES, HANDLER_CONTENT_TYPES
+
 
 def invoke(handler, model, body, content_type="text/csv", accept="text/csv"):
     return handler.transform_fn(model, body, content_type, accept)
@@ -112,3 +114,8 @@ def test_unsupported_accept_is_406_before_any_work(handler, model):
     # Refused on the accept alone: the body is not even parsed.
     response = invoke(handler, model, "not even csv", accept="application/xml")
     assert_refused(response, 406, "NotAcceptable", "application/xml")
+
+
+def test_the_handler_and_the_batch_config_agree_on_content_types(handler):
+    """config_schema refuses at synth the batch types the handler does not speak: same lists."""
+    assert (handler.CONTENT_TYPES, handler.ACCEPT_TYPES) == (HANDLER_CONTENT_TYPES, HANDLER_ACCEPT_TYPES)

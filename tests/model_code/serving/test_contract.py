@@ -19,7 +19,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 from inference_platform.async_client import guess_content_type
-from inference_platform.config_schema import HANDLER_ACCEPT_TYPES, HANDLER_CONTENT_TYPES
+from inference_platform.config_schema import HANDLER_CONTENT_TYPES
 from model_code.serving.process import LocalServer, serving_environment_missing
 from tests.model_code.serving.helpers import SETOSA, VIRGINICA, invoke, model_bytes, request
 
@@ -250,10 +250,6 @@ def test_batch_mini_batch_with_json_accept_answers_the_whole_mini_batch(server, 
     answer = invoke(server.url, "".join(lines), content_type, JSON)
     assert answer.status == 200
     assert len(json.loads(answer.body)["predictions"]) == 10
-
-
-def test_the_handler_and_the_batch_config_agree_on_content_types(handler):
-    assert (handler.CONTENT_TYPES, handler.ACCEPT_TYPES) == (HANDLER_CONTENT_TYPES, HANDLER_ACCEPT_TYPES)
 
 
 # --- async: the files the async client uploads -----------------------------------------------

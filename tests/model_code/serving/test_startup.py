@@ -12,7 +12,7 @@ import pytest
 
 from inference_constructs.inference_model import MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS
 from model_code.build import HANDLER
-from model_code.serving.process import REPOSITORY_ROOT, LocalServer, serving_environment_missing
+from model_code.serving.process import REPOSITORY_ROOT, SERVING_PYTHON, LocalServer, serving_environment_missing
 from tests.conftest import resources_of_type
 from tests.model_code.serving.helpers import SETOSA, artifact_with_handler, invoke
 
@@ -125,3 +125,22 @@ def test_a_model_error_stays_a_500(model_artifact, tmp_path):
         assert invoke(server.url, SETOSA + "\n", "text/csv", "text/csv").status == 500
         # ...while the caller's mistakes are still the caller's.
         assert invoke(server.url, "x", "text/csv", "text/csv").status == 400
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--artifact", "missing.tar.gz"], "artifact missing.tar.gz not found; build it first (make model)"),
+        (["--env", "NO_EQUALS_SIGN"], "--env expects KEY=VALUE, got 'NO_EQUALS_SIGN'"),
+    ],
+)
+def test_the_launcher_refuses_what_it_cannot_serve(arguments, message):
+    completed = subprocess.run(
+        [str(SERVING_PYTHON), "-m", "model_code.serving.launcher", *arguments],
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert message in completed.stderr
