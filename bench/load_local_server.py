@@ -1,9 +1,11 @@
-"""Load benchmark of the local model server: latency percentiles and throughput by concurrency.
+"""Load benchmark of AWS's serving stack on our model: latency percentiles and throughput by concurrency.
 
     python bench/load_local_server.py [--artifact model_code/dist/model.tar.gz] [--workers N]
                                       [--concurrency 1,4,16] [--requests 6000] [--max-seconds 30] [--rows 1]
 
-Starts ``python -m model_code.serve`` on a free loopback port (real-time mode), sends
+Starts the scikit-learn image's serving stack (``model_code.serving.launcher`` in
+``.venv-serving``: sagemaker-containers, gunicorn with gevent workers, as in the image) on a
+free loopback port with a real-time model's settings (60 s timeout), sends
 CSV invocations (one record each by default) from 1, 4 and 16 concurrent clients, prints p50/p99 latency and
 requests per second per level, then the autoscaling target the peak implies:
 
@@ -21,21 +23,25 @@ import http.client
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere as a script
 
 from model_code.build import DEFAULT_OUTPUT
-from model_code.serving.process import HOST, LocalServer
+from model_code.serving.process import HOST, SERVING_PYTHON, LocalServer
 
 SAFETY_FACTOR = 0.5  # AWS load-testing guidance: scale out at half the measured peak
 RECORD = b"5.1,3.5,1.4,0.2\n"
 HEADERS = {"Content-Type": "text/csv", "Accept": "text/csv"}
+SERVING_VERSIONS = (
+    "import sys; from importlib.metadata import version; "
+    "print(', '.join(f'{name} {version(name)}' for name in sys.argv[1:]) + ', Python ' + sys.version.split()[0])"
+)
 
 
 @dataclass
@@ -60,7 +66,7 @@ def _invoke(port: int, rows: int) -> bool:
         response = connection.getresponse()
         return response.status == 200 and response.read() == b"setosa\n" * rows
     finally:
-        connection.close()  # the sync worker closes every connection after its answer
+        connection.close()  # a new connection per request: the worst case for the server
 
 
 def run_level(port: int, concurrency: int, requests: int, max_seconds: float, rows: int = 1) -> LevelResult:
@@ -104,11 +110,11 @@ def machine() -> str:
     if cpuinfo.is_file():
         names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line]
         cpu = names[0] if names else cpu
-    packages = ", ".join(f"{name} {version(name)}" for name in ("gunicorn", "Flask", "scikit-learn", "numpy"))
-    return (
-        f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}; {packages}"
-    )
+    names = ("sagemaker-containers", "gunicorn", "gevent", "Flask", "scikit-learn", "numpy")
+    serving = subprocess.run(  # the server's own environment, not this one
+        [str(SERVING_PYTHON), "-c", SERVING_VERSIONS, *names], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; server: {serving}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(level) for level in args.concurrency.split(",")]
 
     print(f"machine: {machine()}")
-    print(f"server: python -m model_code.serve --mode realtime --workers {args.workers} (gunicorn sync workers)")
+    print(f"server: model_code.serving.launcher, SAGEMAKER_MODEL_SERVER_WORKERS={args.workers} (gevent workers)")
     print(
         f"request: {args.rows} CSV record(s), {len(RECORD) * args.rows} bytes, Accept text/csv; "
         "client: threads in one process, a new connection per request"
     )
-    with LocalServer(args.artifact, mode="realtime", workers=args.workers) as server:
+    environment = {"SAGEMAKER_MODEL_SERVER_WORKERS": str(args.workers), "SAGEMAKER_MODEL_SERVER_TIMEOUT": "60"}
+    with LocalServer(args.artifact, environment=environment) as server:
         run_level(server.port, min(4, max(levels)), args.warmup, args.max_seconds, args.rows)
         results = [run_level(server.port, level, args.requests, args.max_seconds, args.rows) for level in levels]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,11 +43,50 @@ MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 
 # Environment variables the framework containers read to find our handler inside the
 # artifact (the "repacked model" layout: code/inference.py next to the model).
+# PIP_NO_BUILD_ISOLATION=false: at start the image pip-installs code/ as a package
+# (sagemaker-containers 2.8.6.post2, _modules.install); pip 25.3 and later build it in an
+# isolated environment and download setuptools for that, which fails under network isolation
+# (on by default here) and /ping never answers. "false" turns the isolated build off (pip's
+# inverted reading of --no-* variables), so the image's own setuptools builds it offline.
 FRAMEWORK_CONTAINER_ENVIRONMENT: dict[str, str] = {
     "SAGEMAKER_PROGRAM": "inference.py",
     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
     "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    "PIP_NO_BUILD_ISOLATION": "false",
 }
+
+# The framework images' serving library reads these (sagemaker-containers 2.8.6.post2,
+# _env.ServingEnv): gunicorn's --timeout and nginx's proxy_read_timeout, and gunicorn's -w.
+# Unset, they are 60 s and one worker per vCPU, in every mode.
+MODEL_SERVER_TIMEOUT = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
+MODEL_SERVER_WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
+# "A customer's model containers must respond to requests within 60 seconds."
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html
+REALTIME_INVOCATION_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ModelServer:
+    """How long the container's model server lets one invocation run, and how many workers serve.
+
+    The default suits real-time and serverless endpoints: SageMaker's own 60 s limit, and one
+    worker per vCPU (the image's default, left unset because the vCPU count is the
+    instance's). Async endpoints and batch jobs pass their own invocation timeout and
+    concurrency, or the server cuts their long invocations at 60 s.
+    """
+
+    timeout_seconds: int = REALTIME_INVOCATION_SECONDS
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_seconds < 1 or (self.workers is not None and self.workers < 1):
+            raise ValueError(f"server: timeout_seconds and workers must be at least 1, got {self}")
+
+    def environment(self) -> dict[str, str]:
+        environment = {MODEL_SERVER_TIMEOUT: str(self.timeout_seconds)}
+        if self.workers is not None:
+            environment[MODEL_SERVER_WORKERS] = str(self.workers)
+        return environment
 
 
 def _check_ecr_uri(value: str) -> str:
@@ -156,6 +196,8 @@ class InferenceModel(Construct):
     :param network: VPC placement; ``None`` keeps the model out of any VPC.
     :param network_isolation: Deny the container all outbound network access (on by default;
         serverless endpoints require it off).
+    :param server: The model server's invocation timeout and workers for the mode this model
+        serves (the framework images read them; other images may ignore them).
     """
 
     def __init__(
@@ -171,6 +213,7 @@ class InferenceModel(Construct):
         environment: Mapping[str, str] | None = None,
         network: NetworkSettings | Mapping[str, Any] | None = None,
         network_isolation: bool = True,
+        server: ModelServer = ModelServer(),
     ) -> None:
         super().__init__(scope, id)
         problems = ProblemCollector()
@@ -191,6 +234,8 @@ class InferenceModel(Construct):
         if checked_image is not None and checked_image.is_framework:
             for reserved in sorted(FRAMEWORK_CONTAINER_ENVIRONMENT.keys() & environment.keys()):
                 problems.add(f"environment: {reserved} is set by the construct for framework images")
+        for reserved in sorted({MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS} & environment.keys()):
+            problems.add(f"environment: {reserved} is set by the construct from server (the mode's limits)")
         problems.raise_if_any(self.node.path)
         assert isinstance(checked_image, ModelImage)
 
@@ -201,6 +246,7 @@ class InferenceModel(Construct):
         self.network_isolation = network_isolation
         #: The CPU architecture the image runs on.
         self.architecture = checked_image.architecture
+        self.server = server
         self.role = iam.Role(
             self,
             "ExecutionRole",
@@ -214,6 +260,7 @@ class InferenceModel(Construct):
         container_environment = dict(environment)
         if checked_image.is_framework:
             container_environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+        container_environment.update(server.environment())
         self.cfn_model = sagemaker.CfnModel(
             self,
             "Model",

@@ -17,6 +17,8 @@ from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch_transform_job import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.inference_model import (
     FRAMEWORK_CONTAINER_ENVIRONMENT,
+    MODEL_SERVER_TIMEOUT,
+    MODEL_SERVER_WORKERS,
     ModelImage,
     check_model_data,
     check_model_name,
@@ -42,6 +44,14 @@ PLATFORM_TAG_KEYS = ("environment", "model")
 MAX_CONTAINER_ENVIRONMENT_BYTES = 32 * 1024
 # The inference modes a model can be served in; each is an optional block of ModelConfig.
 MODES = ("realtime", "serverless", "async", "batch")
+# What the shipped handler (model_code/code/inference.py, CONTENT_TYPES and ACCEPT_TYPES) reads
+# and writes; a model-code test keeps the two equal. A batch job of a framework-image model may
+# only send and ask for these, or every mini-batch fails with a 415 or 406.
+HANDLER_CONTENT_TYPES = ("text/csv", "application/json", "application/jsonlines")
+HANDLER_ACCEPT_TYPES = ("text/csv", "application/json", "application/jsonlines")
+# SplitType values whose records the handler can read: lines of text (or the whole file).
+# RecordIO and TFRecord frame binary records, which no text parser reads.
+HANDLER_SPLIT_TYPES = ("Line", "None")
 # The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
 LONGEST_MODE_SUFFIX = len("serverless")
 
@@ -138,6 +148,34 @@ class ModelConfig(Settings):
             raise ValueError(
                 f"{', '.join(reserved)} is set by the platform for framework images; remove it "
                 "(or serve your own container with image.uri)"
+            )
+        server = sorted({MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS} & value.keys())
+        if server:
+            raise ValueError(
+                f"{', '.join(server)} is set by the platform from each mode's limits (async "
+                "invocation_timeout_seconds, batch model_client and max_concurrent_transforms); remove it"
+            )
+        return value
+
+    @field_validator("batch")
+    @classmethod
+    def _batch_speaks_the_handlers_types(
+        cls, value: BatchSettings | None, info: ValidationInfo
+    ) -> BatchSettings | None:
+        image = info.data.get("image")
+        if value is None or image is None or not image.is_framework:
+            return value
+        problems = []
+        if value.content_type.split(";")[0].strip() not in HANDLER_CONTENT_TYPES:
+            problems.append(f"content_type {value.content_type!r} is not one the handler reads")
+        if value.accept is not None and value.accept.split(";")[0].strip() not in HANDLER_ACCEPT_TYPES:
+            problems.append(f"accept {value.accept!r} is not one the handler writes")
+        if value.split_type not in HANDLER_SPLIT_TYPES:
+            problems.append(f"split_type {value.split_type!r} frames binary records the handler cannot read")
+        if problems:
+            raise ValueError(
+                "; ".join(problems) + f" (model_code/code/inference.py reads {', '.join(HANDLER_CONTENT_TYPES)}, "
+                f"writes {', '.join(HANDLER_ACCEPT_TYPES)}, with split_type {' or '.join(HANDLER_SPLIT_TYPES)})"
             )
         return value
 

@@ -10,7 +10,7 @@ from constructs import Construct
 from inference_constructs.async_endpoint import AsyncEndpoint
 from inference_constructs.batch_transform_job import BatchTransformJob
 from inference_constructs.endpoint import EndpointLogSettings
-from inference_constructs.inference_model import InferenceModel
+from inference_constructs.inference_model import InferenceModel, ModelServer
 from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint, serverless_model
@@ -52,10 +52,14 @@ class ModelStack(cdk.Stack):
         logs = EndpointLogSettings(
             retention_days=environment.log_retention_days, retain_on_delete=environment.retain_endpoint_logs
         )
-        self.inference_model = InferenceModel(
-            self, "Model", network=environment.network, **self._model_props(model.model_data)
-        )
+        # Each mode runs its own SageMaker model, because the model carries the container's
+        # server timeout and workers, and those differ by mode (ModelServer). Real-time (and
+        # its shadow) keeps the construct id it always had, so its resources keep their names.
+        self.inference_model: InferenceModel | None = None
         if model.realtime is not None:
+            self.inference_model = InferenceModel(
+                self, "Model", network=environment.network, **self._model_props(model.model_data)
+            )
             shadow = model.realtime.shadow
             self.realtime = RealtimeEndpoint(
                 self,
@@ -92,10 +96,20 @@ class ModelStack(cdk.Stack):
             cdk.CfnOutput(self, "ServerlessEndpointName", value=self.serverless.endpoint_name)
 
         if model.async_ is not None:
+            self.async_model = InferenceModel(
+                self,
+                "AsyncModel",
+                network=environment.network,
+                server=ModelServer(
+                    timeout_seconds=model.async_.invocation_timeout_seconds,
+                    workers=model.async_.max_concurrent_invocations_per_instance,
+                ),
+                **self._model_props(model.model_data),
+            )
             self.async_endpoint = AsyncEndpoint(
                 self,
                 "Async",
-                model=self.inference_model,
+                model=self.async_model,
                 encryption_key=platform.encryption_key,
                 async_bucket=platform.async_bucket,
                 path_prefix=f"{environment.environment}/{model.name}",
@@ -119,10 +133,20 @@ class ModelStack(cdk.Stack):
                 cdk.CfnOutput(self, key, value=value)
 
         if model.batch is not None:
+            self.batch_model = InferenceModel(
+                self,
+                "BatchModel",
+                network=environment.network,
+                server=ModelServer(
+                    timeout_seconds=model.batch.model_client.invocations_timeout_seconds,
+                    workers=model.batch.max_concurrent_transforms or 1,  # SageMaker's default is 1
+                ),
+                **self._model_props(model.model_data),
+            )
             self.batch = BatchTransformJob(
                 self,
                 "Batch",
-                model=self.inference_model,
+                model=self.batch_model,
                 settings=model.batch,
                 bucket=platform.batch_bucket,
                 key_prefix=f"{environment.environment}/{model.name}",

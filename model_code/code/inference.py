@@ -1,13 +1,23 @@
 """Inference handler for the SageMaker scikit-learn serving container.
 
-Packed as ``code/inference.py`` inside ``model.tar.gz``. The container calls, per request,
-``input_fn`` -> ``predict_fn`` -> ``output_fn``, after ``model_fn`` once at start-up.
+Packed as ``code/inference.py`` inside ``model.tar.gz``. The container calls ``model_fn`` once
+per worker, then ``transform_fn(model, body, content_type, accept)`` per request.
 
-Requests:  ``text/csv`` (one row per line, four numeric features) or ``application/json``
-           (``{"instances": [[...], ...]}``, a list of rows, or one row).
-Responses: ``text/csv`` (one label per input line, so batch transform's
-           ``AssembleWith: Line`` reassembles correctly) or ``application/json``
-           (``{"predictions": [...]}``).
+Requests:  ``text/csv`` (one row per line, four numeric features), ``application/json``
+           (``{"instances": [[...], ...]}``, a list of rows or one row; or one such document
+           per line, which is what batch transform sends with ``SplitType: Line``) and
+           ``application/jsonlines`` (one document per line).
+Responses: ``text/csv`` (one label per input line, so batch transform's ``AssembleWith: Line``
+           reassembles correctly), ``application/json`` (``{"predictions": [...]}``) or
+           ``application/jsonlines`` (one ``{"prediction": ...}`` per record).
+
+Why ``transform_fn`` and a returned response: the image's serving library
+(``sagemaker_containers`` 2.8.6.post2) turns any exception a handler raises into HTTP 500 with
+an HTML page, whatever the exception says. A caller's mistake must be a 4xx (SageMaker counts
+5xx as ``Invocation5XXErrors``, our rollback alarm) with a reason the caller can read, so the
+handler catches its own ``CallerError`` and *returns* a 4xx response, which the library passes
+through unchanged. An error of the model itself (``model.predict`` raising) is left to raise:
+that is a 500, as it should be.
 """
 
 from __future__ import annotations
@@ -26,25 +36,25 @@ MODEL_FILE = "model.joblib"
 FEATURE_COUNT = 4
 CSV = "text/csv"
 JSON = "application/json"
-
-try:  # Inside the container, its ClientError turns into an HTTP 400 instead of a 500.
-    from sagemaker_containers.beta.framework.errors import ClientError as _ContainerClientError
-except ImportError:  # pragma: no cover - exercised only inside the container
-    _ContainerClientError = ValueError  # type: ignore[assignment,misc]
-
-
-class BadRequestError(_ContainerClientError):  # type: ignore[misc,valid-type]
-    """The payload is malformed: the caller must fix it (HTTP 400)."""
-
-    status_code = 400
+JSON_LINES = "application/jsonlines"
+# What this handler reads and writes. Batch configs are held to these at synth
+# (inference_platform.config_schema.HANDLER_CONTENT_TYPES; a test keeps the two equal).
+CONTENT_TYPES = (CSV, JSON, JSON_LINES)
+ACCEPT_TYPES = (CSV, JSON, JSON_LINES)
 
 
-class UnsupportedMediaTypeError(BadRequestError):
-    """The content type or accept type is not one this model speaks (HTTP 415 / 406)."""
+class CallerError(Exception):
+    """The request is the caller's mistake; answered with ``status`` and a JSON reason."""
 
-    def __init__(self, message: str, status_code: int = 415) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+    status = 400
+
+
+class UnsupportedContentType(CallerError):
+    status = 415
+
+
+class NotAcceptable(CallerError):
+    status = 406
 
 
 def model_fn(model_dir: str) -> Any:
@@ -53,6 +63,18 @@ def model_fn(model_dir: str) -> Any:
 
 def _media_type(value: str | None) -> str:
     return (value or "").split(";")[0].strip().lower()
+
+
+def _row(values: Any, where: str) -> list[float]:
+    if not isinstance(values, (list, tuple)) or len(values) != FEATURE_COUNT:
+        raise CallerError(f"{where}: expected {FEATURE_COUNT} numeric features, got {values!r}")
+    try:
+        row = [float(value) for value in values]
+    except (TypeError, ValueError):
+        raise CallerError(f"{where}: features must be numbers, got {values!r}") from None
+    if not all(math.isfinite(value) for value in row):
+        raise CallerError(f"{where}: features must be finite numbers, got {values!r}")
+    return row
 
 
 def _rows_from_csv(body: str) -> list[list[float]]:
@@ -64,63 +86,93 @@ def _rows_from_csv(body: str) -> list[list[float]]:
     return rows
 
 
-def _row(values: Any, where: str) -> list[float]:
-    if not isinstance(values, (list, tuple)) or len(values) != FEATURE_COUNT:
-        raise BadRequestError(f"{where}: expected {FEATURE_COUNT} numeric features, got {values!r}")
-    try:
-        row = [float(value) for value in values]
-    except (TypeError, ValueError):
-        raise BadRequestError(f"{where}: features must be numbers, got {values!r}") from None
-    if not all(math.isfinite(value) for value in row):
-        raise BadRequestError(f"{where}: features must be finite numbers, got {values!r}")
-    return row
+def _rows_from_document(document: Any, where: str) -> list[list[float]]:
+    if isinstance(document, dict):
+        if "instances" not in document:
+            raise CallerError(f'{where}: expected {{"instances": [[...], ...]}}, a list of rows or one row')
+        document = document["instances"]
+    if isinstance(document, list) and document and not isinstance(document[0], list):
+        document = [document]  # a single row
+    if not isinstance(document, list):
+        raise CallerError(f"{where}: expected a list of rows")
+    return [_row(values, f"{where}, instance {index}") for index, values in enumerate(document)]
+
+
+def _rows_from_json_lines(body: str) -> list[list[float]]:
+    rows = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CallerError(f"line {number}: invalid JSON: {error}") from None
+        rows += _rows_from_document(document, f"line {number}")
+    return rows
 
 
 def _rows_from_json(body: str) -> list[list[float]]:
     try:
         document = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise BadRequestError(f"invalid JSON: {error}") from None
-    if isinstance(document, dict):
-        if "instances" not in document:
-            raise BadRequestError('expected {"instances": [[...], ...]}')
-        document = document["instances"]
-    if isinstance(document, list) and document and not isinstance(document[0], list):
-        document = [document]  # a single row
-    if not isinstance(document, list):
-        raise BadRequestError("expected a list of rows")
-    return [_row(values, f"instance {index}") for index, values in enumerate(document)]
+    except json.JSONDecodeError:
+        # Batch transform with SplitType Line sends several lines of a file in one request:
+        # one JSON document per line.
+        return _rows_from_json_lines(body)
+    return _rows_from_document(document, "body")
 
 
-def input_fn(request_body: str | bytes, content_type: str) -> np.ndarray:
-    if isinstance(request_body, bytes):
-        try:
-            request_body = request_body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequestError("payload is not UTF-8 text") from None
+def parse(body: str | bytes, content_type: str) -> np.ndarray:
+    """The request's rows, or CallerError saying what is wrong with it."""
     media_type = _media_type(content_type)
-    if media_type == CSV:
-        rows = _rows_from_csv(request_body)
-    elif media_type == JSON:
-        rows = _rows_from_json(request_body)
-    else:
-        raise UnsupportedMediaTypeError(f"unsupported content type {content_type!r}; use {CSV} or {JSON}")
+    if media_type not in CONTENT_TYPES:
+        raise UnsupportedContentType(
+            f"unsupported content type {content_type!r}; use one of {', '.join(CONTENT_TYPES)}"
+        )
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CallerError("payload is not UTF-8 text") from None
+    parsers = {CSV: _rows_from_csv, JSON: _rows_from_json, JSON_LINES: _rows_from_json_lines}
+    rows = parsers[media_type](body)
     if not rows:
-        raise BadRequestError("payload holds no records")
+        raise CallerError("payload holds no records")
     return np.asarray(rows, dtype=float)
 
 
-def predict_fn(input_data: np.ndarray, model: Any) -> np.ndarray:
-    return model.predict(input_data)
+def response_type(accept: str) -> str:
+    """The first media type in ``accept`` this handler writes. The library has already turned
+    a missing or ``*/*`` Accept into ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (application/json)."""
+    for part in accept.split(","):
+        media_type = _media_type(part)
+        if media_type in ACCEPT_TYPES:
+            return media_type
+        if media_type == "*/*":
+            return JSON
+    raise NotAcceptable(f"unsupported accept type {accept!r}; use one of {', '.join(ACCEPT_TYPES)}")
 
 
-def output_fn(prediction: np.ndarray, accept: str) -> tuple[str, str]:
-    media_type = _media_type(accept)
-    if media_type in ("", "*/*"):
-        media_type = CSV
+def serialize(prediction: np.ndarray, media_type: str) -> str:
     labels = [str(label) for label in prediction.tolist()]
     if media_type == CSV:
-        return "".join(f"{label}\n" for label in labels), CSV
-    if media_type == JSON:
-        return json.dumps({"predictions": labels}), JSON
-    raise UnsupportedMediaTypeError(f"unsupported accept type {accept!r}; use {CSV} or {JSON}", status_code=406)
+        return "".join(f"{label}\n" for label in labels)
+    if media_type == JSON_LINES:
+        return "".join(json.dumps({"prediction": label}) + "\n" for label in labels)
+    return json.dumps({"predictions": labels})
+
+
+def error_response(error: CallerError) -> Any:
+    """A response object: the library passes it through with its status (see the module docstring)."""
+    from werkzeug.wrappers import Response  # the container's Flask brings it
+
+    body = json.dumps({"error": type(error).__name__, "message": str(error)})
+    return Response(body, status=error.status, mimetype=JSON)
+
+
+def transform_fn(model: Any, request_body: str | bytes, content_type: str, accept: str) -> Any:
+    try:
+        media_type = response_type(accept)  # refuse before doing the work
+        rows = parse(request_body, content_type)
+    except CallerError as error:
+        return error_response(error)
+    return serialize(model.predict(rows), media_type), media_type

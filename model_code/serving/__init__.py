@@ -1,7 +1,7 @@
-"""A local model server with the SageMaker serving-container contract (``python -m model_code.serve``).
+"""Run model code in AWS's own serving stack, locally and in tests.
 
-``modes`` holds each inference mode's limits, ``handlers`` resolves the packed ``inference.py``
-the way the framework container does (``defaults`` are the container's fallbacks), ``app``
-is the WSGI application (``/ping``, ``/invocations``, ``/execution-parameters``), ``server``
-runs it under gunicorn, and ``process`` starts and stops a server for tests and benchmarks.
+``image_serving`` stands in for the one module of the scikit-learn image that is not on PyPI;
+``launcher`` starts the image's serving library on an artifact (it runs in ``.venv-serving``,
+Python 3.10, the image's pins); ``process`` starts and stops a launcher from the project's own
+environment for tests and benchmarks.
 """

@@ -1,27 +1,42 @@
-"""Start ``python -m model_code.serve`` on a free loopback port, wait until it answers, stop it.
+"""Start AWS's serving stack on a free loopback port, wait until it answers, stop it.
 
 Used by the contract tests and the load benchmark; usable from any test of your own:
 
-    with LocalServer(Path("model_code/dist/model.tar.gz"), mode="serverless") as server:
+    with LocalServer(Path("model_code/dist/model.tar.gz")) as server:
         urllib.request.urlopen(server.url + "/ping")
+
+The server is ``model_code.serving.launcher`` run by ``.venv-serving``'s Python 3.10 (``make``
+builds that environment from ``requirements-serving.txt``, the image's pins).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from model_code.serving.modes import MODES
-
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+SERVING_PYTHON = REPOSITORY_ROOT / ".venv-serving" / "bin" / "python"
+SERVING_READY = REPOSITORY_ROOT / ".venv-serving" / ".installed"
 HOST = "127.0.0.1"
+
+
+def serving_environment_missing() -> str | None:
+    """Why the serving stack cannot run here, or None when it can."""
+    if SERVING_READY.is_file() and SERVING_PYTHON.is_file():
+        return None
+    return (
+        f"{SERVING_READY.parent.name} is not set up: `make` builds it with Python 3.10, the image's Python, "
+        "which was not found on this machine (install python3.10 or pyenv's 3.10, then run make test)"
+    )
 
 
 def free_port() -> int:
@@ -36,27 +51,29 @@ class ServerFailedToStart(RuntimeError):
 
 
 class LocalServer:
-    """A local model server in a child process, with its log captured to a file."""
+    """The image's serving stack in a child process group, with its log captured to a file.
+
+    :param environment: Container environment variables (what a SageMaker model's
+        ``Environment`` sets), e.g. ``SAGEMAKER_MODEL_SERVER_WORKERS``.
+    :param process_environment: Replaces this process's environment for the child (e.g. to
+        take pip's index away); by default the child inherits it.
+    """
 
     def __init__(
         self,
         artifact: Path,
         *,
-        mode: str = "realtime",
-        workers: int = 1,
-        timeout: int | None = None,
+        environment: Mapping[str, str] | None = None,
         code_dir: Path | None = None,
-        access_log: bool = False,
-        startup_seconds: float = 60.0,
+        process_environment: Mapping[str, str] | None = None,
+        wrapper: list[str] | None = None,
+        startup_seconds: float = 120.0,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
         self.artifact = artifact
-        self.mode = mode
-        self.workers = workers
-        self.timeout = timeout
+        self.environment = dict(environment or {})
         self.code_dir = code_dir
-        self.access_log = access_log
+        self.process_environment = dict(process_environment) if process_environment is not None else None
+        self.wrapper = list(wrapper or [])
         self.startup_seconds = startup_seconds
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -69,14 +86,12 @@ class LocalServer:
         return f"http://{HOST}:{self.port}"
 
     def command(self) -> list[str]:
-        command = [sys.executable, "-m", "model_code.serve", "--artifact", str(self.artifact)]
-        command += ["--host", HOST, "--port", str(self.port), "--mode", self.mode, "--workers", str(self.workers)]
-        if self.timeout is not None:
-            command += ["--timeout", str(self.timeout)]
+        command = [*self.wrapper, str(SERVING_PYTHON), "-m", "model_code.serving.launcher"]
+        command += ["--artifact", str(self.artifact), "--host", HOST, "--port", str(self.port)]
         if self.code_dir is not None:
             command += ["--code", str(self.code_dir)]
-        if self.access_log:
-            command.append("--access-log")
+        for key, value in sorted(self.environment.items()):
+            command += ["--env", f"{key}={value}"]
         return command
 
     def log(self) -> str:
@@ -86,24 +101,33 @@ class LocalServer:
         return self.log_path.read_text(errors="replace")
 
     def start(self) -> LocalServer:
+        missing = serving_environment_missing()
+        if missing is not None:
+            raise ServerFailedToStart(missing)
         self.port = free_port()
         self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            self.command(), cwd=REPOSITORY_ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            self.command(),
+            cwd=REPOSITORY_ROOT,
+            env=self.process_environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # one process group: stop() reaches gunicorn and its workers
         )
         deadline = time.monotonic() + self.startup_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise ServerFailedToStart(f"server exited with {self.process.returncode}:\n{self.log()}")
             if self.ping() is not None:
                 return self
-            time.sleep(0.1)
+            time.sleep(0.2)
         self.stop()
         raise ServerFailedToStart(f"server did not answer /ping within {self.startup_seconds} s:\n{self.log()}")
 
     def ping(self) -> int | None:
         """The /ping status, or None while nothing answers."""
         try:
-            with urllib.request.urlopen(f"{self.url}/ping", timeout=2) as response:  # noqa: S310 - loopback URL
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=5) as response:  # noqa: S310 - loopback URL
                 return int(response.status)
         except urllib.error.HTTPError as error:
             return int(error.code)
@@ -111,14 +135,19 @@ class LocalServer:
             return None
 
     def stop(self) -> None:
-        """SIGTERM (gunicorn's graceful shutdown), then SIGKILL if it lingers."""
+        """SIGTERM (the library stops gunicorn), then SIGKILL to the whole group if it lingers."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.process is not None:
+            try:  # workers left behind by a launcher that died first
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self._final_log is None:
             self._log.close()
             self._final_log = self.log()

@@ -32,7 +32,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from inference_constructs.framework_images import FRAMEWORKS, REGISTRY_ACCOUNTS
-from inference_constructs.inference_model import FRAMEWORK_CONTAINER_ENVIRONMENT
+from inference_constructs.inference_model import FRAMEWORK_CONTAINER_ENVIRONMENT, ModelServer
 from inference_constructs.naming import endpoint_name
 from inference_platform.commands import COMMANDS
 from inference_platform.config_loader import load_environment
@@ -240,8 +240,8 @@ def model_answer(model_artifact: Path, tmp_path_factory: pytest.TempPathFactory)
     model = handler.model_fn(str(model_dir))
 
     def answer(payload: str) -> tuple[str, str]:
-        prediction = handler.predict_fn(handler.input_fn(payload, "text/csv"), model)
-        return handler.output_fn(prediction, "text/csv")
+        body, content_type = handler.transform_fn(model, payload, "text/csv", "text/csv")
+        return body, content_type
 
     return answer
 
@@ -395,6 +395,23 @@ def _models_behind_endpoints(deployment: Deployment, model: ModelConfig) -> dict
     return served
 
 
+def _server_of(model: ModelConfig, name: str, served: dict[str, set[str]]) -> ModelServer:
+    """The server limits the model ``name`` must carry: its mode's (batch when no endpoint serves it)."""
+    if name in served.get("async", set()):
+        assert model.async_ is not None
+        return ModelServer(
+            timeout_seconds=model.async_.invocation_timeout_seconds,
+            workers=model.async_.max_concurrent_invocations_per_instance,
+        )
+    if any(name in names for names in served.values()):
+        return ModelServer()  # real-time and serverless
+    assert model.batch is not None
+    return ModelServer(
+        timeout_seconds=model.batch.model_client.invocations_timeout_seconds,
+        workers=model.batch.max_concurrent_transforms or 1,
+    )
+
+
 def test_models_run_the_configured_image_artifact_role_and_environment(deployment: Deployment):
     sagemaker, iam = deployment.emulator.client("sagemaker"), deployment.emulator.client("iam")
     for model in deployment.config.models:
@@ -416,10 +433,17 @@ def test_models_run_the_configured_image_artifact_role_and_environment(deploymen
                     f"{framework.repository}:{model.image.version}{framework.tag_suffix}"
                 )
                 assert container["Image"] == expected_image
-                assert container["Environment"] == {**model.environment, **FRAMEWORK_CONTAINER_ENVIRONMENT}
+                assert container["Environment"] == {
+                    **model.environment,
+                    **FRAMEWORK_CONTAINER_ENVIRONMENT,
+                    **_server_of(model, name, served).environment(),
+                }
             else:
                 assert container["Image"] == model.image.uri
-                assert container.get("Environment", {}) == model.environment
+                assert container.get("Environment", {}) == {
+                    **model.environment,
+                    **_server_of(model, name, served).environment(),
+                }
             role_name = described["ExecutionRoleArn"].split("/")[-1]
             trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
             assert "sagemaker.amazonaws.com" in json.dumps(trust), f"{role_name} is not assumable by SageMaker"

@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from inference_constructs.errors import InvalidPropsError
-from inference_constructs.inference_model import InferenceModel
+from inference_constructs.inference_model import InferenceModel, ModelServer
 from tests.inference_constructs.helpers import new_key, new_model, new_stack
 
 
@@ -42,6 +42,7 @@ def test_framework_container_finds_the_packed_handler(framework_model):
                 "Environment": {
                     "SAGEMAKER_PROGRAM": "inference.py",
                     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                    "PIP_NO_BUILD_ISOLATION": "false",
                     "LOG_LEVEL": "DEBUG",
                 },
                 "Mode": "SingleModel",
@@ -173,6 +174,50 @@ def test_reserved_framework_variables_cannot_be_overridden(model_artifact):
         new_model(stack, new_key(stack), model_artifact, environment={"SAGEMAKER_PROGRAM": "other.py"})
 
 
+def test_default_server_is_real_time_60_seconds_and_the_images_workers(framework_model):
+    _, template = framework_model
+    model = next(iter(template.find_resources("AWS::SageMaker::Model").values()))
+    environment = model["Properties"]["PrimaryContainer"]["Environment"]
+    assert environment["SAGEMAKER_MODEL_SERVER_TIMEOUT"] == "60"
+    assert "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment  # one per vCPU, the image's default
+
+
+def test_server_timeout_and_workers_reach_the_container(model_artifact):
+    stack = new_stack()
+    new_model(stack, new_key(stack), model_artifact, server=ModelServer(timeout_seconds=900, workers=2))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "PrimaryContainer": {
+                "Environment": Match.object_like(
+                    {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "900", "SAGEMAKER_MODEL_SERVER_WORKERS": "2"}
+                )
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        {"framework": "sklearn", "version": "1.4-2"},
+        {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.0"},
+    ],
+)
+def test_server_variables_come_only_from_server(model_artifact, image):
+    stack = new_stack()
+    with pytest.raises(InvalidPropsError, match="SAGEMAKER_MODEL_SERVER_TIMEOUT is set by the construct from server"):
+        new_model(
+            stack, new_key(stack), model_artifact, image=image, environment={"SAGEMAKER_MODEL_SERVER_TIMEOUT": "5"}
+        )
+
+
+@pytest.mark.parametrize("server", [{"timeout_seconds": 0}, {"workers": 0}])
+def test_server_limits_are_at_least_one(server):
+    with pytest.raises(ValueError, match="timeout_seconds and workers must be at least 1"):
+        ModelServer(**server)
+
+
 def test_missing_local_artifact_is_an_error(tmp_path):
     stack = new_stack()
     with pytest.raises(InvalidPropsError, match="does not exist"):
@@ -284,7 +329,9 @@ def test_dockerfile_image_is_an_asset_built_at_deploy_time_not_at_synth(containe
     container = model["Properties"]["PrimaryContainer"]
     image = json.dumps(container["Image"])
     assert "cdk-hnb659fds-container-assets-" in image
-    assert container["Environment"] == {"SAGEMAKER_PROGRAM": "serve.py"}
+    # Our own image gets only its own variables and the server's timeout (AWS's serving
+    # toolkits, which own images are often built on, read it too).
+    assert container["Environment"] == {"SAGEMAKER_PROGRAM": "serve.py", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "60"}
     # The asset manifest tells `cdk deploy` what to build: the Dockerfile, its directory, amd64.
     assembly = stack.node.root.synth()
     manifest = json.loads((Path(assembly.directory) / f"{stack.artifact_id}.assets.json").read_text())

@@ -14,7 +14,7 @@ import pytest
 
 
 def invoke(handler, model, payload: bytes) -> str:
-    body, content_type = handler.output_fn(handler.predict_fn(handler.input_fn(payload, "text/csv"), model), "text/csv")
+    body, content_type = handler.transform_fn(model, payload, "text/csv", "text/csv")
     assert content_type == "text/csv"
     return body
 

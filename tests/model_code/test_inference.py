@@ -1,15 +1,28 @@
-"""The inference handler, on good and bad payloads, through the container's four functions."""
+"""The inference handler, on good and bad payloads, through ``transform_fn`` as the container calls it.
+
+In-process and fast; ``tests/model_code/serving/test_contract.py`` runs the same handler in
+AWS's real serving stack over HTTP."""
 
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
-import numpy as np
 import pytest
+
+from inference_platform.config_schema import HANDLER_ACCEPT_TYPES, HANDLER_CONTENT_TYPES
 
 
 def invoke(handler, model, body, content_type="text/csv", accept="text/csv"):
-    return handler.output_fn(handler.predict_fn(handler.input_fn(body, content_type), model), accept)
+    return handler.transform_fn(model, body, content_type, accept)
+
+
+def assert_refused(response, status: int, error: str, message: str) -> None:
+    """A returned response, which the serving library passes through (a raised error is a 500)."""
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert json.loads(response.get_data()) == {"error": error, "message": ANY}
+    assert message in json.loads(response.get_data())["message"]
 
 
 SETOSA = "5.1,3.5,1.4,0.2"
@@ -46,8 +59,34 @@ def test_json_single_row_and_charset_parameter(handler, model):
     assert body == "virginica\n"
 
 
-def test_default_accept_is_csv(handler, model):
-    assert invoke(handler, model, SETOSA, accept="*/*")[1] == "text/csv"
+def test_any_accept_in_a_list_means_json_like_the_containers_default(handler, model):
+    assert invoke(handler, model, SETOSA, accept="text/html, */*")[1] == "application/json"
+
+
+def test_json_lines_in_and_out(handler, model):
+    body, content_type = invoke(
+        handler,
+        model,
+        '[5.1, 3.5, 1.4, 0.2]\n{"instances": [[6.7, 3.0, 5.2, 2.3]]}\n',
+        content_type="application/jsonlines",
+        accept="application/jsonlines",
+    )
+    assert content_type == "application/jsonlines"
+    assert [json.loads(line) for line in body.splitlines()] == [{"prediction": "setosa"}, {"prediction": "virginica"}]
+
+
+def test_several_json_documents_one_per_line_as_batch_line_split_sends_them(handler, model):
+    body, _ = invoke(handler, model, "[5.1, 3.5, 1.4, 0.2]\n[6.7, 3.0, 5.2, 2.3]\n", content_type="application/json")
+    assert body == "setosa\nvirginica\n"
+
+
+def test_a_model_error_is_not_the_callers_and_is_raised(handler):
+    class Broken:
+        def predict(self, rows):
+            raise RuntimeError("model bug")
+
+    with pytest.raises(RuntimeError, match="model bug"):
+        invoke(handler, Broken(), SETOSA)
 
 
 @pytest.mark.parametrize(
@@ -63,19 +102,20 @@ def test_default_accept_is_csv(handler, model):
         (b"\xff\xfe", "text/csv", "not UTF-8"),
     ],
 )
-def test_bad_payloads_are_client_errors(handler, body, content_type, expected):
-    with pytest.raises(handler.BadRequestError, match=expected) as raised:
-        handler.input_fn(body, content_type)
-    assert raised.value.status_code == 400
+def test_bad_payloads_are_client_errors(handler, model, body, content_type, expected):
+    assert_refused(invoke(handler, model, body, content_type), 400, "CallerError", expected)
 
 
-def test_unsupported_content_type_is_415(handler):
-    with pytest.raises(handler.UnsupportedMediaTypeError) as raised:
-        handler.input_fn("x", "application/x-npy")
-    assert raised.value.status_code == 415
+def test_unsupported_content_type_is_415(handler, model):
+    assert_refused(invoke(handler, model, "x", "application/x-npy"), 415, "UnsupportedContentType", "application/x-npy")
 
 
-def test_unsupported_accept_is_406(handler):
-    with pytest.raises(handler.UnsupportedMediaTypeError) as raised:
-        handler.output_fn(np.asarray(["setosa"]), "application/xml")
-    assert raised.value.status_code == 406
+def test_unsupported_accept_is_406_before_any_work(handler, model):
+    # Refused on the accept alone: the body is not even parsed.
+    response = invoke(handler, model, "not even csv", accept="application/xml")
+    assert_refused(response, 406, "NotAcceptable", "application/xml")
+
+
+def test_the_handler_and_the_batch_config_agree_on_content_types(handler):
+    """config_schema refuses at synth the batch types the handler does not speak: same lists."""
+    assert (handler.CONTENT_TYPES, handler.ACCEPT_TYPES) == (HANDLER_CONTENT_TYPES, HANDLER_ACCEPT_TYPES)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import tarfile
 import textwrap
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,67 +14,6 @@ from model_code.build import pack
 SETOSA = "5.1,3.5,1.4,0.2"
 VIRGINICA = "6.7,3.0,5.2,2.3"
 VERSICOLOR = "5.9,3.0,4.2,1.5"
-
-MODEL_FN_ONLY = """
-import os
-
-import joblib
-
-
-def model_fn(model_dir):
-    return joblib.load(os.path.join(model_dir, "model.joblib"))
-"""
-
-# A handler with bugs on demand: the first word of the body picks what goes wrong.
-FAULTY = """
-import os
-import time
-
-import joblib
-
-
-class QuotaExceeded(Exception):
-    status_code = 429
-
-
-def model_fn(model_dir):
-    return joblib.load(os.path.join(model_dir, "model.joblib"))
-
-
-def input_fn(body, content_type):
-    return body.strip()
-
-
-def predict_fn(command, model):
-    if command == "crash":
-        raise RuntimeError("handler bug on purpose")
-    if command == "quota":
-        raise QuotaExceeded("too many requests for this tenant")
-    if command == "hang":
-        time.sleep(600)
-    if command == "wrong-type":
-        return {"not": "serializable by output_fn"}
-    return command
-
-
-def output_fn(prediction, accept):
-    if isinstance(prediction, dict):
-        return prediction
-    return prediction, "text/plain"
-"""
-
-NO_MODEL_FN = """
-def predict_fn(data, model):
-    return data
-"""
-
-
-def module(**functions: object) -> types.ModuleType:
-    """A stand-in for an imported inference.py defining exactly ``functions``."""
-    built = types.ModuleType("inference")
-    for name, function in functions.items():
-        setattr(built, name, function)
-    return built
 
 
 def model_bytes(artifact: Path) -> bytes:

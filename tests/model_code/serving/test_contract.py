@@ -1,38 +1,32 @@
-"""The SageMaker container contract, over real HTTP on loopback.
+"""The shipped handler in AWS's own serving stack, over real HTTP on loopback.
 
-Each server is a ``python -m model_code.serve`` child process on a free port, started once
-per module (fixture) and stopped at the end.
+The server is the scikit-learn 1.4-2 image's serving library (sagemaker-containers 2.8.6.post2,
+Flask 1.1.1, gunicorn with gevent workers, Python 3.10) started as the image starts it
+(``model_code.serving.launcher``), once per module, and stopped at the end. Every request
+shape the platform sends is here: real-time CSV and JSON, batch transform's mini-batches,
+the async client's files, and callers' mistakes, which must be 4xx with a JSON reason.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
-import time
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from model_code.serving.modes import MIB, MODES
-from model_code.serving.process import LocalServer
-from tests.model_code.serving.helpers import (
-    FAULTY,
-    MODEL_FN_ONLY,
-    NO_MODEL_FN,
-    SETOSA,
-    VERSICOLOR,
-    VIRGINICA,
-    artifact_with_handler,
-    invoke,
-    model_bytes,
-    request,
-)
+from inference_platform.async_client import guess_content_type
+from inference_platform.config_schema import HANDLER_CONTENT_TYPES
+from model_code.serving.process import LocalServer, serving_environment_missing
+from tests.model_code.serving.helpers import SETOSA, VIRGINICA, invoke, model_bytes, request
 
-ROW = SETOSA + "\n"  # 16 bytes: a whole number of rows fills each mode's limit exactly
+pytestmark = pytest.mark.skipif(serving_environment_missing() is not None, reason=str(serving_environment_missing()))
+
+MIB = 1024 * 1024
+CSV, JSON, JSON_LINES = "text/csv", "application/json", "application/jsonlines"
 
 
 @pytest.fixture(scope="module")
@@ -41,278 +35,245 @@ def reference_model(model_artifact):
 
 
 @pytest.fixture(scope="module")
-def iris_rows():
-    features = load_iris().data
-    return [",".join(f"{value:g}" for value in row) for row in features]
+def iris():
+    return load_iris().data
 
 
 @pytest.fixture(scope="module")
-def realtime(model_artifact):
-    with LocalServer(model_artifact, mode="realtime", workers=2) as server:
-        yield server
+def server(model_artifact):
+    with LocalServer(model_artifact, environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}) as started:
+        yield started
 
 
-@pytest.fixture(scope="module")
-def serverless(model_artifact):
-    with LocalServer(model_artifact, mode="serverless") as server:
-        yield server
+def expected_labels(reference_model, rows) -> list[str]:
+    return [str(label) for label in reference_model.predict(np.asarray(rows, dtype=float))]
 
 
-@pytest.fixture(scope="module")
-def batch(model_artifact):
-    with LocalServer(model_artifact, mode="batch") as server:
-        yield server
+def csv_of(rows) -> str:
+    return "".join(",".join(f"{value:g}" for value in row) + "\n" for row in rows)
 
 
-@pytest.fixture(scope="module")
-def faulty(model_artifact, tmp_path_factory):
-    artifact = artifact_with_handler(tmp_path_factory.mktemp("faulty"), model_artifact, "faulty", FAULTY)
-    with LocalServer(artifact, timeout=2) as server:
-        yield server
+def json_line(row) -> str:
+    return json.dumps([float(value) for value in row]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def fallback(model_artifact, tmp_path_factory):
-    artifact = artifact_with_handler(tmp_path_factory.mktemp("fallback"), model_artifact, "fallback", MODEL_FN_ONLY)
-    with LocalServer(artifact) as server:
-        yield server
+def assert_caller_error(answer, status: int, message: str) -> None:
+    """A 4xx with a JSON reason: never a 5xx (rollback alarm), never an HTML page."""
+    assert answer.status == status, answer.text
+    assert answer.content_type.startswith(JSON)
+    reason = json.loads(answer.body)
+    assert set(reason) == {"error", "message"}
+    assert message in reason["message"]
 
 
-# --- health and batch parameters -------------------------------------------------------
+# --- health -------------------------------------------------------------------------------
 
 
-def test_ping_is_200_with_an_empty_body_once_the_model_is_loaded(realtime):
-    answer = request(realtime.url, "GET", "/ping")
+def test_ping_answers_200_with_an_empty_body(server):
+    answer = request(server.url, "GET", "/ping")
     assert (answer.status, answer.body) == (200, b"")
 
 
-def test_execution_parameters_tell_batch_transform_what_to_send(realtime, serverless):
-    answer = request(realtime.url, "GET", "/execution-parameters")
+def test_other_paths_are_404(server):
+    assert request(server.url, "GET", "/nothing-here").status == 404
+
+
+# --- real-time ----------------------------------------------------------------------------
+
+
+def test_csv_in_csv_out_agrees_with_the_model_on_every_iris_row(server, reference_model, iris):
+    answer = invoke(server.url, csv_of(iris), CSV, CSV)
     assert answer.status == 200
-    assert json.loads(answer.body) == {
-        "MaxConcurrentTransforms": 2,  # one per worker
-        "BatchStrategy": "MULTI_RECORD",
-        "MaxPayloadInMB": 6,
-    }
-    # Never more than the mode accepts.
-    assert json.loads(request(serverless.url, "GET", "/execution-parameters").body)["MaxPayloadInMB"] == 4
+    assert answer.content_type.startswith(CSV)
+    assert answer.text.splitlines() == expected_labels(reference_model, iris)
 
 
-def test_unknown_paths_and_methods_are_json_errors(realtime):
-    missing = request(realtime.url, "GET", "/predict")
-    assert missing.status == 404 and json.loads(missing.body)["error"] == "NotFound"
-    assert request(realtime.url, "GET", "/invocations").status == 405
-
-
-# --- CSV and JSON ----------------------------------------------------------------------
-
-
-def test_single_csv_record(realtime):
-    answer = invoke(realtime.url, SETOSA + "\n")
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]},
+        [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]],
+    ],
+    ids=["instances", "list-of-rows"],
+)
+def test_json_in_json_out(server, document):
+    answer = invoke(server.url, json.dumps(document), JSON, JSON)
     assert answer.status == 200
-    assert answer.content_type.startswith("text/csv")
-    assert answer.text == "setosa\n"
-
-
-def test_multi_record_csv_has_one_line_per_input_line_in_order(realtime, iris_rows, reference_model):
-    answer = invoke(realtime.url, "\n".join(iris_rows) + "\n")
-    assert answer.status == 200
-    lines = answer.text.splitlines()
-    assert len(lines) == len(iris_rows) == 150
-    expected = reference_model.predict(np.asarray([[float(v) for v in row.split(",")] for row in iris_rows]))
-    assert lines == [str(label) for label in expected]
-
-
-def test_json_in_and_out(realtime):
-    body = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]})
-    answer = invoke(realtime.url, body, content_type="application/json", accept="application/json")
-    assert answer.status == 200
-    assert answer.content_type.startswith("application/json")
+    assert answer.content_type == JSON
     assert json.loads(answer.body) == {"predictions": ["setosa", "virginica"]}
 
 
-@pytest.mark.parametrize("accept", [None, "*/*"])
-def test_missing_or_wildcard_accept_gets_the_containers_default_json(realtime, accept):
-    # The container substitutes SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (application/json).
-    answer = invoke(realtime.url, SETOSA, accept=accept)
+def test_one_json_row(server):
+    answer = invoke(server.url, "[5.1, 3.5, 1.4, 0.2]", JSON, JSON)
+    assert json.loads(answer.body) == {"predictions": ["setosa"]}
+
+
+@pytest.mark.parametrize("accept", [None, "*/*"], ids=["no-accept", "any"])
+def test_missing_or_any_accept_gets_the_images_default_json(server, accept):
+    answer = invoke(server.url, SETOSA + "\n", CSV, accept)
     assert answer.status == 200
     assert json.loads(answer.body) == {"predictions": ["setosa"]}
 
 
-def test_missing_content_type_is_read_as_json_like_the_container(realtime):
-    answer = invoke(realtime.url, "[[6.7, 3.0, 5.2, 2.3]]", content_type=None, accept="text/csv")
-    assert (answer.status, answer.text) == (200, "virginica\n")
+def test_accept_list_picks_the_first_type_the_handler_writes(server):
+    answer = invoke(server.url, SETOSA + "\n", CSV, "text/html, text/csv;q=0.9, application/json;q=0.5")
+    assert (answer.status, answer.text) == (200, "setosa\n")
 
 
-# --- client mistakes -------------------------------------------------------------------
+def test_content_type_parameters_are_understood(server):
+    # The library hands anything but exactly text/csv or application/json over as bytes.
+    answer = invoke(server.url, SETOSA + "\n", "text/csv; charset=utf-8", CSV)
+    assert (answer.status, answer.text) == (200, "setosa\n")
 
 
-def test_wrong_content_type_is_415(realtime):
-    answer = invoke(realtime.url, SETOSA, content_type="application/x-npy")
-    assert answer.status == 415
-    error = json.loads(answer.body)
-    assert error["error"] == "UnsupportedMediaTypeError"
-    assert "unsupported content type 'application/x-npy'" in error["message"]
-
-
-def test_unsupported_accept_is_406(realtime):
-    answer = invoke(realtime.url, SETOSA, accept="application/xml")
-    assert answer.status == 406
-    assert "unsupported accept type 'application/xml'" in json.loads(answer.body)["message"]
+def test_sagemakers_contenttype_header_wins(server):
+    answer = request(
+        server.url,
+        "POST",
+        "/invocations",
+        (SETOSA + "\n").encode(),
+        {"ContentType": CSV, "Content-Type": "application/x-www-form-urlencoded", "Accept": CSV},
+    )
+    assert (answer.status, answer.text) == (200, "setosa\n")
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("mib", "record", "label"),
+    [(6, SETOSA, "setosa"), (20, VIRGINICA, "virginica")],
+    ids=["real-time-limit-6-mb", "batch-mini-batch-20-mb"],
+)
+def test_large_payloads(server, mib, record, label):
+    row = (record + "\n").encode()
+    body = row * (mib * MIB // len(row))
+    answer = invoke(server.url, body, CSV, CSV)
+    assert answer.status == 200
+    assert answer.text.count(label + "\n") == len(body) // len(row)
+
+
+# --- callers' mistakes: 4xx with a JSON reason -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
     [
-        ("5.1,3.5,1.4\n", "line 1: expected 4 numeric features"),
-        (f"{SETOSA}\n{VIRGINICA}\n5.9,abc,4.2,1.5\n", "line 3: features must be numbers"),
-        (f"{SETOSA}\n{SETOSA},9\n", "line 2: expected 4 numeric features"),
-        ("\n\n", "payload holds no records"),
+        ("5.1,3.5,x,0.2\n", CSV, "line 1: features must be numbers"),
+        ("5.1,3.5,1.4\n", CSV, "line 1: expected 4 numeric features"),
+        ("5.1,3.5,nan,0.2\n", CSV, "features must be finite numbers"),
+        ("\n\n", CSV, "payload holds no records"),
+        ("", CSV, "payload holds no records"),
+        ("", JSON, "payload holds no records"),
+        ("{not json", JSON, "line 1: invalid JSON"),
+        ('{"rows": [[1, 2, 3, 4]]}', JSON, 'expected {"instances"'),
+        ('"text"', JSON, "expected a list of rows"),
+        ('{"instances": []}', JSON, "payload holds no records"),
+        (b"\xff\xfe5.1,3.5", "text/csv; charset=latin-1", "payload is not UTF-8"),
+        ('[1, 2, 3, 4]\n{"instances": [[1, 2]]}\n', JSON_LINES, "line 2, instance 0: expected 4"),
+    ],
+    ids=[
+        "csv-not-a-number",
+        "csv-three-features",
+        "csv-nan",
+        "csv-blank-lines",
+        "csv-empty",
+        "json-empty",
+        "json-malformed",
+        "json-no-instances",
+        "json-a-string",
+        "json-no-instances-listed",
+        "not-utf8",
+        "jsonlines-short-row",
     ],
 )
-def test_malformed_rows_are_400_naming_the_line(realtime, body, message):
-    answer = invoke(realtime.url, body)
-    assert answer.status == 400
-    assert message in json.loads(answer.body)["message"]
+def test_bad_bodies_are_400(server, body, content_type, message):
+    assert_caller_error(invoke(server.url, body, content_type, CSV), 400, message)
 
 
-def test_payload_at_the_realtime_limit_is_served(realtime):
-    body = ROW * (MODES["realtime"].max_payload_bytes // len(ROW))
-    assert len(body) == 6 * MIB
-    answer = invoke(realtime.url, body)
+def test_no_content_type_means_json_to_the_library_so_csv_is_a_400(server):
+    assert_caller_error(invoke(server.url, SETOSA + "\n", None, CSV), 400, "invalid JSON")
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/octet-stream", "text/plain", "application/x-npy", "application/x-recordio-protobuf"]
+)
+def test_wrong_content_type_is_415(server, content_type):
+    assert_caller_error(invoke(server.url, SETOSA, content_type, CSV), 415, "unsupported content type")
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/x-npy", "application/xml, text/plain"])
+def test_wrong_accept_is_406(server, accept):
+    assert_caller_error(invoke(server.url, SETOSA + "\n", CSV, accept), 406, "unsupported accept type")
+
+
+def test_a_caller_error_does_not_cost_the_worker(server):
+    for _ in range(5):
+        invoke(server.url, "garbage", CSV, CSV)
+    assert invoke(server.url, VIRGINICA + "\n", CSV, CSV).text == "virginica\n"
+
+
+# --- batch transform: SplitType Line, MultiRecord and SingleRecord ----------------------------
+
+
+def mini_batches(lines: list[str], strategy: str, max_payload_bytes: int) -> list[str]:
+    """What SageMaker sends with SplitType Line: one line per request (SingleRecord), or as many
+    whole lines as fit in MaxPayloadInMB (MultiRecord)."""
+    if strategy == "SingleRecord":
+        return lines
+    batches, current = [], ""
+    for line in lines:
+        if current and len(current) + len(line) > max_payload_bytes:
+            batches.append(current)
+            current = ""
+        current += line
+    return [*batches, current] if current else batches
+
+
+@pytest.mark.parametrize("strategy", ["MultiRecord", "SingleRecord"])
+@pytest.mark.parametrize("content_type", HANDLER_CONTENT_TYPES)
+@pytest.mark.parametrize("accept", [CSV, JSON_LINES])
+def test_batch_line_split_reassembles_one_prediction_per_record(
+    server, reference_model, iris, strategy, content_type, accept
+):
+    """AssembleWith Line joins the responses line by line: every record's prediction, in order."""
+    lines = [csv_of([row]) if content_type == CSV else json_line(row) for row in iris]
+    outputs = []
+    for payload in mini_batches(lines, strategy, max_payload_bytes=1024):
+        answer = invoke(server.url, payload, content_type, accept)
+        assert answer.status == 200, answer.text
+        outputs += answer.text.splitlines()
+    predictions = outputs if accept == CSV else [json.loads(line)["prediction"] for line in outputs]
+    assert predictions == expected_labels(reference_model, iris)
+
+
+@pytest.mark.parametrize("content_type", HANDLER_CONTENT_TYPES)
+def test_batch_mini_batch_with_json_accept_answers_the_whole_mini_batch(server, iris, content_type):
+    lines = [csv_of([row]) if content_type == CSV else json_line(row) for row in iris[:10]]
+    answer = invoke(server.url, "".join(lines), content_type, JSON)
     assert answer.status == 200
-    assert answer.text.count("\n") == 6 * MIB // len(ROW)
+    assert len(json.loads(answer.body)["predictions"]) == 10
 
 
-def test_payload_over_the_realtime_limit_is_413(realtime):
-    answer = invoke(realtime.url, ROW * (6 * MIB // len(ROW) + 1))
-    assert answer.status == 413
-    assert "exceeds the realtime limit of 6 MB" in json.loads(answer.body)["message"]
+# --- async: the files the async client uploads -----------------------------------------------
 
 
-def test_chunked_payload_over_the_limit_is_413_too(realtime):
-    chunks = (ROW.encode() * 65536 for _ in range(7))  # 7 MiB with no Content-Length
-    answer = request(realtime.url, "POST", "/invocations", chunks, {"Content-Type": "text/csv"})
-    assert answer.status == 413
-    assert "a chunked body" in json.loads(answer.body)["message"]
-
-
-def test_serverless_limit_is_4_mb(serverless):
-    at_limit = ROW * (4 * MIB // len(ROW))
-    assert invoke(serverless.url, at_limit).status == 200
-    over = invoke(serverless.url, at_limit + ROW)
-    assert over.status == 413
-    assert "exceeds the serverless limit of 4 MB" in json.loads(over.body)["message"]
-
-
-def test_batch_mode_takes_mini_batches_beyond_the_realtime_limit_line_for_line(batch):
-    rows = [SETOSA, VIRGINICA, VERSICOLOR] * (7 * MIB // (3 * len(ROW)))
-    body = "\n".join(rows) + "\n"
-    assert len(body) > 6 * MIB
-    answer = invoke(batch.url, body)
-    assert answer.status == 200
-    lines = answer.text.splitlines()
-    assert len(lines) == len(rows)
-    assert lines[:3] == ["setosa", "virginica", "versicolor"]
-    assert invoke(batch.url, ROW * (100 * MIB // len(ROW) + 1)).status == 413
-
-
-# --- handler failures ------------------------------------------------------------------
-
-
-def test_handler_crash_is_500_with_the_traceback_logged_not_returned(faulty):
-    answer = invoke(faulty.url, "crash")
-    assert answer.status == 500
-    error = json.loads(answer.body)
-    assert error == {"error": "RuntimeError", "message": "handler bug on purpose"}
-    log = faulty.log()
-    assert "Traceback (most recent call last)" in log
-    assert re.search(r'File ".*inference\.py", line \d+, in predict_fn', log)
-    assert "RuntimeError: handler bug on purpose" in log
-
-
-def test_handler_errors_carrying_a_status_code_keep_it(faulty):
-    answer = invoke(faulty.url, "quota")
-    assert answer.status == 429
-    assert json.loads(answer.body)["error"] == "QuotaExceeded"
-
-
-def test_output_fn_returning_something_unservable_is_a_500_that_says_why(faulty):
-    answer = invoke(faulty.url, "wrong-type")
-    assert answer.status == 500
-    assert "must return str or bytes" in json.loads(answer.body)["message"]
-
-
-def test_a_stuck_handler_is_aborted_at_the_timeout_and_the_server_recovers(faulty):
-    started = time.monotonic()
-    answer = invoke(faulty.url, "hang")  # the client would wait 60 s; the server's timeout is 2 s
-    assert answer.status == 500
-    assert time.monotonic() - started < 30
-    log = faulty.log()
-    assert "exceeded the 2 s timeout and was aborted" in log
-    assert "in predict_fn" in log.split("exceeded the 2 s timeout")[1]
-    # A fresh worker (with the model reloaded) serves the next request.
-    assert invoke(faulty.url, "fine").text == "fine"
-
-
-# --- the container's default handlers --------------------------------------------------
-
-
-def test_default_handlers_serve_a_model_fn_only_artifact(fallback):
-    answer = invoke(fallback.url, f"{SETOSA}\n{VIRGINICA}\n")
-    assert answer.status == 200
-    assert answer.text.splitlines() == ["setosa", "virginica"]
-    as_json = invoke(fallback.url, "[[5.1, 3.5, 1.4, 0.2]]", content_type="application/json", accept="application/json")
-    assert json.loads(as_json.body) == ["setosa"]
-
-
-def test_default_handlers_speak_npy(fallback):
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray([[6.7, 3.0, 5.2, 2.3]]))
-    answer = invoke(fallback.url, buffer.getvalue(), content_type="application/x-npy", accept="application/x-npy")
-    assert answer.status == 200
-    assert np.load(io.BytesIO(answer.body)).tolist() == ["virginica"]
-
-
-def test_default_handlers_negotiate_like_the_container(fallback):
-    assert invoke(fallback.url, SETOSA, content_type="text/plain").status == 415
-    assert invoke(fallback.url, f"{SETOSA}\n{SETOSA}\n", accept="text/html").status == 406
-    assert invoke(fallback.url, "5.1,abc\n1,2\n").status == 400
-
-
-def test_default_input_fn_squeezes_a_single_csv_row_as_the_container_does(fallback):
-    # One CSV row becomes a 1-D array, which scikit-learn refuses: the container fails the
-    # same way, so a handler relying on the defaults is caught here, not after deploying.
-    answer = invoke(fallback.url, SETOSA + "\n")
-    assert answer.status == 500
-    assert "Expected 2D array" in json.loads(answer.body)["message"]
-
-
-def test_missing_model_fn_fails_the_health_check(model_artifact, tmp_path):
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "inference.py").write_text(NO_MODEL_FN)
-    with LocalServer(model_artifact, code_dir=code) as server:  # --code replaces the artifact's handler
-        ping = request(server.url, "GET", "/ping")
-        assert ping.status == 503
-        assert "defines no model_fn" in json.loads(ping.body)["message"]
-        assert invoke(server.url, SETOSA).status == 503
-
-
-# --- concurrency -----------------------------------------------------------------------
-
-
-def test_concurrent_requests_each_get_their_own_answer(realtime, iris_rows, reference_model):
-    payloads = [iris_rows[index : index + 1 + index % 7] for index in range(0, 96, 3)]
-
-    def call(rows: list[str]) -> tuple[list[str], list[str]]:
-        answer = invoke(realtime.url, "\n".join(rows) + "\n")
-        assert answer.status == 200
-        expected = reference_model.predict(np.asarray([[float(v) for v in row.split(",")] for row in rows]))
-        return answer.text.splitlines(), [str(label) for label in expected]
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(call, payloads))
-    assert len(results) == len(payloads) == 32
-    for got, expected in results:
-        assert got == expected
+@pytest.mark.parametrize(
+    ("name", "body", "status"),
+    [
+        ("records.csv", SETOSA + "\n" + VIRGINICA + "\n", 200),
+        ("records.json", '{"instances": [[5.1, 3.5, 1.4, 0.2]]}', 200),
+        ("records.jsonl", "[5.1, 3.5, 1.4, 0.2]\n[6.7, 3.0, 5.2, 2.3]\n", 200),
+        ("records.txt", SETOSA, 415),
+        ("records.npy", SETOSA, 415),
+        ("records.unknown-extension", SETOSA, 415),
+        ("records", SETOSA, 415),
+    ],
+)
+def test_async_client_files(server, tmp_path, name, body, status):
+    """The async endpoint passes the S3 object with the content type the client uploaded it with."""
+    path = Path(tmp_path / name)
+    path.write_text(body)
+    answer = invoke(server.url, path.read_bytes(), guess_content_type(path), CSV)
+    if status == 200:
+        assert answer.status == 200, answer.text
+        assert answer.text.splitlines()[0] == "setosa"
+    else:
+        assert_caller_error(answer, 415, "unsupported content type")

@@ -1,0 +1,146 @@
+"""How AWS's serving stack starts and stops the shipped model: with no network (network
+isolation), with the mode's server timeout, and with a model that fails."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from inference_constructs.inference_model import MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS
+from model_code.build import HANDLER
+from model_code.serving.process import REPOSITORY_ROOT, SERVING_PYTHON, LocalServer, serving_environment_missing
+from tests.conftest import resources_of_type
+from tests.model_code.serving.helpers import SETOSA, artifact_with_handler, invoke
+
+pytestmark = pytest.mark.skipif(serving_environment_missing() is not None, reason=str(serving_environment_missing()))
+
+
+def _can_unshare_network() -> bool:
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="module")
+def async_model_environment(synthesized) -> dict[str, str]:
+    """The container environment of dev's async model, as synthesized: what SageMaker will set."""
+    template = synthesized.template(synthesized.stages["dev"].model_stacks["iris"])
+    (environment,) = [
+        model["Properties"]["PrimaryContainer"]["Environment"]
+        for model in resources_of_type(template, "AWS::SageMaker::Model").values()
+        if model["Properties"]["PrimaryContainer"]["Environment"].get(MODEL_SERVER_TIMEOUT) == "900"
+    ]
+    return environment
+
+
+def start_without_network(artifact, environment: dict[str, str]) -> dict:
+    completed = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            sys.executable,
+            "-m",
+            "tests.model_code.serving.offline_start",
+            str(artifact),
+            json.dumps(environment),
+        ],
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not _can_unshare_network(), reason="needs `unshare -n` (a new network namespace): run as root")
+def test_the_shipped_model_starts_and_answers_with_no_network(model_artifact, async_model_environment):
+    """Network isolation: the start-up pip install of code/ must not need an index."""
+    assert async_model_environment["PIP_NO_BUILD_ISOLATION"] == "false"
+    result = start_without_network(model_artifact, async_model_environment)
+    assert result.get("started"), result.get("log")
+    assert (result["ping"], result["status"], result["body"]) == (200, 200, "setosa\n")
+
+
+@pytest.mark.skipif(not _can_unshare_network(), reason="needs `unshare -n` (a new network namespace): run as root")
+def test_without_the_pip_setting_the_offline_start_fails(model_artifact, async_model_environment):
+    """The control: the image's pip builds code/ in an isolated environment that downloads setuptools."""
+    environment = {key: value for key, value in async_model_environment.items() if key != "PIP_NO_BUILD_ISOLATION"}
+    result = start_without_network(model_artifact, environment)
+    assert result == {"started": False, "log": result["log"]}
+    assert "InstallModuleError" in result["log"]
+
+
+BUSY_PREDICT = """
+
+def predict_rows(model, rows):
+    import time
+
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:  # busy: a CPU-bound model, no gevent yield
+        pass
+    return model.predict(rows)
+"""
+
+
+@pytest.fixture(scope="module")
+def slow_artifact(model_artifact, tmp_path_factory):
+    """The shipped handler whose model takes 4 s per request."""
+    source = HANDLER.read_text().replace("serialize(model.predict(rows)", "serialize(predict_rows(model, rows)")
+    assert "predict_rows(model, rows)" in source
+    return artifact_with_handler(tmp_path_factory.mktemp("slow"), model_artifact, "slow", source + BUSY_PREDICT)
+
+
+@pytest.mark.parametrize(("timeout", "answered"), [(2, False), (30, True)])
+def test_the_model_server_timeout_is_what_cuts_an_invocation(slow_artifact, timeout, answered):
+    """SAGEMAKER_MODEL_SERVER_TIMEOUT, scaled down: a 4 s invocation is cut at 2 s and runs to
+    the end under 30 s, as an async model's 900 s runs past the 60 s default."""
+    environment = {MODEL_SERVER_TIMEOUT: str(timeout), MODEL_SERVER_WORKERS: "1"}
+    with LocalServer(slow_artifact, environment=environment) as server:
+        started = time.monotonic()
+        try:
+            status = invoke(server.url, SETOSA + "\n", "text/csv", "text/csv").status
+        except ConnectionError:
+            status = None  # the worker was killed mid-request
+        elapsed = time.monotonic() - started
+    if answered:
+        assert status == 200 and elapsed >= 4
+    else:
+        assert status is None or status >= 500
+        assert "WORKER TIMEOUT" in server.log()
+
+
+def test_a_model_error_stays_a_500(model_artifact, tmp_path):
+    source = HANDLER.read_text() + (
+        "\n\nclass _Broken:\n    def predict(self, rows):\n        raise RuntimeError('model bug')\n\n\n"
+        "def model_fn(model_dir):\n    return _Broken()\n"
+    )
+    artifact = artifact_with_handler(tmp_path, model_artifact, "broken", source)
+    with LocalServer(artifact, environment={MODEL_SERVER_WORKERS: "1"}) as server:
+        assert invoke(server.url, SETOSA + "\n", "text/csv", "text/csv").status == 500
+        # ...while the caller's mistakes are still the caller's.
+        assert invoke(server.url, "x", "text/csv", "text/csv").status == 400
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--artifact", "missing.tar.gz"], "artifact missing.tar.gz not found; build it first (make model)"),
+        (["--env", "NO_EQUALS_SIGN"], "--env expects KEY=VALUE, got 'NO_EQUALS_SIGN'"),
+    ],
+)
+def test_the_launcher_refuses_what_it_cannot_serve(arguments, message):
+    completed = subprocess.run(
+        [str(SERVING_PYTHON), "-m", "model_code.serving.launcher", *arguments],
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert message in completed.stderr
