@@ -275,22 +275,11 @@ class InstanceBackedEndpoint(EndpointBase):
         #: Fewest and most instances of the production variant (autoscaling bounds, or the fixed count).
         self.capacity_bounds = capacity_bounds
 
-    def _create_endpoint(
-        self,
-        config: sagemaker.CfnEndpointConfig,
-        *,
-        retain_variant_properties: bool,
-        encryption_key: kms.IKey,
-        logs_settings: EndpointLogSettings,
-        **extra: Any,
-    ) -> sagemaker.CfnEndpoint:
-        endpoint = super()._create_endpoint(
-            config,
-            retain_variant_properties=retain_variant_properties,
-            encryption_key=encryption_key,
-            logs_settings=logs_settings,
-            **extra,
-        )
+    def _create_endpoint(self, config: sagemaker.CfnEndpointConfig, **props: Any) -> sagemaker.CfnEndpoint:
+        """:meth:`EndpointBase._create_endpoint`, plus the scaling guard the endpoint waits for."""
+        endpoint = super()._create_endpoint(config, **props)
+        encryption_key: kms.IKey = props["encryption_key"]
+        logs_settings: EndpointLogSettings = props["logs_settings"]
         # Present whether or not the endpoint autoscales now: an update that drops autoscaling
         # must deregister the variant too, or the retained registration would keep scaling it.
         self.scaling_guard = ScalingRegistrationGuard(

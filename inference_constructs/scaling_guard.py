@@ -28,7 +28,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from inference_constructs.compliance import REGULATORY_PACKS, acknowledge_rule, acknowledge_wildcard_resources
+from inference_constructs.compliance import (
+    REGULATORY_PACKS,
+    acknowledge_rule,
+    acknowledge_wildcard_resources,
+    skip_checkov_check,
+)
 from inference_constructs.log_retention import log_retention
 
 RESOURCE_TYPE = "Custom::ScalingRegistrationGuard"
@@ -127,6 +132,8 @@ class ScalingRegistrationGuard(Construct):
         resource.add_property_override("AutoscaledVariants", dict(self._registrations))
 
     def _acknowledge_findings(self, scalable_targets: str, target_tracking_alarms: str) -> None:
+        function = self.function.node.default_child
+        assert isinstance(function, cdk.CfnResource)
         acknowledge_wildcard_resources(
             self.role,
             [scalable_targets],
@@ -147,25 +154,30 @@ class ScalingRegistrationGuard(Construct):
             "endpoint, and writing to its own log group; it cannot be attached to any other principal.",
             packs=REGULATORY_PACKS,
         )
-        acknowledge_rule(
-            self.function,
-            "LambdaConcurrency",
-            "Reserved concurrency is taken from the account's unreserved pool, which AWS keeps at 10 or more: "
-            "in a new account with a limit of 10 any reservation fails the deploy. CloudFormation invokes "
-            "this function once per stack update.",
-            packs=REGULATORY_PACKS,
-        )
-        acknowledge_rule(
-            self.function,
-            "LambdaDLQ",
-            "A custom resource handler reports every outcome, failures included, to CloudFormation through "
-            "the response URL; the stack update fails on a failed or missing response, so a DLQ adds nothing.",
-            packs=REGULATORY_PACKS,
-        )
-        acknowledge_rule(
-            self.function,
-            "LambdaInsideVPC",
-            "The function calls only the Application Auto Scaling API and CloudFormation's S3 response URL; "
-            "it reads no data, so a VPC would add endpoints or a NAT gateway without protecting anything.",
-            packs=REGULATORY_PACKS,
-        )
+        # (rule, the packs that have it, the checkov check saying the same, why it does not apply)
+        for rule, packs, checkov_check, reason in (
+            (
+                "LambdaConcurrency",
+                ("HIPAA.Security", "NIST.800.53.R5"),
+                "CKV_AWS_115",
+                "Reserved concurrency comes out of the account's unreserved pool, which AWS keeps at 10 or more: "
+                "in a new account with a limit of 10 any reservation fails the deploy. CloudFormation invokes "
+                "this function once per stack operation.",
+            ),
+            (
+                "LambdaDLQ",
+                ("HIPAA.Security", "NIST.800.53.R5"),
+                "CKV_AWS_116",
+                "A custom resource handler reports every outcome, failures included, to CloudFormation through "
+                "the response URL; the stack operation fails on a failed or missing response, so a DLQ adds nothing.",
+            ),
+            (
+                "LambdaInsideVPC",
+                REGULATORY_PACKS,
+                "CKV_AWS_117",
+                "The function calls only the Application Auto Scaling API and CloudFormation's S3 response URL; "
+                "it reads no data, so a VPC would add endpoints or a NAT gateway without protecting anything.",
+            ),
+        ):
+            acknowledge_rule(self.function, rule, reason, packs=packs)
+            skip_checkov_check(function, checkov_check, reason)
