@@ -11,7 +11,8 @@ ours, as its exact wording is not published.
    afterwards, in reverse dependency order, except those with ``DeletionPolicy: Retain``
    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html,
    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
-   moto deletes removed resources first, ignoring ``Retain``, then adds, then modifies.
+   moto deletes removed resources first, ignoring ``Retain``, then adds, then modifies; and it
+   deletes a stack's resources in no particular order. Here a stack is deleted dependants first.
 2. Application Auto Scaling in CloudFormation: moto skips ``AWS::ApplicationAutoScaling::*``.
    Scalable targets (with their scheduled actions) and scaling policies are registered through
    moto's Application Auto Scaling backend; a policy needs a registered target, and deregistering a
@@ -101,7 +102,35 @@ def _cloudformation_update_order() -> None:
             if resource is not None and removed[name].get("DeletionPolicy") != "Retain":
                 self._delete_resource(resource, removed[name])
 
+    def delete(self: Any) -> None:
+        # Stack deletion: dependants first (a custom resource before its function), retained
+        # resources left alone. What fails is tried again once the rest is gone, as moto does.
+        resources = self._resource_json_map
+        order = reversed(list(TopologicalSorter(_dependencies(resources, set(resources))).static_order()))
+        pending = [
+            name
+            for name in order
+            if resources[name].get("DeletionPolicy") != "Retain"
+            and self._parsed_resources.get(name) is not None
+            and not isinstance(self._parsed_resources.get(name), str)
+        ]
+        for _ in range(3):
+            failed, errors = [], []
+            for name in pending:
+                try:
+                    self._delete_resource(self._parsed_resources[name], resources[name])
+                except Exception as error:  # retried below, raised if it persists
+                    failed.append(name)
+                    errors.append(error)
+                else:
+                    self._parsed_resources.pop(name)
+            if not failed:
+                return
+            pending = failed
+        raise errors[0]
+
     ResourceMap.update = update
+    ResourceMap.delete = delete
 
 
 # 2. Application Auto Scaling in CloudFormation ------------------------------------------------
@@ -554,15 +583,10 @@ def _custom_resources_in_process() -> None:
     from moto.cloudformation.responses import CloudFormationResponse
 
     def record_response(self: Any) -> tuple[int, dict[str, int], str]:
+        # Only recorded: the resource that sent the request applies it when its handler returns
+        # (moto's own handling would look the stack up, and create its pending resources, again).
         body = json.loads(self.body)
         _RESPONSES[body["RequestId"]] = body
-        if body.get("Status") == "SUCCESS":
-            stack = self.cloudformation_backend.get_stack(body["StackId"])
-            with contextlib.suppress(KeyError):
-                custom_resource = stack.get_custom_resource(body["LogicalResourceId"])
-                custom_resource.set_data(body.get("Data") or {})
-                custom_resource.resource_name = body.get("PhysicalResourceId") or custom_resource.resource_name
-                stack.verify_readiness()
         return 200, {"status": 200}, json.dumps("{}")
 
     CloudFormationResponse.process_cfn_response = record_response
@@ -586,7 +610,9 @@ def _custom_resources_in_process() -> None:
             event["PhysicalResourceId"] = resource.resource_name
         if old is not None:
             event["OldResourceProperties"] = old
-        _invoke_inline_handler(function, event, resource.region_name)
+        response = _invoke_inline_handler(function, event, resource.region_name)
+        resource.set_data(response.get("Data") or {})
+        resource.resource_name = response.get("PhysicalResourceId") or resource.resource_name
 
     previous_create = CustomModel.create_from_cloudformation_json.__func__
 
