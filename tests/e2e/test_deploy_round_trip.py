@@ -640,6 +640,31 @@ def test_smoke_command_passes_against_the_deployment(deployment: Deployment, dea
     python_client(deployment, deadline, "smoke", "--env", ENVIRONMENT)
 
 
+# Deploying a changed config ----------------------------------------------------------------
+
+
+def _config_copy(tmp_path: Path, change: Callable[[dict], None]) -> Path:
+    """A copy of config/ with ``change`` applied to the dev file's document."""
+    copy = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, copy)
+    path = copy / f"{ENVIRONMENT}.yaml"
+    document = yaml.safe_load(path.read_text())
+    change(document)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return copy
+
+
+def _deploy(cdk: CdkCli, config_dir: Path) -> None:
+    cdk(
+        "deploy",
+        f"{stage_name(ENVIRONMENT)}/*",
+        "--method=direct",
+        "--require-approval",
+        "never",
+        config_dir=str(config_dir),
+    )
+
+
 # 7. Changing one model redeploys only its stack; endpoints keep their names -------------------
 
 
@@ -662,15 +687,13 @@ def _snapshot(deployment: Deployment, model: ModelConfig) -> ModelSnapshot:
 @pytest.fixture
 def changed_config_dir(tmp_path: Path, dev_config: EnvironmentConfig) -> Iterator[Path]:
     """A copy of config/ in which the first dev model gets one more container variable."""
-    copy = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, copy)
-    path = copy / f"{ENVIRONMENT}.yaml"
-    document = yaml.safe_load(path.read_text())
-    changed = document["models"][0]
-    assert changed["name"] == dev_config.models[0].name
-    changed.setdefault("environment", {})[REVISION_VARIABLE] = "2"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    yield copy
+
+    def change(document: dict) -> None:
+        changed = document["models"][0]
+        assert changed["name"] == dev_config.models[0].name
+        changed.setdefault("environment", {})[REVISION_VARIABLE] = "2"
+
+    yield _config_copy(tmp_path, change)
 
 
 def test_changing_one_model_updates_only_its_stack_and_keeps_endpoint_names(
@@ -684,14 +707,7 @@ def test_changing_one_model_updates_only_its_stack_and_keeps_endpoint_names(
     outputs_before = deployment.model_outputs(changed)
     before = _snapshot(deployment, changed)
 
-    cdk(
-        "deploy",
-        f"{stage_name(ENVIRONMENT)}/*",
-        "--method=direct",
-        "--require-approval",
-        "never",
-        config_dir=str(changed_config_dir),
-    )
+    _deploy(cdk, changed_config_dir)
 
     assert status_of(emulator, changed_stack) == "UPDATE_COMPLETE"
     assert template_of(emulator, changed_stack) != templates[changed_stack]
@@ -727,28 +743,6 @@ AUTOSCALED_MODES = ("realtime", "async")
 OTHER_INSTANCE_TYPES = ("ml.c5.large", "ml.c5.xlarge")
 SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
 SCALING_POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
-
-
-def _config_copy(tmp_path: Path, change: Callable[[dict], None]) -> Path:
-    """A copy of config/ with ``change`` applied to the dev file's document."""
-    copy = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, copy)
-    path = copy / f"{ENVIRONMENT}.yaml"
-    document = yaml.safe_load(path.read_text())
-    change(document)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return copy
-
-
-def _deploy(cdk: CdkCli, config_dir: Path) -> None:
-    cdk(
-        "deploy",
-        f"{stage_name(ENVIRONMENT)}/*",
-        "--method=direct",
-        "--require-approval",
-        "never",
-        config_dir=str(config_dir),
-    )
 
 
 def registered_scaling(emulator: Emulator, endpoint: str) -> dict[str, dict]:
