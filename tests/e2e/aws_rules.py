@@ -253,8 +253,8 @@ def _application_autoscaling_resources() -> None:
                 # CloudFormation's handler reads the target before updating it.
                 raise _object_not_found(f"scalable target {target.physical_resource_id} is not registered")
             target.register(account_id, region_name)
-            if target.key != original_resource.key:  # replaced: the old one goes (UpdateReplacePolicy aside)
-                original_resource.delete(account_id, region_name)
+            if target.key != original_resource.key and cloudformation_json.get("UpdateReplacePolicy") != "Retain":
+                original_resource.delete(account_id, region_name)  # replaced: the old one goes
             return target
 
         def delete(self, account_id: str, region_name: str) -> None:
