@@ -828,7 +828,7 @@ def test_changing_the_instance_type_of_autoscaled_endpoints_takes_one_deploy(
     deployment: Deployment, cdk: CdkCli, tmp_path: Path
 ):
     """SageMaker refuses to update an endpoint whose registered variant changes instance type
-    (the emulator enforces it, tests/e2e/aws_rules.py): the stacks deregister the variant first
+    (the emulator enforces it, tests/e2e/emulator_rules.py): the stacks deregister the variant first
     and register it again afterwards, with the same scaling."""
     emulator = deployment.emulator
     changed: dict[str, str] = {}  # endpoint name -> its new instance type

@@ -1,4 +1,4 @@
-"""The emulator refuses what AWS refuses (tests/e2e/aws_rules.py), shown on the shapes that broke.
+"""The emulator refuses what AWS refuses (tests/e2e/emulator_rules.py), shown on the shapes that broke.
 
 Each test deploys, with plain CloudFormation calls, the shape this project shipped before issue 14
 and performs the change that fails on AWS; the emulator must refuse it as AWS does. The round

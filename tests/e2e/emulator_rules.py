@@ -543,7 +543,7 @@ class _Context:
 def _invoke_inline_handler(function: Any, event: dict[str, Any], region_name: str) -> dict[str, Any]:
     """Run ``function``'s inline Python handler on ``event``; the response it sent CloudFormation."""
     if not str(function.run_time).startswith("python"):
-        raise NotImplementedError(f"aws_rules: custom resources backed by {function.run_time} are not emulated")
+        raise NotImplementedError(f"emulator_rules: custom resources backed by {function.run_time} are not emulated")
     module_name, _, attribute = function.handler.rpartition(".")
     with tempfile.TemporaryDirectory() as directory:
         with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
@@ -641,7 +641,7 @@ def _custom_resources_in_process() -> None:
         region_name: str,
     ) -> Any:
         if not hasattr(original_resource, "properties"):
-            raise NotImplementedError(f"aws_rules: updating {original_resource.logical_id} is not emulated")
+            raise NotImplementedError(f"emulator_rules: updating {original_resource.logical_id} is not emulated")
         properties = cloudformation_json["Properties"]
         send(original_resource, "Update", properties, original_resource.properties)
         original_resource.properties = properties
