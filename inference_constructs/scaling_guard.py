@@ -15,6 +15,10 @@ deregisters exactly the variants the update would break; the endpoint keys its s
 (and so its policies) by instance type, so a type change registers a fresh target after the
 update, and retains the old logical resources, whose cleanup then calls nothing (see
 :meth:`inference_constructs.endpoint.InstanceBackedEndpoint._scalable_target`).
+
+Not chosen: refusing instance type changes at synth (one deploy can do it); managing the whole
+registration in a custom resource (cdk-nag, the template rules and the review bundle read the
+native scaling resources).
 """
 
 from __future__ import annotations
