@@ -420,8 +420,9 @@ class AsyncEndpoint(InstanceBackedEndpoint):
     def _wake_from_zero(self, target: autoscaling.ScalableTarget, scaling: AsyncAutoscaling) -> None:
         # At zero instances there is no backlog *per instance* for target tracking to act on;
         # SageMaker reports HasBacklogWithoutCapacity = 1 instead, and this policy adds one.
+        # Under the target, like its other policies: an instance type change replaces them together.
         self.wake_from_zero = autoscaling.StepScalingAction(
-            self,
+            target,
             "WakeFromZero",
             scaling_target=target,
             adjustment_type=autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -21,6 +22,7 @@ from inference_constructs.compliance import REGULATORY_PACKS, acknowledge_rule
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.instance_types import has_local_storage
 from inference_constructs.log_retention import check_log_retention_days, log_retention
+from inference_constructs.scaling_guard import ScalingRegistrationGuard
 from inference_constructs.settings import Settings
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
@@ -164,6 +166,12 @@ class EndpointBase(Construct):
         return policy.to_cloudformation(names)
 
     def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
+        """The variant's scalable target (instance-backed endpoints key theirs by instance type)."""
+        return self._create_scalable_target("ScalableTarget", dimension, min_capacity, max_capacity)
+
+    def _create_scalable_target(
+        self, construct_id: str, dimension: str, min_capacity: int, max_capacity: int
+    ) -> autoscaling.ScalableTarget:
         stack = cdk.Stack.of(self)
         # Application Auto Scaling's service-linked role for SageMaker, instead of a role of ours.
         service_linked_role = iam.Role.from_role_arn(
@@ -179,7 +187,7 @@ class EndpointBase(Construct):
         )
         target = autoscaling.ScalableTarget(
             self,
-            "ScalableTarget",
+            construct_id,
             role=service_linked_role,
             service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"endpoint/{self.endpoint_name}/variant/{self.variant_name}",
@@ -240,6 +248,22 @@ class EndpointBase(Construct):
         )
 
 
+def scalable_target_id(instance_type: str) -> str:
+    """The construct id of a variant's scalable target on ``instance_type`` (``ml.m5.large`` ->
+    ``ScalableTargetMlM5Large``): a new instance type is a new logical resource."""
+    return "ScalableTarget" + "".join(part.capitalize() for part in instance_type.replace("-", ".").split("."))
+
+
+@jsii.implements(cdk.IAspect)
+class _RetainScalingResources:
+    """Retain Application Auto Scaling resources on removal and replacement (see
+    ``InstanceBackedEndpoint._scalable_target``)."""
+
+    def visit(self, node: Any) -> None:
+        if isinstance(node, cdk.CfnResource) and node.cfn_resource_type.startswith("AWS::ApplicationAutoScaling::"):
+            node.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+
 class InstanceBackedEndpoint(EndpointBase):
     """Base for endpoints served by instances (real-time and async): instance metrics and the
     capacity bounds the dashboard draws the instance count against."""
@@ -250,6 +274,60 @@ class InstanceBackedEndpoint(EndpointBase):
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=variant_name)
         #: Fewest and most instances of the production variant (autoscaling bounds, or the fixed count).
         self.capacity_bounds = capacity_bounds
+
+    def _create_endpoint(self, config: sagemaker.CfnEndpointConfig, **props: Any) -> sagemaker.CfnEndpoint:
+        """:meth:`EndpointBase._create_endpoint`, plus the scaling guard the endpoint waits for."""
+        endpoint = super()._create_endpoint(config, **props)
+        encryption_key: kms.IKey = props["encryption_key"]
+        logs_settings: EndpointLogSettings = props["logs_settings"]
+        # Present whether or not the endpoint autoscales now: an update that drops autoscaling
+        # must deregister the variant too, or the retained registration would keep scaling it.
+        self.scaling_guard = ScalingRegistrationGuard(
+            self,
+            "ScalingGuard",
+            endpoint_name=self.endpoint_name,
+            encryption_key=encryption_key,
+            log_retention_days=logs_settings.retention_days,
+            retain_logs=logs_settings.retain_on_delete,
+        )
+        endpoint.node.add_dependency(self.scaling_guard)
+        return endpoint
+
+    def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
+        """The production variant's scalable target; scaling policies go under it.
+
+        SageMaker refuses an endpoint update that changes the instance type of (or removes) a
+        registered variant (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+        So that such a change deploys in one update:
+
+        - the scaling guard (which the endpoint depends on) deregisters the variant first;
+        - the target's logical id carries the instance type, so a new type is a new resource,
+          registered after the endpoint update (it depends on the endpoint), with its policies
+          and scheduled actions, which are its children;
+        - every Application Auto Scaling resource of the endpoint is retained on removal and
+          replacement: cleanup of the old logical resources would otherwise deregister (or delete
+          the policies of) the same resource id the new ones just registered. Nothing is left
+          behind: the guard deregistered them, and deleting an endpoint deregisters its variants
+          (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html).
+        """
+        instance_type = self._variant_instance_type()
+        self.scaling_guard.register(self.variant_name, instance_type=instance_type, scalable_dimension=dimension)
+        target = self._create_scalable_target(scalable_target_id(instance_type), dimension, min_capacity, max_capacity)
+        cdk.Aspects.of(self).add(_RetainScalingResources())
+        return target
+
+    def _variant_instance_type(self) -> str:
+        """The production variant's instance type, as the endpoint config gives it."""
+        variants = self.endpoint_config.production_variants
+        assert isinstance(variants, list), "the endpoint config lists its variants at synth"
+        (instance_type,) = [
+            variant.instance_type
+            for variant in variants
+            if isinstance(variant, sagemaker.CfnEndpointConfig.ProductionVariantProperty)
+            and variant.variant_name == self.variant_name
+        ]
+        assert isinstance(instance_type, str), f"variant {self.variant_name} has no instance type"
+        return instance_type
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """Average CPU utilization across instances (100% per vCPU)."""

@@ -56,6 +56,11 @@ class EnvironmentDiff:
 
 # CDK appends an 8-character hash of the construct path to generated names.
 _GENERATED_SUFFIX = re.compile(r"(?<=[A-Za-z])[0-9A-F]{8}\b")
+# An instance-backed endpoint's scalable target carries its instance type in its construct id
+# (ScalableTargetMlM5Large, see inference_constructs/endpoint.py), and so do the paths and
+# generated names of its policies. The instance type shows as the endpoint config's difference;
+# here it would hide every scaling setting behind "added"/"removed".
+_SCALABLE_TARGET_KEY = re.compile(r"ScalableTargetMl[A-Z][a-z0-9]*?(?:Nano|Micro|Small|Medium|Large|Xlarge|\d+xlarge)")
 # Keys that name an element of a list, so lists compare element by element, not by position.
 _ELEMENT_KEYS = ("Sid", "VariantName", "ScheduledActionName", "PolicyName", "Key", "Name", "Id")
 
@@ -68,6 +73,7 @@ def normalizer(stack: Stack, environment: str) -> Callable[[str], str]:
     def normal(text: str) -> str:
         text = names.sub("<env>", text)
         text = _GENERATED_SUFFIX.sub("<hash>", text)
+        text = _SCALABLE_TARGET_KEY.sub("ScalableTarget<instance type>", text)
         text = text.replace("arn:aws:", "arn:${AWS::Partition}:")
         if stack.region:
             text = text.replace(stack.region, "${AWS::Region}")
@@ -106,7 +112,7 @@ def describe_stack(assembly: Assembly, stack: Stack, environment: str) -> dict[s
             properties["DashboardBody"] = _widget_titles(render.text(properties.get("DashboardBody")))
         for setting, value in _flatten(render.value(properties)):
             settings[setting] = normal(value)
-        described[stack.path_of(logical_id)] = settings
+        described[_SCALABLE_TARGET_KEY.sub("ScalableTarget<instance type>", stack.path_of(logical_id))] = settings
     return described
 
 

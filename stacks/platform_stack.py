@@ -29,6 +29,22 @@ class PlatformResources:
     notifications_topic: sns.ITopic
     alarms_topic: sns.ITopic
 
+    def shared_values(self) -> list[str]:
+        """Every value of these resources a model stack may use: each bucket's name and ARN,
+        each topic's ARN and the key's ARN.
+
+        CDK turns each one a model stack uses into an export of the platform stack and an
+        ``Fn::ImportValue`` in the model stack. The platform exports them all, always (see
+        :class:`PlatformStack`), so the exports never depend on which models or modes exist.
+        """
+        buckets = (self.model_artifacts_bucket, self.async_bucket, self.batch_bucket, self.data_capture_bucket)
+        return [
+            self.encryption_key.key_arn,
+            *(value for bucket in buckets for value in (bucket.bucket_name, bucket.bucket_arn)),
+            self.notifications_topic.topic_arn,
+            self.alarms_topic.topic_arn,
+        ]
+
 
 class PlatformStack(cdk.Stack):
     """Keys, buckets and topics for one environment. Retained on delete unless the
@@ -88,6 +104,14 @@ class PlatformStack(cdk.Stack):
             notifications_topic=notifications_topic.topic,
             alarms_topic=alarms_topic.topic,
         )
+        # CloudFormation refuses to delete or change an export that another stack imports
+        # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html).
+        # Exported only while some model uses them, a value would vanish from this stack's update
+        # when its last user goes away, while the old model stack still imports it: the update
+        # fails. Exporting every shared value always, under the name CDK gives the automatic
+        # reference, keeps the exports independent of the models and modes configured.
+        for value in self.resources.shared_values():
+            self.export_value(value)
         for name, value in (
             ("ModelArtifactsBucketName", self.resources.model_artifacts_bucket.bucket_name),
             ("AsyncBucketName", self.resources.async_bucket.bucket_name),

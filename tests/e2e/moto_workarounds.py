@@ -253,6 +253,10 @@ if __name__ == "__main__":
     if moto.__version__ != MOTO_VERSION:
         sys.exit(f"these workarounds were written for moto {MOTO_VERSION}, not {moto.__version__}: re-check each one")
     apply()
+    # Then the rules AWS enforces and moto does not (some extend the patches above).
+    from tests.e2e import emulator_rules
+
+    emulator_rules.apply()
     from moto.server import main
 
     main(sys.argv[1:])

@@ -664,6 +664,31 @@ def test_smoke_command_passes_against_the_deployment(deployment: Deployment, dea
     python_client(deployment, deadline, "smoke", "--env", ENVIRONMENT)
 
 
+# Deploying a changed config ----------------------------------------------------------------
+
+
+def _config_copy(tmp_path: Path, change: Callable[[dict], None]) -> Path:
+    """A copy of config/ with ``change`` applied to the dev file's document."""
+    copy = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, copy)
+    path = copy / f"{ENVIRONMENT}.yaml"
+    document = yaml.safe_load(path.read_text())
+    change(document)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return copy
+
+
+def _deploy(cdk: CdkCli, config_dir: Path) -> None:
+    cdk(
+        "deploy",
+        f"{stage_name(ENVIRONMENT)}/*",
+        "--method=direct",
+        "--require-approval",
+        "never",
+        config_dir=str(config_dir),
+    )
+
+
 # 7. Changing one model redeploys only its stack; endpoints keep their names -------------------
 
 
@@ -686,15 +711,13 @@ def _snapshot(deployment: Deployment, model: ModelConfig) -> ModelSnapshot:
 @pytest.fixture
 def changed_config_dir(tmp_path: Path, dev_config: EnvironmentConfig) -> Iterator[Path]:
     """A copy of config/ in which the first dev model gets one more container variable."""
-    copy = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, copy)
-    path = copy / f"{ENVIRONMENT}.yaml"
-    document = yaml.safe_load(path.read_text())
-    changed = document["models"][0]
-    assert changed["name"] == dev_config.models[0].name
-    changed.setdefault("environment", {})[REVISION_VARIABLE] = "2"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    yield copy
+
+    def change(document: dict) -> None:
+        changed = document["models"][0]
+        assert changed["name"] == dev_config.models[0].name
+        changed.setdefault("environment", {})[REVISION_VARIABLE] = "2"
+
+    yield _config_copy(tmp_path, change)
 
 
 def test_changing_one_model_updates_only_its_stack_and_keeps_endpoint_names(
@@ -708,14 +731,7 @@ def test_changing_one_model_updates_only_its_stack_and_keeps_endpoint_names(
     outputs_before = deployment.model_outputs(changed)
     before = _snapshot(deployment, changed)
 
-    cdk(
-        "deploy",
-        f"{stage_name(ENVIRONMENT)}/*",
-        "--method=direct",
-        "--require-approval",
-        "never",
-        config_dir=str(changed_config_dir),
-    )
+    _deploy(cdk, changed_config_dir)
 
     assert status_of(emulator, changed_stack) == "UPDATE_COMPLETE"
     assert template_of(emulator, changed_stack) != templates[changed_stack]
@@ -743,7 +759,170 @@ def test_changing_one_model_updates_only_its_stack_and_keeps_endpoint_names(
         assert transform_task(definition)["Parameters"]["ModelName"] in after.models
 
 
-# 8. Destroy keeps the retained key, buckets and data ------------------------------------------
+# 8. Routine changes AWS refuses unless the stacks prepare for them -----------------------------
+
+# Modes whose endpoints run on instances that Application Auto Scaling may scale.
+AUTOSCALED_MODES = ("realtime", "async")
+# Instance types the changed config moves autoscaled endpoints to (non-burstable, x86, EBS-backed).
+OTHER_INSTANCE_TYPES = ("ml.c5.large", "ml.c5.xlarge")
+SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
+SCALING_POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+
+def registered_scaling(emulator: Emulator, endpoint: str) -> dict[str, dict]:
+    """What Application Auto Scaling holds for ``endpoint``'s variants: bounds, policies (type and
+    configuration; their names follow the construct path) and scheduled actions, by resource id."""
+    scaling = emulator.client("application-autoscaling")
+    prefix = f"endpoint/{endpoint}/variant/"
+    registered = {}
+    for target in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]:
+        resource_id = target["ResourceId"]
+        if not resource_id.startswith(prefix):
+            continue
+        policies = scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id)
+        actions = scaling.describe_scheduled_actions(ServiceNamespace="sagemaker", ResourceId=resource_id)
+        registered[resource_id] = {
+            "bounds": (target["MinCapacity"], target["MaxCapacity"]),
+            "policies": sorted(
+                (
+                    policy["PolicyType"],
+                    json.dumps(
+                        policy.get("TargetTrackingScalingPolicyConfiguration")
+                        or policy.get("StepScalingPolicyConfiguration"),
+                        sort_keys=True,
+                        default=str,
+                    ),
+                )
+                for policy in policies["ScalingPolicies"]
+            ),
+            "scheduled actions": sorted(action["ScheduledActionName"] for action in actions["ScheduledActions"]),
+        }
+    return registered
+
+
+def declared_scaling(template: dict, endpoint: str) -> dict[str, tuple]:
+    """What the deployed template declares for ``endpoint``'s variants: bounds, policy count and
+    scheduled action names, by resource id."""
+    resources = template["Resources"]
+    declared = {}
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] != SCALABLE_TARGET or not properties["ResourceId"].startswith(f"endpoint/{endpoint}/"):
+            continue
+        policies = [
+            policy
+            for policy in resources.values()
+            if policy["Type"] == SCALING_POLICY and policy["Properties"].get("ScalingTargetId") == {"Ref": logical_id}
+        ]
+        declared[properties["ResourceId"]] = (
+            (properties["MinCapacity"], properties["MaxCapacity"]),
+            len(policies),
+            sorted(action["ScheduledActionName"] for action in properties.get("ScheduledActions", [])),
+        )
+    return declared
+
+
+def _autoscaled_endpoints(config: EnvironmentConfig) -> list[str]:
+    return [
+        endpoint_name(ENVIRONMENT, model.name, mode)
+        for model in config.models
+        for mode in AUTOSCALED_MODES
+        if getattr(model, "async_" if mode == "async" else mode) is not None
+        and getattr(model, "async_" if mode == "async" else mode).autoscaling is not None
+    ]
+
+
+def test_autoscaled_endpoints_are_registered_as_their_templates_declare(deployment: Deployment):
+    emulator = deployment.emulator
+    endpoints = _autoscaled_endpoints(deployment.config)
+    if not endpoints:
+        pytest.skip(f"no autoscaled real-time or async endpoint in config/{ENVIRONMENT}.yaml")
+    model_of = {endpoint_name(ENVIRONMENT, m.name, mode): m for m in deployment.config.models for mode in MODES}
+    for name in endpoints:
+        declared = declared_scaling(template_of(emulator, deployment.model_stack(model_of[name])), name)
+        registered = registered_scaling(emulator, name)
+        assert declared, f"the template declares no scalable target for {name}"
+        assert {
+            resource_id: (scaling["bounds"], len(scaling["policies"]), scaling["scheduled actions"])
+            for resource_id, scaling in registered.items()
+        } == declared
+
+
+def test_changing_the_instance_type_of_autoscaled_endpoints_takes_one_deploy(
+    deployment: Deployment, cdk: CdkCli, tmp_path: Path
+):
+    """SageMaker refuses to update an endpoint whose registered variant changes instance type
+    (the emulator enforces it, tests/e2e/emulator_rules.py): the stacks deregister the variant first
+    and register it again afterwards, with the same scaling."""
+    emulator = deployment.emulator
+    changed: dict[str, str] = {}  # endpoint name -> its new instance type
+
+    def change(document: dict) -> None:
+        for model in document["models"]:
+            for mode in AUTOSCALED_MODES:
+                block = model.get(mode)
+                if block and block.get("autoscaling"):
+                    new_type = next(t for t in OTHER_INSTANCE_TYPES if t != block["instance_type"])
+                    block["instance_type"] = new_type
+                    changed[endpoint_name(ENVIRONMENT, model["name"], mode)] = new_type
+
+    config_dir = _config_copy(tmp_path, change)
+    if not changed:
+        pytest.skip(f"no autoscaled real-time or async endpoint in config/{ENVIRONMENT}.yaml")
+    before = {name: registered_scaling(emulator, name) for name in changed}
+    assert all(before.values()), f"scaling not registered before the change: {before}"
+
+    _deploy(cdk, config_dir)
+
+    sagemaker = emulator.client("sagemaker")
+    for name, instance_type in changed.items():
+        endpoint = sagemaker.describe_endpoint(EndpointName=name)
+        assert endpoint["EndpointStatus"] == "InService"
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        assert [variant["InstanceType"] for variant in config["ProductionVariants"]] == [instance_type]
+        assert registered_scaling(emulator, name) == before[name], f"{name} lost or changed its scaling"
+    for model in deployment.config.models:
+        assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
+
+
+def platform_exports(emulator: Emulator, stack: str) -> dict[str, str]:
+    stack_id = emulator.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
+    paginator = emulator.client("cloudformation").get_paginator("list_exports")
+    return {
+        export["Name"]: export["Value"]
+        for page in paginator.paginate()
+        for export in page["Exports"]
+        if export["ExportingStackId"] == stack_id
+    }
+
+
+def test_removing_a_mode_from_the_last_model_deploys_cleanly(deployment: Deployment, cdk: CdkCli, tmp_path: Path):
+    """CloudFormation refuses to delete an export another stack still imports (the emulator
+    enforces it): the platform keeps exporting what the old model stack imports."""
+    emulator = deployment.emulator
+    last = deployment.config.models[-1]
+    removed = next(
+        (mode for mode in ("async", "batch", "realtime") if mode in last.modes and len(last.modes) > 1), None
+    )
+    if removed is None:
+        pytest.skip(f"the last model of config/{ENVIRONMENT}.yaml has no mode that can be removed")
+    exports = platform_exports(emulator, deployment.platform_stack)
+    endpoint = endpoint_name(ENVIRONMENT, last.name, removed)
+
+    _deploy(cdk, _config_copy(tmp_path, lambda document: document["models"][-1].pop(removed)))
+
+    stack = deployment.model_stack(last)
+    assert status_of(emulator, stack) == "UPDATE_COMPLETE"
+    assert not set(MODE_OUTPUTS[removed]) & set(deployment.model_outputs(last))
+    assert platform_exports(emulator, deployment.platform_stack) == exports
+    if removed in ENDPOINT_MODES:
+        with pytest.raises(ClientError):
+            emulator.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+        # Deleting the endpoint deregistered its variants; the retained scaling resources called nothing.
+        assert registered_scaling(emulator, endpoint) == {}
+
+
+# 9. Destroy keeps the retained key, buckets and data ------------------------------------------
 
 
 def test_destroy_removes_the_stacks_and_keeps_retained_data(deployment: Deployment, cdk: CdkCli):
@@ -767,8 +946,11 @@ def test_destroy_removes_the_stacks_and_keeps_retained_data(deployment: Deployme
         ("async", "AsyncBucketName", "AsyncOutputPath"),
         ("batch", "BatchBucketName", "BatchOutputPath"),
     ):
+        # From the outputs: the step above may have removed a mode from the last model.
         paths = [
-            deployment.model_outputs(model)[path_output] for model in deployment.config.models if mode in model.modes
+            deployment.model_outputs(model)[path_output]
+            for model in deployment.config.models
+            if path_output in deployment.model_outputs(model)
         ]
         for path in paths or [f"s3://{platform[bucket_output]}/e2e/{mode}-output/"]:
             bucket, prefix = split_s3_uri(path)
@@ -777,16 +959,17 @@ def test_destroy_removes_the_stacks_and_keeps_retained_data(deployment: Deployme
             s3.put_object(Bucket=bucket, Key=key, Body=body)
             results[(bucket, key)] = body
     contents = {bucket: objects_under(emulator, f"s3://{bucket}/") for bucket in buckets}
+    outputs = {model.name: deployment.model_outputs(model) for model in deployment.config.models}
     endpoints = [
-        deployment.model_outputs(model)[ENDPOINT_OUTPUT[mode]]
+        outputs[model.name][ENDPOINT_OUTPUT[mode]]
         for model in deployment.config.models
         for mode in ENDPOINT_MODES
-        if mode in model.modes
+        if ENDPOINT_OUTPUT[mode] in outputs[model.name]
     ]
     state_machines = [
-        deployment.model_outputs(model)["BatchStateMachineArn"]
+        outputs[model.name]["BatchStateMachineArn"]
         for model in deployment.config.models
-        if "batch" in model.modes
+        if "BatchStateMachineArn" in outputs[model.name]
     ]
 
     cdk("destroy", f"{stage_name(ENVIRONMENT)}/*", "--force", limit=300)

@@ -31,7 +31,10 @@ def endpoint_template(request, model_artifact):
 
 def test_log_group_is_the_one_sagemaker_writes_to_encrypted_and_expiring(endpoint_template):
     endpoint, template, key_id = endpoint_template
-    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    endpoint_log_groups = template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": Match.string_like_regexp("^/aws/sagemaker/")}}
+    )
+    assert len(endpoint_log_groups) == 1
     template.has_resource(
         "AWS::Logs::LogGroup",
         {
@@ -50,7 +53,9 @@ def test_endpoint_waits_for_its_log_group(endpoint_template):
     # Otherwise SageMaker could create the group first (unencrypted, kept forever) and the
     # stack's own group would then fail to create.
     _, template, _ = endpoint_template
-    (log_group_id,) = template.find_resources("AWS::Logs::LogGroup")
+    (log_group_id,) = template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": Match.string_like_regexp("^/aws/sagemaker/")}}
+    )
     (endpoint_resource,) = template.find_resources("AWS::SageMaker::Endpoint").values()
     assert log_group_id in endpoint_resource["DependsOn"]
 

@@ -122,8 +122,9 @@ def test_scalable_target_bounds_and_service_linked_role(autoscaled):
     # The scaling target waits for the endpoint it scales.
     target = next(iter(template.find_resources("AWS::ApplicationAutoScaling::ScalableTarget").values()))
     assert any(dep.startswith("RealtimeEndpoint") for dep in target["DependsOn"])
-    # No scaling role of our own: the service-linked one is used.
-    template.resource_count_is("AWS::IAM::Role", 2)  # model execution role + the test's caller
+    # No scaling role of our own: the service-linked one is used. The third role is the scaling
+    # guard's function's (tests/inference_constructs/test_scaling_guard.py).
+    template.resource_count_is("AWS::IAM::Role", 3)  # model execution role + the test's caller + the guard
 
 
 def test_target_tracking_on_invocations_and_cpu(autoscaled):

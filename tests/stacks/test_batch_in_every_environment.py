@@ -86,4 +86,6 @@ def test_the_batch_bucket_sends_events_to_eventbridge_without_a_custom_resource(
     assert len(flagged) == 1 and flagged[0].startswith("BatchTransform")
     for template in (platform, model):
         assert not resources_of_type(template, "Custom::S3BucketNotifications")
-        assert not resources_of_type(template, "AWS::Lambda::Function")
+        # The only functions are the endpoints' scaling guards (inference_constructs/scaling_guard.py).
+        functions = resources_of_type(template, "AWS::Lambda::Function")
+        assert all("ScalingGuard" in logical_id for logical_id in functions), sorted(functions)

@@ -1,0 +1,173 @@
+"""The emulator refuses what AWS refuses (tests/e2e/emulator_rules.py), shown on the shapes that broke.
+
+Each test deploys, with plain CloudFormation calls, the shape this project shipped before issue 14
+and performs the change that fails on AWS; the emulator must refuse it as AWS does. The round
+trip (test_deploy_round_trip.py) then shows the shipped stacks making the same changes cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import ACCOUNT, Emulator
+
+pytestmark = pytest.mark.e2e
+
+ENDPOINT = "rules-old-shape"
+VARIANT_RESOURCE = f"endpoint/{ENDPOINT}/variant/AllTraffic"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def _old_shape(instance_type: str) -> str:
+    """An autoscaled endpoint as the stacks built it before issue 14: one scalable target that
+    depends on the endpoint, nothing that deregisters it before an endpoint update."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/rules-sagemaker"
+    return json.dumps(
+        {
+            "Resources": {
+                "Model": {
+                    "Type": "AWS::SageMaker::Model",
+                    "Properties": {
+                        "ExecutionRoleArn": role,
+                        "PrimaryContainer": {"Image": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/rules:1"},
+                    },
+                },
+                "Config": {
+                    "Type": "AWS::SageMaker::EndpointConfig",
+                    "Properties": {
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                                "InstanceType": instance_type,
+                                "InitialInstanceCount": 1,
+                                "InitialVariantWeight": 1,
+                            }
+                        ]
+                    },
+                },
+                "Endpoint": {
+                    "Type": "AWS::SageMaker::Endpoint",
+                    "Properties": {
+                        "EndpointName": ENDPOINT,
+                        "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+                    },
+                },
+                "ScalableTarget": {
+                    "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+                    "DependsOn": ["Endpoint"],
+                    "Properties": {
+                        "ServiceNamespace": "sagemaker",
+                        "ResourceId": VARIANT_RESOURCE,
+                        "ScalableDimension": DIMENSION,
+                        "MinCapacity": 1,
+                        "MaxCapacity": 2,
+                        "RoleARN": role,
+                    },
+                },
+                "Invocations": {
+                    "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+                    "Properties": {
+                        "PolicyName": "rules-invocations",
+                        "PolicyType": "TargetTrackingScaling",
+                        "ScalingTargetId": {"Ref": "ScalableTarget"},
+                        "TargetTrackingScalingPolicyConfiguration": {
+                            "TargetValue": 100,
+                            "PredefinedMetricSpecification": {
+                                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                            },
+                        },
+                    },
+                },
+            }
+        }
+    )
+
+
+def _exporter(value: str | None) -> str:
+    resources = {"Topic": {"Type": "AWS::SNS::Topic"}}
+    outputs = {"Value": {"Value": value, "Export": {"Name": "rules-exporter:Value"}}} if value else {}
+    return json.dumps({"Resources": resources, "Outputs": outputs})
+
+
+IMPORTER = json.dumps(
+    {
+        "Resources": {
+            "Parameter": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {
+                    "Name": "rules-imported",
+                    "Type": "String",
+                    "Value": {"Fn::ImportValue": "rules-exporter:Value"},
+                },
+            }
+        }
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def cloudformation(emulator: Emulator) -> Iterator:
+    yield emulator.client("cloudformation")
+
+
+def test_an_instance_type_change_of_a_registered_variant_is_refused(emulator: Emulator, cloudformation):
+    scaling = emulator.client("application-autoscaling")
+    cloudformation.create_stack(StackName="rules-scaling", TemplateBody=_old_shape("ml.m5.large"))
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert [target["ResourceId"] for target in targets] == [VARIANT_RESOURCE]
+    policies = scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=VARIANT_RESOURCE)
+    assert [policy["PolicyName"] for policy in policies["ScalingPolicies"]] == ["rules-invocations"]
+
+    with pytest.raises(ClientError, match=r"variant\(s\) \['AllTraffic'\] are registered Application Auto Scaling"):
+        cloudformation.update_stack(StackName="rules-scaling", TemplateBody=_old_shape("ml.c5.large"))
+
+    # A change that keeps the instance type (here, the capacity bounds) is allowed.
+    same_type = json.loads(_old_shape("ml.m5.large"))
+    same_type["Resources"]["ScalableTarget"]["Properties"]["MaxCapacity"] = 3
+    cloudformation.update_stack(StackName="rules-scaling", TemplateBody=json.dumps(same_type))
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert target["MaxCapacity"] == 3
+
+
+def test_deregistering_deletes_the_policies_and_deleting_the_endpoint_deregisters(emulator: Emulator):
+    scaling, sagemaker = emulator.client("application-autoscaling"), emulator.client("sagemaker")
+    assert scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[VARIANT_RESOURCE])[
+        "ScalableTargets"
+    ]
+    sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+    assert not scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert not scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    with pytest.raises(ClientError) as error:
+        scaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=VARIANT_RESOURCE, ScalableDimension=DIMENSION
+        )
+    assert error.value.response["Error"]["Code"] == "ObjectNotFoundException"
+
+
+def test_an_export_another_stack_imports_cannot_be_removed_changed_or_deleted(cloudformation):
+    cloudformation.create_stack(StackName="rules-exporter", TemplateBody=_exporter("one"))
+    cloudformation.create_stack(StackName="rules-importer", TemplateBody=IMPORTER)
+
+    with pytest.raises(
+        ClientError, match="Export rules-exporter:Value cannot be deleted as it is in use by rules-importer"
+    ):
+        cloudformation.update_stack(StackName="rules-exporter", TemplateBody=_exporter(None))
+    with pytest.raises(
+        ClientError, match="Export rules-exporter:Value cannot be updated as it is in use by rules-importer"
+    ):
+        cloudformation.update_stack(StackName="rules-exporter", TemplateBody=_exporter("two"))
+    with pytest.raises(
+        ClientError, match="Export rules-exporter:Value cannot be deleted as it is in use by rules-importer"
+    ):
+        cloudformation.delete_stack(StackName="rules-exporter")
+
+    # Once nothing imports it, the export may go.
+    cloudformation.delete_stack(StackName="rules-importer")
+    cloudformation.update_stack(StackName="rules-exporter", TemplateBody=_exporter(None))
+    assert not [e for e in cloudformation.list_exports()["Exports"] if e["Name"] == "rules-exporter:Value"]
+    cloudformation.delete_stack(StackName="rules-exporter")
