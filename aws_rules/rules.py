@@ -413,6 +413,55 @@ def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Violation]:
 
 
 @rule(
+    "autoscaled-variants-deregistered-before-endpoint-updates",
+    "An instance-count scalable target's endpoint waits for a scaling guard that knows the variant and its "
+    "instance type (it deregisters the variant before an update that changes either), and the target and its "
+    "policies are retained on removal and replacement: SageMaker refuses to update a registered variant's "
+    "instance type or remove it, and cleanup of a re-keyed target would deregister the new registration.",
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html; "
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html",
+)
+def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Violation]:
+    rule_id = "autoscaled-variants-deregistered-before-endpoint-updates"
+    for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
+        match = VARIANT_RESOURCE_ID.fullmatch(str(target.properties.get("ResourceId", "")))
+        if match is None or target.properties.get("ScalableDimension") != VARIANT_DIMENSION:
+            continue
+        retained = [target] + [
+            policy
+            for policy in templates.resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+            if policy.stack == target.stack
+            and (scaled := templates.referenced(policy.stack, policy.properties.get("ScalingTargetId"))) is not None
+            and scaled.logical_id == target.logical_id
+        ]
+        for resource in retained:
+            if resource.raw.get("DeletionPolicy") != "Retain" or resource.raw.get("UpdateReplacePolicy") != "Retain":
+                yield Violation.at(rule_id, resource, "not retained on removal and replacement")
+        registration = {
+            "InstanceType": next(iter(_variant_instance_types(templates, target)), None),
+            "ScalableDimension": VARIANT_DIMENSION,
+        }
+        for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
+            if endpoint.stack != target.stack or endpoint.properties.get("EndpointName") != match["endpoint"]:
+                continue
+            guards = [
+                guard
+                for logical_id in as_list(endpoint.raw.get("DependsOn", []))
+                if (guard := templates.get(endpoint.stack, logical_id)) is not None
+                and guard.type == "Custom::ScalingRegistrationGuard"
+                and guard.properties.get("EndpointName") == match["endpoint"]
+                and (guard.properties.get("AutoscaledVariants") or {}).get(match["variant"]) == registration
+            ]
+            if not guards:
+                yield Violation.at(
+                    rule_id,
+                    endpoint,
+                    f"waits for no scaling guard that deregisters variant {match['variant']} "
+                    f"({registration['InstanceType']}) before an update",
+                )
+
+
+@rule(
     "replaced-resources-have-generated-names",
     "SageMaker models and endpoint configs carry no fixed name: every property change replaces them, and "
     "CloudFormation creates the replacement before deleting the old one, under the same name.",

@@ -29,12 +29,17 @@ def variant_stack(
     endpoint = {"EndpointName": ENDPOINT, "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}}
     if retain:
         endpoint["RetainAllVariantProperties"] = True
+    registration = {"InstanceType": instance_type, "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
+    guard = {"EndpointName": ENDPOINT, "AutoscaledVariants": {"AllTraffic": registration}}
     return {
         "Resources": {
             "Config": {"Type": "AWS::SageMaker::EndpointConfig", "Properties": config},
-            "Endpoint": {"Type": "AWS::SageMaker::Endpoint", "Properties": endpoint},
+            "Guard": {"Type": "Custom::ScalingRegistrationGuard", "Properties": guard},
+            "Endpoint": {"Type": "AWS::SageMaker::Endpoint", "Properties": endpoint, "DependsOn": ["Guard"]},
             "Target": {
                 "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
                 "Properties": {
                     "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
                     "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
@@ -192,6 +197,30 @@ def test_an_autoscaled_endpoint_that_does_not_retain_its_counts():
     assert violated({"s": variant_stack(retain=False)}) == ["autoscaled-endpoints-retain-variant-properties"]
 
 
+@pytest.mark.parametrize("breakage", ["no guard", "guard on the old instance type", "target not retained"])
+def test_an_autoscaled_variant_that_an_instance_type_change_would_leave_registered(breakage):
+    stack = variant_stack()
+    resources = stack["Resources"]
+    if breakage == "no guard":
+        del resources["Endpoint"]["DependsOn"]
+    elif breakage == "guard on the old instance type":
+        resources["Guard"]["Properties"]["AutoscaledVariants"]["AllTraffic"]["InstanceType"] = "ml.c5.large"
+    else:
+        del resources["Target"]["DeletionPolicy"]
+    assert violated({"s": stack}) == ["autoscaled-variants-deregistered-before-endpoint-updates"]
+
+
+def test_a_scaling_policy_that_is_not_retained():
+    stack = variant_stack()
+    stack["Resources"]["Policy"] = {
+        "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+        "Properties": {"ScalingTargetId": {"Ref": "Target"}, "PolicyType": "TargetTrackingScaling"},
+    }
+    assert violated({"s": stack}) == ["autoscaled-variants-deregistered-before-endpoint-updates"]
+    stack["Resources"]["Policy"].update({"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+    assert violated({"s": stack}) == []
+
+
 def test_fixed_names_on_replaced_resources():
     stack = variant_stack()
     stack["Resources"]["Config"]["Properties"]["EndpointConfigName"] = "fixed"
@@ -232,6 +261,7 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
         "no-volume-key-on-local-storage",
         "datapoints-within-evaluation-periods",
         "autoscaled-endpoints-retain-variant-properties",
+        "autoscaled-variants-deregistered-before-endpoint-updates",
         "replaced-resources-have-generated-names",
         "endpoint-names-fit-sagemaker",
         "values-in-aws-enums",
