@@ -56,6 +56,12 @@ class Profile:
     site_seconds: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
     callbacks: int = 0
     callback_seconds: float = 0.0
+    callback_depth: int = 0
+    # Round trips made by Python code that Node called back (construct validations): with the
+    # callbacks themselves, what per-construct Python hooks cost. (Each callback also costs one
+    # completion round trip, whose time is Node carrying on with synth, so it is not counted.)
+    callback_round_trips: int = 0
+    callback_round_trip_seconds: float = 0.0
 
     def phase(self, name: str) -> Phase:
         return self.phases.setdefault(name, Phase(name))
@@ -113,12 +119,17 @@ def install() -> None:
             site = (_project_frame(sys._getframe(1)), api)
             PROFILE.by_site[site] += 1
             PROFILE.site_seconds[site] += elapsed
+            if PROFILE.callback_depth:
+                PROFILE.callback_round_trips += 1
+                PROFILE.callback_round_trip_seconds += elapsed
 
     def handle_callback(kernel: Any, callback: Any) -> Any:
         start = time.perf_counter()
+        PROFILE.callback_depth += 1
         try:
             return original_callback(kernel, callback)
         finally:
+            PROFILE.callback_depth -= 1
             PROFILE.callbacks += 1
             PROFILE.callback_seconds += time.perf_counter() - start
 
@@ -210,9 +221,11 @@ def print_report(total: float, top: int) -> None:
     trip_seconds = sum(phase.round_trip_seconds for phase in PROFILE.phases.values())
     print(f"{'total (process, from first import)':52s} {total:8.2f} {trips:12,d} {trip_seconds:10.2f}")
     print(
-        f"callbacks from Node into Python: {PROFILE.callbacks:,} ({PROFILE.callback_seconds:.2f} s of Python work); "
-        "round trips by kind: " + ", ".join(f"{kind} {count:,}" for kind, count in PROFILE.by_kind.most_common())
+        f"callbacks from Node into Python (construct validations): {PROFILE.callbacks:,}, "
+        f"{PROFILE.callback_seconds:.2f} s wall inside them, causing {PROFILE.callback_round_trips:,} round trips "
+        f"({PROFILE.callback_round_trip_seconds:.2f} s) plus one completion each"
     )
+    print("round trips by kind: " + ", ".join(f"{kind} {count:,}" for kind, count in PROFILE.by_kind.most_common()))
     print(f"\ntop {top} call sites by jsii round trips (innermost project frame, jsii API):")
     print(f"{'round trips':>11s} {'s':>6s}  site")
     for (site, api), count in PROFILE.by_site.most_common(top):
@@ -247,6 +260,8 @@ def main() -> None:
                     },
                     "round_trips": sum(p.round_trips for p in PROFILE.phases.values()),
                     "callbacks": PROFILE.callbacks,
+                    "callback_seconds": PROFILE.callback_seconds,
+                    "callback_round_trips": PROFILE.callback_round_trips,
                     "sites": [[site, api, count] for (site, api), count in PROFILE.by_site.most_common()],
                 },
                 indent=1,
