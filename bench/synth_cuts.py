@@ -6,7 +6,9 @@ Two parts, both printed as tables:
 
 1. Whole-app variants, each a fresh process running ``app.py`` the way ``cdk synth`` does
    (``bench/synth_benchmark.py``'s environment), interleaved round-robin so that changes in the
-   machine's load hit every variant alike; median wall time and jsii round trips:
+   machine's load hit every variant alike; median wall time, median CPU time (user + system of
+   the app and its jsii Node.js child: steadier than wall time on a shared machine) and jsii
+   round trips:
 
    - ``as is``: this tree;
    - ``baseline tree``: another checkout (``--baseline-tree``, e.g. ``git archive`` of main
@@ -45,7 +47,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import synth_profile  # noqa: E402  (bench/ is not a package)
-from synth_benchmark import PYTHON, synth_env  # noqa: E402
+from synth_benchmark import PYTHON, children_cpu, synth_env  # noqa: E402
 
 VARIANTS = {
     "as is": (),
@@ -79,24 +81,29 @@ def run_variant(tree: Path, patches: tuple[str, ...]) -> None:
 
 def measure_variants(trees: dict[str, tuple[Path, tuple[str, ...]]], repeats: int) -> None:
     times: dict[str, list[float]] = {label: [] for label in trees}
+    cpu: dict[str, list[float]] = {label: [] for label in trees}
     trips: dict[str, int] = {}
     for _ in range(repeats):
         for label, (tree, patches) in trees.items():
             with tempfile.TemporaryDirectory() as outdir:
                 env = {**synth_env(outdir, {}), "CUTS_RESULT": f"{outdir}/cuts.json"}
                 command = [PYTHON, __file__, "--run", str(tree), *[f"--patch={patch}" for patch in patches]]
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), children_cpu()
                 subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
                 times[label].append(time.perf_counter() - start)
+                cpu[label].append(children_cpu() - cpu_start)
                 trips[label] = json.loads(Path(f"{outdir}/cuts.json").read_text())["round_trips"]
     reference = statistics.median(times["as is"])
-    print("| variant | median wall (s) | min-max (s) | vs as is (s) | jsii round trips |")
-    print("|---|---:|---:|---:|---:|")
+    cpu_reference = statistics.median(cpu["as is"])
+    print(
+        "| variant | median wall (s) | min-max (s) | vs as is (s) | median cpu (s) | vs as is (s) | jsii round trips |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for label, values in times.items():
-        median = statistics.median(values)
+        median, cpu_median = statistics.median(values), statistics.median(cpu[label])
         print(
             f"| {label} | {median:.2f} | {min(values):.2f}-{max(values):.2f} | {median - reference:+.2f} | "
-            f"{trips[label]:,} |"
+            f"{cpu_median:.2f} | {cpu_median - cpu_reference:+.2f} | {trips[label]:,} |"
         )
 
 
