@@ -337,6 +337,7 @@ def main() -> None:
     parser.add_argument("--baseline-tree", type=Path, help="another checkout to compare with (same .venv)")
     parser.add_argument("--resources", type=int, default=30, help="resources of each kind in the L2/L1 part")
     parser.add_argument("--skip-variants", action="store_true")
+    parser.add_argument("--only", help="comma-separated variant labels to run (e.g. 'as is,baseline tree')")
     parser.add_argument("--skip-l2-l1", action="store_true")
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--patch", action="append", default=[], help=argparse.SUPPRESS)
@@ -350,6 +351,9 @@ def main() -> None:
         trees = {label: (REPO_ROOT, patches) for label, patches in VARIANTS.items()}
         if args.baseline_tree:
             trees["baseline tree"] = (args.baseline_tree.resolve(), ())
+        if args.only:
+            wanted = {label.strip() for label in args.only.split(",")} | {"as is"}
+            trees = {label: tree for label, tree in trees.items() if label in wanted}
         measure_variants(trees, args.repeats)
     if not args.skip_l2_l1:
         measure_l2_l1(args.resources, max(1, args.repeats // 2))

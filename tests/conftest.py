@@ -118,10 +118,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if _is_xdist_controller(config) and DEFAULT_OUTPUT.is_file() and not config.option.collectonly:
         # The controller only hands out tests; while the workers start (each loads jsii) it
         # builds the shared assembly, which the workers' fixture then finds ready or waits for.
-        threading.Thread(target=_build_quietly, daemon=True).start()
+        _BACKGROUND.append(threading.Thread(target=_build_quietly, daemon=True))
+        _BACKGROUND[-1].start()
     if not hasattr(config, "workerinput"):
         for stale in SYNTH_LOG_DIR.glob("*.json"):
             stale.unlink()
+
+
+_BACKGROUND: list[threading.Thread] = []
 
 
 def _build_quietly() -> None:
@@ -159,6 +163,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    for thread in _BACKGROUND:
+        thread.join()  # a run that never needed the assembly leaves no app.py process behind
     if session.config.getoption("--synth-report"):
         worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
         SYNTH_LOG_DIR.mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,7 @@ def shipped_assembly() -> Path:
     with open(CACHE / "shipped.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / "manifest.json").is_file():
-            for stale in CACHE.glob("shipped-*"):
+            for stale in [*CACHE.glob("shipped-*"), *CACHE.glob("building-*")]:
                 shutil.rmtree(stale, ignore_errors=True)
             building = Path(tempfile.mkdtemp(prefix="building-", dir=CACHE))
             try:
