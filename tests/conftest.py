@@ -106,6 +106,19 @@ def shipped_cdk_out(model_artifact: Path) -> Path:
     return shared_assembly.shipped_assembly()
 
 
+# Tests that need the in-process app's construct objects run on one pytest worker
+# (`make test` uses --dist loadgroup), so the shipped app is constructed and synthesized in one
+# worker, not in each; every other test, and the tests that read the on-disk assembly, go to
+# whichever worker is free.
+SHIPPED_APP_GROUP = "shipped-app"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "synthesized" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(SHIPPED_APP_GROUP))
+
+
 # --- the shared assembly starts building as the session starts --------------------------------
 
 
