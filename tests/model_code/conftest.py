@@ -8,7 +8,6 @@ import tarfile
 import pytest
 
 from model_code.build import HANDLER
-from tests.model_code.serving.helpers import stop_all
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +26,3 @@ def model(handler, model_artifact, tmp_path_factory):
     with tarfile.open(model_artifact) as archive:
         archive.extractall(directory, filter="data")
     return handler.model_fn(str(directory))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _servers_finish_stopping():
-    """Servers the contract tests let go of finish their graceful shutdown by the session's end."""
-    yield
-    stop_all()

@@ -1,5 +1,4 @@
-"""Test artifacts with handlers of our choosing, a plain HTTP client for the contract tests, and
-servers whose shutdown does not hold up the tests that follow."""
+"""Test artifacts with handlers of our choosing, and a plain HTTP client for the contract tests."""
 
 from __future__ import annotations
 
@@ -7,36 +6,11 @@ import http.client
 import tarfile
 import textwrap
 import types
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from model_code.build import pack
-from model_code.serving.process import LocalServer
-
-# Servers told to stop, whose graceful shutdown (gunicorn takes 1-2 s) finishes in the background
-# while other tests run; the session's end waits for them (tests/model_code/conftest.py).
-STOPPING: list[LocalServer] = []
-
-
-@contextmanager
-def serving(server: LocalServer) -> Iterator[LocalServer]:
-    """``server`` started; on exit it is sent SIGTERM, and waiting for it is left to the session."""
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.process is not None and server.process.poll() is None:
-            server.process.terminate()
-        STOPPING.append(server)
-
-
-def stop_all() -> None:
-    """Wait for every server :func:`serving` let go of (SIGKILL after 15 s, as ``stop`` does)."""
-    while STOPPING:
-        STOPPING.pop().stop()
-
 
 SETOSA = "5.1,3.5,1.4,0.2"
 VIRGINICA = "6.7,3.0,5.2,2.3"

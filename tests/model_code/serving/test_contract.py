@@ -1,8 +1,7 @@
 """The SageMaker container contract, over real HTTP on loopback.
 
 Each server is a ``python -m model_code.serve`` child process on a free port, started once
-per module (fixture) and told to stop at the end; the session waits for its shutdown, so the
-next tests do not.
+per module (fixture) and stopped at the end.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from tests.model_code.serving.helpers import (
     invoke,
     model_bytes,
     request,
-    serving,
 )
 
 ROW = SETOSA + "\n"  # 16 bytes: a whole number of rows fills each mode's limit exactly
@@ -50,33 +48,33 @@ def iris_rows():
 
 @pytest.fixture(scope="module")
 def realtime(model_artifact):
-    with serving(LocalServer(model_artifact, mode="realtime", workers=2)) as server:
+    with LocalServer(model_artifact, mode="realtime", workers=2) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def serverless(model_artifact):
-    with serving(LocalServer(model_artifact, mode="serverless")) as server:
+    with LocalServer(model_artifact, mode="serverless") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def batch(model_artifact):
-    with serving(LocalServer(model_artifact, mode="batch")) as server:
+    with LocalServer(model_artifact, mode="batch") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def faulty(model_artifact, tmp_path_factory):
     artifact = artifact_with_handler(tmp_path_factory.mktemp("faulty"), model_artifact, "faulty", FAULTY)
-    with serving(LocalServer(artifact, timeout=2)) as server:
+    with LocalServer(artifact, timeout=2) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def fallback(model_artifact, tmp_path_factory):
     artifact = artifact_with_handler(tmp_path_factory.mktemp("fallback"), model_artifact, "fallback", MODEL_FN_ONLY)
-    with serving(LocalServer(artifact)) as server:
+    with LocalServer(artifact) as server:
         yield server
 
 
@@ -294,7 +292,7 @@ def test_missing_model_fn_fails_the_health_check(model_artifact, tmp_path):
     code = tmp_path / "code"
     code.mkdir()
     (code / "inference.py").write_text(NO_MODEL_FN)
-    with serving(LocalServer(model_artifact, code_dir=code)) as server:  # --code replaces the handler
+    with LocalServer(model_artifact, code_dir=code) as server:  # --code replaces the artifact's handler
         ping = request(server.url, "GET", "/ping")
         assert ping.status == 503
         assert "defines no model_fn" in json.loads(ping.body)["message"]
