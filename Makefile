@@ -94,7 +94,8 @@ review: synth
 test: setup
 	@echo "==> Running the test suite"
 	@# One worker per core: the suite's cost is spread over many files (servers, emulators, synths).
-	@$(PY) -m pytest -n auto --dist worksteal
+	@# loadgroup: the tests of the in-process shipped app share one worker (tests/conftest.py).
+	@$(PY) -m pytest -n auto --dist loadgroup
 
 e2e: setup
 	@echo "==> Deploy round trip on a local AWS emulator (moto): bootstrap, deploy, update, destroy"

@@ -1,17 +1,29 @@
-"""Synth and test cost, measured in one run on this machine. Prints figures; asserts nothing.
+"""Synth and test cost against issue 16's targets, measured in one run. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/synth_benchmark.py [--repeats 3] [--fleets 10,50,100] [--skip-make-test]
+    .venv/bin/python bench/synth_benchmark.py [--repeats 3] [--fleets 10,50,100] [--skip-make-test] [--profile]
 
-Measures, each as the median of ``--repeats`` runs of a fresh process (the way `cdk synth`
-runs the app):
+Every synth is a fresh process run the way `cdk synth` runs the app: same interpreter, an
+empty output directory in ``CDK_OUTDIR``, and in ``CDK_CONTEXT_JSON`` cdk.json's context plus
+the keys the CDK CLI adds from cdk.json (path and asset metadata on, version reporting off).
+Each figure is the median of ``--repeats`` runs (one for fleets of 50 models or more), and the
+runs being compared are interleaved (floor, app, floor, app, ...) so that a change in the
+machine's load hits both sides. Measured:
 
-- the floor: an empty CDK app (import, App(), synth);
-- the shipped three-environment app (app.py with cdk.json's context);
+- the floor: an empty CDK app (``import aws_cdk; App().synth()``) with CDK's built-in
+  CloudFormation validation off (``CDK_VALIDATION=false``), as the shipped app runs;
+- the shipped three-environment app (app.py), against that floor;
+- the same empty app and app.py with built-in validation on (``-c builtin_validation=true``),
+  against each other: the opt-in costs, compared like for like;
 - generated fleets of N models in each of three environments, every model serving every
-  mode the shipped dev config uses (copies of its first model);
-- the whole `make test`, once set up;
+  mode the shipped dev config uses (copies of its first model), and the marginal cost of one
+  more model stack;
+- the whole ``make test``, once set up;
 
-and the peak memory (resident set of the app process and its jsii Node.js child together).
+with the peak memory (resident set of the app process and its jsii Node.js child together,
+sampled every 50 ms), the machine, and its load average before and after each part (the
+machine may be shared: the load says how much). Each figure is printed next to its target
+from issue 16. ``--profile`` also prints ``bench/synth_profile.py``'s phase table and the call
+sites that cause the most jsii round trips, for the empty app and the shipped app.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +48,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 ENVIRONMENTS = ("dev", "staging", "prod")
 EMPTY_APP = "import aws_cdk as cdk; cdk.App().synth()"
+# What the CDK CLI adds to the app's context from cdk.json and its defaults (path metadata is
+# what puts ``aws:cdk:path`` into every resource's Metadata).
+CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": False,
+    "aws:cdk:bundling-stacks": ["**"],
+}
+# Issue 16's targets (on 2 cores).
+TARGET_FLOOR_RATIO = 3.0
+TARGET_MARGINAL_MS = 120.0
+TARGET_MAKE_TEST_S = 60.0
+TARGET_FLEET_PEAK_MB = 1.5 * 1024
+TARGET_FLEET_SIZE = 100
 
 
 @dataclass
@@ -42,6 +69,10 @@ class Measurement:
     seconds: float
     peak_megabytes: float
     largest_template: tuple[int, str] = (0, "")
+    spread: tuple[float, float] = (0.0, 0.0)
+    # CPU seconds (user + system) of the process and every descendant it waited for (jsii's
+    # Node.js child included): less sensitive than wall time to other work on a shared machine.
+    cpu_seconds: float = 0.0
 
 
 def _tree_rss_kilobytes(root: int) -> int:
@@ -71,6 +102,7 @@ def _tree_rss_kilobytes(root: int) -> int:
 def run(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> Measurement:
     """Run ``command`` to completion, sampling the process tree's memory every 50 ms."""
     peak = 0
+    cpu_before = children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = threading.Event()
@@ -88,14 +120,22 @@ def run(command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> Measu
     sampler.join()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr.decode()[-3000:]}")
-    return Measurement(elapsed, peak / 1024)
+    return Measurement(elapsed, peak / 1024, cpu_seconds=children_cpu() - cpu_before)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def median(measurements: list[Measurement]) -> Measurement:
+    """Median time (with the fastest and slowest run), highest peak memory, largest template."""
     return Measurement(
         statistics.median(m.seconds for m in measurements),
         max(m.peak_megabytes for m in measurements),
         max(m.largest_template for m in measurements),
+        (min(m.seconds for m in measurements), max(m.seconds for m in measurements)),
+        statistics.median(m.cpu_seconds for m in measurements),
     )
 
 
@@ -105,25 +145,45 @@ def largest_template(outdir: str) -> tuple[int, str]:
     return max(sizes, default=(0, ""))
 
 
-def synth_env(outdir: str, context: dict[str, object]) -> dict[str, str]:
+def synth_env(outdir: str, context: dict[str, object], validation: bool = False) -> dict[str, str]:
     """The environment the CDK CLI gives the app: output directory and context as JSON."""
     base_context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return {
+    env = {
         **os.environ,
         "CDK_OUTDIR": outdir,
-        "CDK_CONTEXT_JSON": json.dumps({**base_context, **context}),
+        "CDK_CONTEXT_JSON": json.dumps({**base_context, **CLI_CONTEXT, **context}),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    env.pop("CDK_VALIDATION", None)
+    if not validation:
+        # What the floor needs; the app turns validation off itself (app.py), so this changes
+        # nothing for it, and both sides of the comparison run with the same environment.
+        env["CDK_VALIDATION"] = "false"
+    return env
 
 
-def measure_synth(command: list[str], repeats: int, context: dict[str, object] | None = None) -> Measurement:
-    results = []
+@dataclass(frozen=True)
+class Synth:
+    label: str
+    command: list[str]
+    context: dict[str, object]
+    validation: bool = False
+
+
+def synth_once(synth: Synth) -> Measurement:
+    with tempfile.TemporaryDirectory() as outdir:
+        result = run(synth.command, synth_env(outdir, synth.context, synth.validation))
+        result.largest_template = largest_template(outdir)
+    return result
+
+
+def measure_interleaved(synths: list[Synth], repeats: int) -> dict[str, Measurement]:
+    """Run each synth ``repeats`` times, round-robin, and take medians."""
+    results: dict[str, list[Measurement]] = {synth.label: [] for synth in synths}
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as outdir:
-            result = run(command, synth_env(outdir, context or {}))
-            result.largest_template = largest_template(outdir)
-            results.append(result)
-    return median(results)
+        for synth in synths:
+            results[synth.label].append(synth_once(synth))
+    return {label: median(measurements) for label, measurements in results.items()}
 
 
 def write_fleet(directory: Path, models: int) -> None:
@@ -135,54 +195,166 @@ def write_fleet(directory: Path, models: int) -> None:
         (directory / f"{environment}.yaml").write_text(yaml.safe_dump(fleet, sort_keys=False))
 
 
+def load() -> str:
+    one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    return f"load {one}/{five}/{fifteen}"
+
+
+def describe_machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    return (
+        f"machine: {cpu}, nproc {os.cpu_count()}, {memory_kb / 1024 / 1024:.0f} GiB, {platform.platform()}, "
+        f"Python {platform.python_version()}, Node.js {node}; {load()} (1/5/15 min) at start"
+    )
+
+
+def row(label: str, result: Measurement, against: Measurement | None = None, note: str = "") -> None:
+    ratio = f"{result.seconds / against.seconds:5.2f}x" if against else "      "
+    cpu_ratio = f"{result.cpu_seconds / against.cpu_seconds:5.2f}x" if against else "      "
+    low, high = result.spread
+    print(
+        f"{label:44s} {result.seconds:7.2f} s ({low:.2f}-{high:.2f})  {ratio}  cpu {result.cpu_seconds:6.2f} s "
+        f"{cpu_ratio}  {result.peak_megabytes:6.0f} MB  {note}"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def profile(context: dict[str, object]) -> None:
+    """The phase table and top call sites, for the empty app and the shipped app."""
+    for target in ("empty", "app"):
+        with tempfile.TemporaryDirectory() as outdir:
+            print(f"\n--- profile: {target} ({load()}) ---", flush=True)
+            subprocess.run(
+                [PYTHON, str(REPO_ROOT / "bench" / "synth_profile.py"), target],
+                cwd=REPO_ROOT,
+                env=synth_env(outdir, context),
+                check=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--fleets", default="10,50,100")
+    parser.add_argument("--fleets", default="10,50,100", help="comma-separated fleet sizes; empty for none")
     parser.add_argument("--skip-make-test", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also print phases and jsii round trips per call site")
     args = parser.parse_args()
     fleets = [int(size) for size in args.fleets.split(",") if size]
 
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.platform()}"
-    )
+    print(describe_machine(), flush=True)
+    print(f"{'what':44s} {'wall':>9s} {'(min-max)':11s}  ratio  {'cpu':>10s}  ratio  {'peak':>9s}")
+    empty = [PYTHON, "-c", EMPTY_APP]
     app = [PYTHON, str(REPO_ROOT / "app.py")]
-    floor = measure_synth([PYTHON, "-c", EMPTY_APP], args.repeats)
-    print(f"floor (empty app)            {floor.seconds:7.2f} s  {floor.peak_megabytes:7.0f} MB  1.00x")
-    shipped = measure_synth(app, args.repeats)
-    print(
-        f"shipped app (3 environments) {shipped.seconds:7.2f} s  {shipped.peak_megabytes:7.0f} MB  "
-        f"{shipped.seconds / floor.seconds:.2f}x floor  largest template {shipped.largest_template[0]:,} bytes"
+    before = load()
+    figures = measure_interleaved(
+        [
+            Synth("floor", empty, {}),
+            Synth("shipped", app, {}),
+            Synth("floor+validation", empty, {}, validation=True),
+            Synth("shipped+validation", app, {"builtin_validation": "true"}, validation=True),
+        ],
+        args.repeats,
     )
-    validated = measure_synth(app, args.repeats, {"builtin_validation": "true"})
-    print(
-        f"  with built-in validation   {validated.seconds:7.2f} s  {validated.peak_megabytes:7.0f} MB  "
-        f"{validated.seconds / floor.seconds:.2f}x floor (opt-in: -c builtin_validation=true)"
+    floor, shipped = figures["floor"], figures["shipped"]
+    row("floor: empty app, validation off", floor, floor, "the floor")
+    row(
+        "shipped app, 3 environments",
+        shipped,
+        floor,
+        f"target <= {TARGET_FLOOR_RATIO:.0f}x floor: {verdict(shipped.seconds <= TARGET_FLOOR_RATIO * floor.seconds)}; "
+        f"largest template {shipped.largest_template[0]:,} bytes",
     )
+    validated_floor = figures["floor+validation"]
+    row("empty app, built-in validation on", validated_floor, floor, "(what validation alone costs)")
+    row(
+        "shipped app, built-in validation on (opt-in)",
+        figures["shipped+validation"],
+        validated_floor,
+        "vs the empty app with validation on",
+    )
+    print(f"  ({before} before, {load()} after these {args.repeats * 4} runs)", flush=True)
 
     fleet_results: dict[int, Measurement] = {}
     for size in fleets:
         with tempfile.TemporaryDirectory() as config_dir:
             write_fleet(Path(config_dir), size)
             repeats = 1 if size >= 50 else args.repeats
-            fleet_results[size] = measure_synth(app, repeats, {"config_dir": config_dir})
+            fleet_results[size] = measure_interleaved([Synth("fleet", app, {"config_dir": config_dir})], repeats)[
+                "fleet"
+            ]
         result = fleet_results[size]
-        print(
-            f"fleet {size:3d} models x 3 envs     {result.seconds:7.2f} s  {result.peak_megabytes:7.0f} MB  "
-            f"{result.seconds / floor.seconds:.2f}x floor  largest template {result.largest_template[0]:,} bytes "
-            f"({result.largest_template[1]})"
-        )
+        note = f"largest template {result.largest_template[0]:,} bytes ({result.largest_template[1]}); {load()}"
+        if size >= TARGET_FLEET_SIZE:
+            ok = result.peak_megabytes <= TARGET_FLEET_PEAK_MB
+            note = f"peak target <= {TARGET_FLEET_PEAK_MB:,.0f} MB: {verdict(ok)}; " + note
+        row(f"fleet: {size} models x 3 environments", result, floor, note)
+    marginal_ms = None
     if len(fleets) >= 2:
         small, large = min(fleets), max(fleets)
-        ratio = fleet_results[large].seconds / fleet_results[small].seconds
-        marginal = (fleet_results[large].seconds - fleet_results[small].seconds) / ((large - small) * len(ENVIRONMENTS))
-        print(f"fleet {large} / fleet {small}: {ratio:.2f}x (linear would be {large / small:.1f}x)")
-        print(f"marginal cost per model stack: {marginal * 1000:.0f} ms")
+        stacks = (large - small) * len(ENVIRONMENTS)
+        marginal_ms = (fleet_results[large].seconds - fleet_results[small].seconds) / stacks * 1000
+        marginal_cpu_ms = (fleet_results[large].cpu_seconds - fleet_results[small].cpu_seconds) / stacks * 1000
+        print(
+            f"marginal cost per model stack (fleet {small} to {large}): {marginal_ms:.0f} ms wall, "
+            f"{marginal_cpu_ms:.0f} ms cpu; target <= {TARGET_MARGINAL_MS:.0f} ms: "
+            f"{verdict(marginal_ms <= TARGET_MARGINAL_MS)}"
+        )
 
+    test = None
     if not args.skip_make_test:
+        before = load()
         test = run(["make", "test"], {**os.environ})
-        print(f"make test (set up)           {test.seconds:7.2f} s  {test.peak_megabytes:7.0f} MB")
+        print(
+            f"make test (set up)                           {test.seconds:7.2f} s  {test.peak_megabytes:6.0f} MB  "
+            f"target <= {TARGET_MAKE_TEST_S:.0f} s: {verdict(test.seconds <= TARGET_MAKE_TEST_S)}  "
+            f"({before} before, {load()} after)"
+        )
+
+    print("\ntargets (issue 16):")
+    print(
+        f"  shipped app <= {TARGET_FLOOR_RATIO:.0f}x the validation-off floor: "
+        f"{shipped.seconds / floor.seconds:.2f}x  {verdict(shipped.seconds <= TARGET_FLOOR_RATIO * floor.seconds)} "
+        f"(cpu time: {shipped.cpu_seconds / floor.cpu_seconds:.2f}x)"
+    )
+    print(
+        f"  marginal cost <= {TARGET_MARGINAL_MS:.0f} ms per model stack: "
+        + (
+            f"{marginal_ms:.0f} ms  {verdict(marginal_ms <= TARGET_MARGINAL_MS)}"
+            if marginal_ms is not None
+            else "not measured"
+        )
+    )
+    print(
+        f"  make test <= {TARGET_MAKE_TEST_S:.0f} s: "
+        + (f"{test.seconds:.1f} s  {verdict(test.seconds <= TARGET_MAKE_TEST_S)}" if test else "not measured")
+    )
+    big = fleet_results.get(TARGET_FLEET_SIZE)
+    print(
+        f"  {TARGET_FLEET_SIZE}-model synth peak memory <= {TARGET_FLEET_PEAK_MB / 1024:.1f} GB: "
+        + (
+            f"{big.peak_megabytes:,.0f} MB  {verdict(big.peak_megabytes <= TARGET_FLEET_PEAK_MB)}"
+            if big
+            else f"not measured (no {TARGET_FLEET_SIZE}-model fleet in --fleets)"
+        )
+    )
+    print(f"  machine {load()} at the end; nproc {os.cpu_count()}")
+
+    if args.profile:
+        profile({})
 
 
 if __name__ == "__main__":

@@ -3,6 +3,12 @@
 Constructs call these helpers from a single ``_acknowledge_findings`` method each, so a
 reviewer reads every exception of a construct in one place. Each acknowledgement is also
 recorded, so tests can prove it still matches a real finding and stale exceptions fail.
+
+Every call into CDK here is a round trip to the jsii Node.js process, and acknowledgements
+are made for nearly every resource, so they are kept few: the findings of one helper call
+go to CDK in one ``acknowledge`` call (CDK records them one metadata entry per finding, in
+order, exactly as separate calls would), and the construct paths of the record are only
+read when a test or report asks for them.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
-from constructs import Construct, IConstruct, IValidation
+from constructs import Construct, IConstruct, IValidation, Node
 
 AWS_SOLUTIONS = "AwsSolutions"
 # The regulatory packs share most rule names; they are acknowledged together.
@@ -28,16 +34,45 @@ class RecordedAcknowledgement:
     reason: str
 
 
-_RECORDED: weakref.WeakKeyDictionary[IConstruct, list[RecordedAcknowledgement]] = weakref.WeakKeyDictionary()
+@dataclass(frozen=True)
+class _Record:
+    """An acknowledgement as made: the path is read from ``node`` only when asked for."""
+
+    node: Node
+    finding_id: str
+    reason: str
+
+
+_RECORDED: weakref.WeakKeyDictionary[IConstruct, list[_Record]] = weakref.WeakKeyDictionary()
+# scope -> (its node, the app it belongs to): both are fixed once the construct exists.
+_NODES: weakref.WeakKeyDictionary[IConstruct, tuple[Node, IConstruct]] = weakref.WeakKeyDictionary()
+
+
+def _node_and_root(scope: IConstruct) -> tuple[Node, IConstruct]:
+    if scope not in _NODES:
+        node = scope.node
+        _NODES[scope] = (node, node.root)
+    return _NODES[scope]
+
+
+def _record(scope: IConstruct, findings: list[tuple[str, str]]) -> None:
+    node, root = _node_and_root(scope)
+    _RECORDED.setdefault(root, []).extend(_Record(node, finding_id, reason) for finding_id, reason in findings)
+
+
+def _acknowledge_all(scope: Construct, findings: list[tuple[str, str]]) -> None:
+    """Acknowledge ``(finding_id, reason)`` pairs on ``scope`` in one call into CDK."""
+    for finding_id, reason in findings:
+        if "::" not in finding_id.split("[")[0]:
+            raise ValueError(f"finding id {finding_id!r} must name its pack, e.g. AwsSolutions::AwsSolutions-S1")
+        _check_reason(finding_id, reason)
+    cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=id_, reason=reason) for id_, reason in findings))
+    _record(scope, findings)
 
 
 def acknowledge(scope: Construct, finding_id: str, reason: str) -> None:
     """Acknowledge one finding, ``<pack>::<rule>[<detail>]``, on ``scope`` and below."""
-    if "::" not in finding_id.split("[")[0]:
-        raise ValueError(f"finding id {finding_id!r} must name its pack, e.g. AwsSolutions::AwsSolutions-S1")
-    _check_reason(finding_id, reason)
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding_id, reason=reason))
-    _RECORDED.setdefault(scope.node.root, []).append(RecordedAcknowledgement(scope.node.path, finding_id, reason))
+    _acknowledge_all(scope, [(finding_id, reason)])
 
 
 def _check_reason(finding_id: str, reason: str) -> None:
@@ -49,8 +84,7 @@ def acknowledge_rule(
     scope: Construct, rule: str, reason: str, packs: Iterable[str] = (AWS_SOLUTIONS, *REGULATORY_PACKS)
 ) -> None:
     """Acknowledge ``rule`` (e.g. ``S3BucketReplicationEnabled``) in each of ``packs``."""
-    for pack in packs:
-        acknowledge(scope, f"{pack}::{pack}-{rule}", reason)
+    _acknowledge_all(scope, [(f"{pack}::{pack}-{rule}", reason) for pack in packs])
 
 
 # Why this project keeps inline policies (the regulatory packs' IAMNoInlinePolicy): a
@@ -94,9 +128,11 @@ class _WildcardResourceAcknowledgement:
     def validate(self) -> list[str]:
         if not self.done:
             stack = cdk.Stack.of(self.scope)
-            for resource in self.resources:
-                rendered = _render(stack.resolve(resource))
-                acknowledge(self.scope, f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{rendered}]", self.reason)
+            findings = [
+                (f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{_render(stack.resolve(resource))}]", self.reason)
+                for resource in self.resources
+            ]
+            _acknowledge_all(self.scope, findings)
             self.done = True
         return []
 
@@ -128,11 +164,12 @@ def skip_checkov_check(resource: cdk.CfnResource, check_id: str, reason: str) ->
         raise ValueError(f"checkov skip of {check_id} needs a specific reason, got {reason!r}")
     existing = resource.get_metadata("checkov") or {"skip": []}
     resource.add_metadata("checkov", {"skip": [*existing["skip"], {"id": check_id, "comment": reason}]})
-    _RECORDED.setdefault(resource.node.root, []).append(
-        RecordedAcknowledgement(resource.node.path, f"checkov::{check_id}", reason)
-    )
+    _record(resource, [(f"checkov::{check_id}", reason)])
 
 
 def recorded_acknowledgements(root: IConstruct) -> list[RecordedAcknowledgement]:
-    """Every acknowledgement made under the app ``root``."""
-    return list(_RECORDED.get(root, []))
+    """Every acknowledgement made under the app ``root``, in the order they were made."""
+    records = _RECORDED.get(root, [])
+    paths = {id(record.node): record.node for record in records}
+    path_of = {key: node.path for key, node in paths.items()}  # one round trip per construct, not per record
+    return [RecordedAcknowledgement(path_of[id(record.node)], record.finding_id, record.reason) for record in records]

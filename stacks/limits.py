@@ -30,10 +30,16 @@ class StackCounts:
 
 
 def count_elements(stack: cdk.Stack) -> StackCounts:
-    """Count the CloudFormation elements that belong to ``stack`` (not to nested stages or stacks)."""
+    """Count the CloudFormation elements that belong to ``stack`` (not to nested stages or stacks).
+
+    ``find_all`` is one call into CDK; asking each element for its stack would be one more per
+    element, so that is done only when ``stack`` holds a nested stack or stage at all.
+    """
+    constructs = stack.node.find_all()
+    nested = any(isinstance(construct, cdk.Stack | cdk.Stage) and construct is not stack for construct in constructs)
     resources = outputs = parameters = 0
-    for construct in stack.node.find_all():
-        if not isinstance(construct, cdk.CfnElement) or cdk.Stack.of(construct) is not stack:
+    for construct in constructs:
+        if not isinstance(construct, cdk.CfnElement) or (nested and cdk.Stack.of(construct) is not stack):
             continue
         if isinstance(construct, cdk.CfnResource):
             resources += 1

@@ -1,9 +1,17 @@
-"""Shared fixtures. The shipped app is synthesized once per test session."""
+"""Shared fixtures. The shipped app is synthesized once per test session (in process, for tests
+that need its construct objects) and once per test run on disk for every worker (for tests that
+only read templates: ``tests/shared_assembly.py``).
+
+``--synth-report`` prints, at the end, how many synths each pytest worker ran and which tests
+caused the most synth time (``App.synth``, ``Stage.synth`` and ``Template.from_stack``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # before jsii starts
 from dataclasses import dataclass
@@ -11,12 +19,14 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import assertions
 
 from inference_platform.config_loader import load_environments
 from inference_platform.config_schema import EnvironmentConfig
 from model_code.build import DEFAULT_OUTPUT, build
 from stacks.application import build_stages, register_compliance_checks
 from stacks.environment_stage import EnvironmentStage
+from tests import shared_assembly
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
@@ -88,6 +98,107 @@ def synthesized(
         assembly=assembly,
         configs=shipped_configs,
     )
+
+
+@pytest.fixture(scope="session")
+def shipped_cdk_out(model_artifact: Path) -> Path:
+    """The shipped app's assembly as `cdk synth` writes it, shared by every worker (read only)."""
+    return shared_assembly.shipped_assembly()
+
+
+# Tests that need the in-process app's construct objects run on one pytest worker
+# (`make test` uses --dist loadgroup), so the shipped app is constructed and synthesized in one
+# worker, not in each; every other test, and the tests that read the on-disk assembly, go to
+# whichever worker is free.
+SHIPPED_APP_GROUP = "shipped-app"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "synthesized" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(SHIPPED_APP_GROUP))
+
+
+# --- the shared assembly starts building as the session starts --------------------------------
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if _is_xdist_controller(config) and DEFAULT_OUTPUT.is_file() and not config.option.collectonly:
+        # The controller only hands out tests; while the workers start (each loads jsii) it
+        # builds the shared assembly, which the workers' fixture then finds ready or waits for.
+        _BACKGROUND.append(threading.Thread(target=_build_quietly, daemon=True))
+        _BACKGROUND[-1].start()
+    if not hasattr(config, "workerinput"):
+        for stale in SYNTH_LOG_DIR.glob("*.json"):
+            stale.unlink()
+
+
+_BACKGROUND: list[threading.Thread] = []
+
+
+def _build_quietly() -> None:
+    try:
+        shared_assembly.shipped_assembly()
+    except Exception:
+        pass  # a worker's fixture then builds it again and reports the error in a test
+
+
+# --- where the suite's synth time goes --------------------------------------------------------
+
+SYNTH_LOG_DIR = REPO_ROOT / ".pytest_cache" / "synth-log"
+_SYNTHS: list[tuple[str, str, float]] = []
+
+
+def _timed(kind: str, function):
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            test = os.environ.get("PYTEST_CURRENT_TEST", "(outside a test)").rsplit(" ", 1)[0]
+            _SYNTHS.append((test, kind, time.perf_counter() - start))
+
+    return timed
+
+
+cdk.App.synth = _timed("App.synth", cdk.App.synth)
+cdk.Stage.synth = _timed("Stage.synth", cdk.Stage.synth)
+assertions.Template.from_stack = classmethod(_timed("Template.from_stack", assertions.Template.from_stack.__func__))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--synth-report", action="store_true", help="synths per worker and the tests that cost most")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for thread in _BACKGROUND:
+        thread.join()  # a run that never needed the assembly leaves no app.py process behind
+    if session.config.getoption("--synth-report"):
+        worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
+        SYNTH_LOG_DIR.mkdir(parents=True, exist_ok=True)
+        (SYNTH_LOG_DIR / f"{worker}.json").write_text(json.dumps(_SYNTHS))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if not config.getoption("--synth-report"):
+        return
+    per_test: dict[str, float] = {}
+    write = terminalreporter.write_line
+    write("synths per worker (App.synth, Stage.synth, Template.from_stack):")
+    for log in sorted(SYNTH_LOG_DIR.glob("*.json")):
+        synths = json.loads(log.read_text())
+        write(f"  {log.stem}: {len(synths)} synths, {sum(seconds for _, _, seconds in synths):.1f} s")
+        for test, _, seconds in synths:
+            module = test.split("::", 1)[0]
+            per_test[f"{log.stem} {module}"] = per_test.get(f"{log.stem} {module}", 0.0) + seconds
+    write("synth time by worker and test module (a module on two workers synthesizes twice):")
+    for key, seconds in sorted(per_test.items(), key=lambda item: -item[1])[:25]:
+        write(f"  {seconds:6.1f} s  {key}")
 
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:

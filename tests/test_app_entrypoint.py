@@ -10,29 +10,13 @@ import contextlib
 import importlib.util
 import io
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CDK_CONTEXT, REPO_ROOT, new_app
-
-
-def run_app(outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
-    # The CDK CLI hands cdk.json's context to the app the same way.
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps({**CDK_CONTEXT, **context})}
-    return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "app.py")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+from tests.conftest import REPO_ROOT, new_app
+from tests.shared_assembly import run_app
 
 
 @dataclass

@@ -21,8 +21,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
-def assembly_dir(synthesized) -> Path:
-    return Path(synthesized.assembly.directory)
+def assembly_dir(shipped_cdk_out) -> Path:
+    return shipped_cdk_out
 
 
 @pytest.fixture(scope="module")

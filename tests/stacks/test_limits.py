@@ -82,3 +82,15 @@ def test_synthesize_removes_the_whole_assembly_when_a_template_is_too_big(tmp_pa
     problems = synthesize(app)
     assert problems and "Huge" in problems[0]
     assert not list((tmp_path / "out").rglob("*.template.json"))
+
+
+def test_elements_of_a_nested_stack_count_for_the_nested_stack_only():
+    app = new_app()
+    parent = cdk.Stack(app, "Parent")
+    sns.CfnTopic(parent, "Own")
+    nested = cdk.NestedStack(parent, "Child")
+    for index in range(3):
+        sns.CfnTopic(nested, f"Topic{index}")
+    # The parent also holds the nested stack's AWS::CloudFormation::Stack resource.
+    assert count_elements(parent).resources == 2
+    assert count_elements(nested).resources == 3
