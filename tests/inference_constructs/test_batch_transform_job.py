@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 
@@ -714,3 +715,22 @@ def test_emulated_job_refused_by_sagemaker_is_published_and_fails_the_execution(
     assert subject == f"Batch transform {expected_job_name(execution)} failed"
     assert message["job_name"] == expected_job_name(execution)
     assert "Could not find model iris-model" in message["reason"]
+
+
+def test_the_role_grants_every_action_cdks_own_tasks_generate_for_their_integrations(full):
+    # CDK's task constructs state what each service integration calls (createTransformJob.sync
+    # tags its jobs: sagemaker:AddTags). Whatever a task of this state machine would have CDK
+    # grant, the role written out here grants too.
+    job, template = full
+    tasks_in_machine = [
+        child for child in job.node.find_all() if isinstance(child, sfn.TaskStateBase) and child._task_policies
+    ]
+    assert {type(task).__name__ for task in tasks_in_machine} >= {"SnsPublish", "_TransformJobWithDataProcessing"}
+    generated = {
+        action for task in tasks_in_machine for statement in task._task_policies for action in statement.actions
+    }
+    granted = set()
+    for statement in policy_statements(template, "BatchStateMachineRoleDefaultPolicy"):
+        granted |= set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    assert "sagemaker:AddTags" in generated
+    assert generated - granted == set()
