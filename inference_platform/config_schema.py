@@ -427,7 +427,11 @@ class PipelineConfig(Settings):
     """``config/pipeline.yaml``: a self-mutating CDK pipeline deploying the environments in order."""
 
     enabled: bool = Field(default=False, description="When true, `cdk synth` builds the pipeline stack instead.")
-    name: str = Field(default="sagemaker-inference", pattern=PIPELINE_NAME.pattern, description="Pipeline name.")
+    name: str = Field(
+        default="sagemaker-inference",
+        pattern=PIPELINE_NAME.pattern,
+        description="Pipeline name (its stack is <name>-pipeline).",
+    )
     account: Annotated[str, AfterValidator(_check_account)] = Field(description="The pipeline's (tooling) account.")
     region: Annotated[str, AfterValidator(_check_region)] = Field(description="The pipeline's region.")
     source: PipelineSource = Field(
