@@ -28,8 +28,10 @@ MAX_ALARM_NAME_LENGTH = 255
 class AlarmEvaluation(Settings):
     """How many one-minute periods an alarm looks at, and how many must breach."""
 
-    evaluation_periods: int = Field(default=5, ge=1, le=60)
-    datapoints_to_alarm: int = Field(default=3, ge=1, le=60)
+    evaluation_periods: int = Field(default=5, ge=1, le=60, description="One-minute periods looked at.")
+    datapoints_to_alarm: int = Field(
+        default=3, ge=1, le=60, description="Periods among them that must breach (at most evaluation_periods)."
+    )
 
     @model_validator(mode="after")
     def _datapoints_within_periods(self) -> AlarmEvaluation:

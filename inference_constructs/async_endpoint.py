@@ -63,8 +63,13 @@ class AsyncAutoscaling(CapacityRange):
         le=100_000,
         description="Queued requests per instance to hold (target of ApproximateBacklogSizePerInstance).",
     )
-    scale_in_cooldown_seconds: int = Field(default=600, ge=0, le=3600)
-    scale_out_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    scale_in_cooldown_seconds: int = Field(default=600, ge=0, le=3600, description="Seconds after a scale-in activity.")
+    scale_out_cooldown_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="Seconds after a scale-out activity; also the cooldown of the wake-up step policy.",
+    )
 
 
 class AsyncAlarms(Settings):
@@ -114,7 +119,9 @@ class AsyncSettings(Settings):
     initial_instance_count: int = Field(
         default=1, ge=1, le=1000, description="Instances at creation (SageMaker needs at least one)."
     )
-    variant_name: str = Field(default="AllTraffic", pattern=VARIANT_NAME.pattern)
+    variant_name: str = Field(
+        default="AllTraffic", pattern=VARIANT_NAME.pattern, description="Production variant name."
+    )
     max_concurrent_invocations_per_instance: int = Field(
         default=1,
         ge=1,
@@ -133,12 +140,17 @@ class AsyncSettings(Settings):
         default=(),
         description="Topics whose messages carry the inference response itself (otherwise only its location).",
     )
-    autoscaling: AsyncAutoscaling = AsyncAutoscaling()
+    autoscaling: AsyncAutoscaling = Field(
+        default=AsyncAutoscaling(),
+        description="Backlog-driven scaling: an async endpoint always autoscales, to zero when idle by default.",
+    )
     deployment: DeploymentPolicy = Field(
         default=DeploymentPolicy(),
         description="How an update moves to the new model version and when it rolls back (deployment guardrails).",
     )
-    alarms: AsyncAlarms = AsyncAlarms()
+    alarms: AsyncAlarms = Field(
+        default=AsyncAlarms(), description="Alarm thresholds: oldest request age, backlog size, failed requests."
+    )
     error_queue: ErrorQueueSettings | None = Field(
         default=None, description="Keep failure notices in an SQS queue (with its own dead-letter queue)."
     )

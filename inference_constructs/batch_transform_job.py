@@ -164,8 +164,8 @@ class DataProcessing(Settings):
 class ModelClientConfig(Settings):
     """How SageMaker calls the model container for each mini-batch."""
 
-    invocations_timeout_seconds: int = Field(default=600, ge=1, le=3600)
-    invocations_max_retries: int = Field(default=3, ge=0, le=3)
+    invocations_timeout_seconds: int = Field(default=600, ge=1, le=3600, description="Per-request timeout.")
+    invocations_max_retries: int = Field(default=3, ge=0, le=3, description="Per-request retries.")
 
 
 class BatchAlarms(Settings):
@@ -179,17 +179,40 @@ class BatchSettings(Settings):
     """Props of a batch transform job and the triggers that start it."""
 
     instance_type: Annotated[str, AfterValidator(check_batch_instance_type)] = Field(description="e.g. ml.m5.large")
-    instance_count: int = Field(default=1, ge=1, le=100)
-    content_type: str = Field(default="text/csv", pattern=MIME_TYPE, max_length=256)
-    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = "Line"
-    compression_type: Literal["None", "Gzip"] = "None"
-    batch_strategy: Literal["SingleRecord", "MultiRecord"] = "MultiRecord"
+    instance_count: int = Field(default=1, ge=1, le=100, description="Instances per job.")
+    content_type: str = Field(
+        default="text/csv", pattern=MIME_TYPE, max_length=256, description="ContentType of the input (a MIME type)."
+    )
+    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = Field(
+        default="Line", description="How input files are cut into records."
+    )
+    compression_type: Literal["None", "Gzip"] = Field(default="None", description="Input compression.")
+    batch_strategy: Literal["SingleRecord", "MultiRecord"] = Field(
+        default="MultiRecord",
+        description="One record or as many as fit per request; MultiRecord needs a split_type.",
+    )
     max_payload_in_mb: int = Field(default=6, ge=0, le=100, description="Largest mini-batch; 0 streams (chunked).")
-    max_concurrent_transforms: int | None = Field(default=None, ge=1, le=1000)
-    assemble_with: Literal["None", "Line"] = "Line"
-    accept: str | None = Field(default=None, pattern=MIME_TYPE, max_length=256)
-    data_processing: DataProcessing | None = None
-    model_client: ModelClientConfig = ModelClientConfig()
+    max_concurrent_transforms: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Parallel requests per instance (none: SageMaker's choice); times max_payload_in_mb at most 100.",
+    )
+    assemble_with: Literal["None", "Line"] = Field(
+        default="Line", description="How responses are joined into the output file."
+    )
+    accept: str | None = Field(
+        default=None,
+        pattern=MIME_TYPE,
+        max_length=256,
+        description="Accept of the output (a MIME type); none: the container's default.",
+    )
+    data_processing: DataProcessing | None = Field(
+        default=None, description="Filter what each record sends and keeps, and join predictions to their input."
+    )
+    model_client: ModelClientConfig = Field(
+        default=ModelClientConfig(), description="Timeout and retries of each request to the container."
+    )
     environment: dict[
         Annotated[str, AfterValidator(_transform_environment_key)],
         Annotated[str, AfterValidator(_transform_environment_value)],
@@ -205,8 +228,12 @@ class BatchSettings(Settings):
         default=None, description="Run on this EventBridge schedule (UTC): rate(...) or cron(...)."
     )
     run_on_upload: bool = Field(default=False, description="Run on each object created under the input path.")
-    log_retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = 365
-    alarms: BatchAlarms = BatchAlarms()
+    log_retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = Field(
+        default=365, description="How long execution logs are kept (encrypted with the platform key)."
+    )
+    alarms: BatchAlarms = Field(
+        default=BatchAlarms(), description="Alarms on failed and timed-out executions, to the alarm topic."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> BatchSettings:

@@ -7,7 +7,7 @@ dashboard in a stack of its own needs no cross-stack export from the model stack
 
 Why not ``cdk-monitoring-constructs``: it has no SageMaker endpoint monitoring (every
 widget here would be its "custom" monitoring), and it loads a further ~1 MB jsii assembly
-on every synth. See the README's "Dashboard" section.
+on every synth. See docs/observability.md, "The dashboard".
 """
 
 from __future__ import annotations

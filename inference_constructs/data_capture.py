@@ -18,10 +18,16 @@ _CAPTURE_MODES = {"request": "Input", "response": "Output"}
 class DataCaptureSettings(Settings):
     """What to capture. Captured data lands under the model's prefix in the data-capture bucket."""
 
-    sampling_percentage: int = Field(default=100, ge=1, le=100)
-    capture: tuple[Literal["request", "response"], ...] = Field(default=("request", "response"), min_length=1)
-    csv_content_types: tuple[str, ...] = ("text/csv",)
-    json_content_types: tuple[str, ...] = ("application/json",)
+    sampling_percentage: int = Field(default=100, ge=1, le=100, description="Share of requests captured, in percent.")
+    capture: tuple[Literal["request", "response"], ...] = Field(
+        default=("request", "response"), min_length=1, description="What is captured."
+    )
+    csv_content_types: tuple[str, ...] = Field(
+        default=("text/csv",), description="Content types whose captured payloads are encoded as CSV."
+    )
+    json_content_types: tuple[str, ...] = Field(
+        default=("application/json",), description="Content types whose captured payloads are encoded as JSON."
+    )
 
 
 def data_capture_config(

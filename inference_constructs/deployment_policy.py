@@ -44,15 +44,27 @@ class DeploymentPolicy(Settings):
     With ``auto_rollback`` the update rolls back when any of the endpoint's rollback alarms fires.
     """
 
-    strategy: Strategy = "all_at_once"
-    canary_percent: int | None = Field(default=None, ge=1, le=50)
-    linear_step_percent: int | None = Field(default=None, ge=1, le=50)
-    rolling_batch_percent: int | None = Field(default=None, ge=5, le=50)
-    rollback_batch_percent: int | None = Field(default=None, ge=5, le=100)
-    wait_interval_seconds: int = Field(default=300, ge=0, le=3600)
-    termination_wait_seconds: int = Field(default=300, ge=0, le=3600)
-    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=14400)
-    auto_rollback: bool = True
+    strategy: Strategy = Field(default="all_at_once", description="How an update shifts traffic (see above).")
+    canary_percent: int | None = Field(
+        default=None, ge=1, le=50, description="Capacity share that takes traffic first; required for canary."
+    )
+    linear_step_percent: int | None = Field(
+        default=None, ge=1, le=50, description="Capacity share added at each step; required for linear."
+    )
+    rolling_batch_percent: int | None = Field(
+        default=None, ge=5, le=50, description="Share of instances replaced per batch; required for rolling."
+    )
+    rollback_batch_percent: int | None = Field(
+        default=None, ge=5, le=100, description="Share of instances rolled back per batch (rolling only)."
+    )
+    wait_interval_seconds: int = Field(default=300, ge=0, le=3600, description="Baking time between steps.")
+    termination_wait_seconds: int = Field(
+        default=300, ge=0, le=3600, description="Baking time before the old fleet is terminated (blue/green)."
+    )
+    maximum_execution_timeout_seconds: int = Field(
+        default=3600, ge=600, le=14400, description="The whole update's time limit."
+    )
+    auto_rollback: bool = Field(default=True, description="Roll back when a rollback alarm fires.")
 
     @model_validator(mode="after")
     def _fields_match_strategy(self) -> DeploymentPolicy:

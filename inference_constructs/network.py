@@ -31,9 +31,13 @@ class NetworkSettings(Settings):
     Serverless endpoints cannot run in a VPC; they get a VPC-less model.
     """
 
-    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
-    subnets: tuple[Subnet, ...] = Field(min_length=2, max_length=16)
-    security_group_ids: tuple[str, ...] = Field(min_length=1, max_length=5)
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="The VPC, e.g. vpc-0abc1234def567890.")
+    subnets: tuple[Subnet, ...] = Field(
+        min_length=2, max_length=16, description="Private subnets, across at least 2 Availability Zones."
+    )
+    security_group_ids: tuple[str, ...] = Field(
+        min_length=1, max_length=5, description="Security groups (sg-...) for the model instances."
+    )
     create_vpc_endpoints: bool = Field(
         default=False,
         description="Create the S3 gateway endpoint and the SageMaker Runtime interface endpoint (and SNS, for "

@@ -78,8 +78,10 @@ class ScheduledCapacity(Settings):
     time_zone: Annotated[str, AfterValidator(_check_time_zone)] | None = Field(
         default=None, description="IANA time zone of a cron schedule, e.g. Europe/Dublin."
     )
-    min_capacity: int | None = Field(default=None, ge=0)
-    max_capacity: int | None = Field(default=None, ge=1)
+    min_capacity: int | None = Field(
+        default=None, ge=0, description="The minimum from this time on (a real-time variant never scales to zero)."
+    )
+    max_capacity: int | None = Field(default=None, ge=1, description="The maximum from this time on.")
 
     @model_validator(mode="after")
     def _bounds(self) -> ScheduledCapacity:
@@ -98,15 +100,20 @@ class InstanceAutoscaling(CapacityRange):
     target_invocations_per_instance: int = Field(
         ge=1, le=100_000, description="Invocations per instance per minute to hold (see BENCHMARKS.md)."
     )
-    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
-    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600, description="Seconds after a scale-in activity.")
+    scale_out_cooldown_seconds: int = Field(
+        default=60, ge=0, le=3600, description="Seconds after a scale-out activity."
+    )
     target_cpu_utilization_percent: float | None = Field(
         default=None,
         gt=0,
         le=100,
         description="Also track average CPU utilization, in percent of the whole instance (all its vCPUs), if set.",
     )
-    scheduled_actions: tuple[ScheduledCapacity, ...] = ()
+    scheduled_actions: tuple[ScheduledCapacity, ...] = Field(
+        default=(),
+        description="Scheduled changes of the bounds; an action that moves a bound needs a partner that restores it.",
+    )
 
     @model_validator(mode="after")
     def _unique_action_names(self) -> InstanceAutoscaling:
@@ -144,8 +151,12 @@ class RealtimeAlarms(AlarmEvaluation):
     (instances being replaced during a deployment report nothing for a minute or two)."""
 
     invocation_5xx_errors: int = Field(default=5, ge=1, description="5XX errors per minute.")
-    invocation_4xx_error_rate_percent: float = Field(default=10, gt=0, le=100)
-    model_latency_p99_milliseconds: int = Field(default=1000, ge=1, le=60_000)
+    invocation_4xx_error_rate_percent: float = Field(
+        default=10, gt=0, le=100, description="4XX errors as a share of invocations, in percent."
+    )
+    model_latency_p99_milliseconds: int = Field(
+        default=1000, ge=1, le=60_000, description="p99 model latency (a rollback alarm)."
+    )
     cpu_utilization_percent: float = Field(
         default=90,
         gt=0,
@@ -153,33 +164,56 @@ class RealtimeAlarms(AlarmEvaluation):
         description="Average CPU utilization in percent of the whole instance; rendered per vCPU, as CloudWatch "
         "reports it (90 on a 4-vCPU instance alarms at 360%).",
     )
-    memory_utilization_percent: float = Field(default=90, gt=0, le=100)
-    disk_utilization_percent: float = Field(default=90, gt=0, le=100)
+    memory_utilization_percent: float = Field(
+        default=90, gt=0, le=100, description="Average memory utilization per instance, in percent."
+    )
+    disk_utilization_percent: float = Field(
+        default=90, gt=0, le=100, description="Average disk utilization per instance, in percent."
+    )
 
 
 class ShadowVariantSettings(Settings):
     """A shadow variant: a new model version receiving a copy of production traffic, whose
     answers are logged (with data capture) but never returned to callers."""
 
-    model_data: Annotated[str, AfterValidator(check_model_data)]
-    instance_type: InstanceType
-    initial_instance_count: int = Field(default=1, ge=1, le=1000)
+    model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
+        description="The new model version: a local .tar.gz or s3://bucket/key.tar.gz."
+    )
+    instance_type: InstanceType = Field(description="Instance type of the shadow variant, e.g. ml.m5.large.")
+    initial_instance_count: int = Field(default=1, ge=1, le=1000, description="Instances of the shadow variant.")
     traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
-    variant_name: str = Field(default="Shadow", pattern=VARIANT_NAME.pattern)
+    variant_name: str = Field(default="Shadow", pattern=VARIANT_NAME.pattern, description="Shadow variant name.")
 
 
 class RealtimeSettings(Settings):
     """Props of a real-time endpoint's production variant."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
-    initial_instance_count: int = Field(default=1, ge=1, le=1000)
-    variant_name: str = Field(default="AllTraffic", pattern=VARIANT_NAME.pattern)
-    initial_variant_weight: float = Field(default=1.0, gt=0, le=1)
-    autoscaling: InstanceAutoscaling | None = None
-    deployment: DeploymentPolicy = DeploymentPolicy()
-    alarms: RealtimeAlarms = RealtimeAlarms()
-    data_capture: DataCaptureSettings | None = None
-    shadow: ShadowVariantSettings | None = None
+    initial_instance_count: int = Field(
+        default=1, ge=1, le=1000, description="Instances at creation; must lie within the autoscaling bounds."
+    )
+    variant_name: str = Field(
+        default="AllTraffic", pattern=VARIANT_NAME.pattern, description="Production variant name."
+    )
+    initial_variant_weight: float = Field(default=1.0, gt=0, le=1, description="Variant weight.")
+    autoscaling: InstanceAutoscaling | None = Field(
+        default=None,
+        description="Scale the instance count: track invocations per instance (and optionally CPU), on schedules.",
+    )
+    deployment: DeploymentPolicy = Field(
+        default=DeploymentPolicy(), description="How an update shifts traffic and when it rolls back."
+    )
+    alarms: RealtimeAlarms = Field(
+        default=RealtimeAlarms(),
+        description="Alarm thresholds; 5XX errors and p99 model latency are the rollback alarms.",
+    )
+    data_capture: DataCaptureSettings | None = Field(
+        default=None, description="Capture requests and/or responses to the platform's data-capture bucket."
+    )
+    shadow: ShadowVariantSettings | None = Field(
+        default=None,
+        description="A shadow variant: a new model version on mirrored traffic (its answers are not returned).",
+    )
 
     @model_validator(mode="after")
     def _count_within_bounds(self) -> RealtimeSettings:

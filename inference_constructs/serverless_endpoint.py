@@ -143,8 +143,10 @@ class ProvisionedConcurrencyAutoscaling(CapacityRange):
         le=1,
         description="Share of provisioned concurrency in use to hold, as a fraction (0.7 = 70%).",
     )
-    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
-    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600, description="Seconds after a scale-in activity.")
+    scale_out_cooldown_seconds: int = Field(
+        default=60, ge=0, le=3600, description="Seconds after a scale-out activity."
+    )
 
 
 class ServerlessAlarms(AlarmEvaluation):
@@ -160,7 +162,9 @@ class ServerlessAlarms(AlarmEvaluation):
         "repeated ones, when bursts outgrow the warm capacity.",
     )
     invocation_5xx_errors: int = Field(default=5, ge=1, description="5XX errors per minute.")
-    model_latency_p99_milliseconds: int = Field(default=1000, ge=1, le=60_000)
+    model_latency_p99_milliseconds: int = Field(
+        default=1000, ge=1, le=60_000, description="p99 model latency (a rollback alarm)."
+    )
     concurrent_executions_utilization: float = Field(
         default=0.9,
         gt=0,
@@ -190,7 +194,9 @@ class ServerlessSettings(Settings):
         le=MAX_CONCURRENCY_LIMIT,
         description="Invocations kept warm, 1 to max_concurrency; the starting value when autoscaled.",
     )
-    variant_name: str = Field(default="AllTraffic", pattern=VARIANT_NAME.pattern)
+    variant_name: str = Field(
+        default="AllTraffic", pattern=VARIANT_NAME.pattern, description="Production variant name."
+    )
     autoscaling: ProvisionedConcurrencyAutoscaling | None = Field(
         default=None, description="Scale provisioned concurrency between bounds (needs provisioned_concurrency)."
     )
@@ -199,7 +205,11 @@ class ServerlessSettings(Settings):
         description="Blue/green traffic shifting (all_at_once, canary, linear) with auto-rollback; "
         "SageMaker excludes serverless endpoints from rolling deployments.",
     )
-    alarms: ServerlessAlarms = ServerlessAlarms()
+    alarms: ServerlessAlarms = Field(
+        default=ServerlessAlarms(),
+        description="Alarm thresholds; 5XX errors and p99 model latency are the rollback alarms, OverheadLatency "
+        "is not (the new variant of every update starts cold).",
+    )
 
     @field_validator("deployment")
     @classmethod

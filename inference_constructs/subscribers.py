@@ -35,10 +35,16 @@ class Subscriber(Settings):
     let ``sns.amazonaws.com`` use it); a Lambda function is given permission here, so it must be
     in the environment's own account."""
 
-    email: str | None = None
-    https: str | None = None
-    sqs: str | None = None
-    lambda_: str | None = Field(default=None, alias="lambda")
+    email: str | None = Field(default=None, description="An e-mail address; receives nothing until it confirms.")
+    https: str | None = Field(default=None, description="An https:// URL; receives nothing until it confirms.")
+    sqs: str | None = Field(
+        default=None, description="An SQS queue ARN; the queue's policy must let the topic send to it."
+    )
+    lambda_: str | None = Field(
+        default=None,
+        alias="lambda",
+        description="A Lambda function ARN in the environment's account; SNS is granted permission to invoke it.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_valid_endpoint(self) -> Subscriber:

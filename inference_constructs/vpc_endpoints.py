@@ -1,6 +1,6 @@
 """``VpcEndpoints``: private paths to the AWS services that SageMaker models placed in a VPC use.
 
-What a VPC-placed, network-isolated model needs, and why (see SECURITY.md and the README):
+What a VPC-placed, network-isolated model needs, and why (see SECURITY.md and docs/deploying.md):
 
 - **S3 gateway endpoint** (free; a route in each subnet's route table). When a model has a VPC
   config, SageMaker downloads the model artifact, and for async endpoints reads requests and

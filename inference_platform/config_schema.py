@@ -124,20 +124,27 @@ class ModelConfig(Settings):
     name: Annotated[str, AfterValidator(check_model_name)] = Field(
         description="Short name: 2-32 lowercase letters, digits, hyphens."
     )
-    image: ModelImage
+    image: ModelImage = Field(
+        description="A prebuilt framework image ({framework, version}), your own ECR image ({uri}) or your own image "
+        "built from a Dockerfile at deploy time ({dockerfile})."
+    )
     model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
         description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz."
     )
     environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
         default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
     )
-    realtime: RealtimeSettings | None = None
+    realtime: RealtimeSettings | None = Field(default=None, description="Serve as a real-time endpoint.")
     serverless: ServerlessSettings | None = Field(
         default=None, description="Serverless endpoint; its model runs outside any VPC, without network isolation."
     )
     # `async` is a Python keyword: the field is async_, the YAML key (and every message) is async.
-    async_: AsyncSettings | None = Field(default=None, alias="async")
-    batch: BatchSettings | None = None
+    async_: AsyncSettings | None = Field(
+        default=None,
+        alias="async",
+        description="Serve as an asynchronous endpoint (the Python field is async_: async is a Python keyword).",
+    )
+    batch: BatchSettings | None = Field(default=None, description="Run batch transform jobs of the model.")
 
     @field_validator("environment")
     @classmethod
@@ -254,14 +261,16 @@ class EnvironmentConfig(Settings):
         "names (/aws/sagemaker/Endpoints/<endpoint>), so a kept group must be deleted before the same "
         "environment deploys again; turn this off where environments are torn down and rebuilt.",
     )
-    access_log_retention_days: int = Field(default=365, ge=1, le=3650)
+    access_log_retention_days: int = Field(
+        default=365, ge=1, le=3650, description="How long S3 server access logs are kept, in days."
+    )
     log_retention_days: Annotated[int, AfterValidator(check_log_retention_days)] = Field(
         default=365, description="How long endpoint container logs are kept (a CloudWatch Logs retention period)."
     )
     network: NetworkSettings | None = Field(
         default=None, description="Run models in this VPC with network isolation (ids are not looked up)."
     )
-    models: list[ModelConfig] = Field(min_length=1)
+    models: list[ModelConfig] = Field(min_length=1, description="The models; their names must be unique.")
 
     @field_validator("environment")
     @classmethod
@@ -418,10 +427,16 @@ class PipelineConfig(Settings):
     """``config/pipeline.yaml``: a self-mutating CDK pipeline deploying the environments in order."""
 
     enabled: bool = Field(default=False, description="When true, `cdk synth` builds the pipeline stack instead.")
-    name: str = Field(default="sagemaker-inference", pattern=PIPELINE_NAME.pattern, description="Pipeline name.")
+    name: str = Field(
+        default="sagemaker-inference",
+        pattern=PIPELINE_NAME.pattern,
+        description="Pipeline name (its stack is <name>-pipeline).",
+    )
     account: Annotated[str, AfterValidator(_check_account)] = Field(description="The pipeline's (tooling) account.")
     region: Annotated[str, AfterValidator(_check_region)] = Field(description="The pipeline's region.")
-    source: PipelineSource
+    source: PipelineSource = Field(
+        description="Where the code comes from: a CodeConnections connection or a CodeCommit repository."
+    )
     stages: list[PipelineStage] = Field(min_length=1, description="Environments in deployment order.")
 
     @model_validator(mode="after")

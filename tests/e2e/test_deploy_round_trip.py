@@ -10,7 +10,7 @@ deployed"); a mode the config asks for but the deployment lacks fails. Expected 
 from the config where its schema is known here (real-time) and otherwise from the template
 CloudFormation received, so the checks prove that what was synthesized is what got deployed.
 What moto cannot show (IAM enforcement, scaling, alarms, bucket policies, models answering) is
-listed in the README's "Deploy round trip" section.
+listed in docs/testing.md, section "Deploy round trip on a local AWS emulator".
 """
 
 from __future__ import annotations
