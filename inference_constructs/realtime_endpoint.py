@@ -25,13 +25,12 @@ from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEnd
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import check_instance_type, is_burstable, vcpus_of
-from inference_constructs.naming import check_endpoint_name
 from inference_constructs.settings import CapacityRange, Settings
+from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
 
 SCHEDULE_EXPRESSION = re.compile(r"^(cron\([^)]+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\)|at\([^)]+\))$")
-VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # The alarms an update's baking periods watch: a new model version that fails requests or
@@ -165,7 +164,7 @@ class ShadowVariantSettings(Settings):
     instance_type: InstanceType
     initial_instance_count: int = Field(default=1, ge=1, le=1000)
     traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
-    variant_name: str = Field(default="Shadow", pattern=VARIANT_NAME.pattern)
+    variant_name: str = Field(default="Shadow", pattern=SAGEMAKER_NAME.pattern)
 
 
 class RealtimeSettings(Settings):
@@ -173,7 +172,7 @@ class RealtimeSettings(Settings):
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
     initial_instance_count: int = Field(default=1, ge=1, le=1000)
-    variant_name: str = Field(default="AllTraffic", pattern=VARIANT_NAME.pattern)
+    variant_name: str = Field(default="AllTraffic", pattern=SAGEMAKER_NAME.pattern)
     initial_variant_weight: float = Field(default=1.0, gt=0, le=1)
     autoscaling: InstanceAutoscaling | None = None
     deployment: DeploymentPolicy = DeploymentPolicy()
