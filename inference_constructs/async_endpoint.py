@@ -3,7 +3,6 @@ notifies SNS topics and scales to zero when idle."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -29,14 +28,14 @@ from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointLogSettings, InstanceBackedEndpoint
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
-from inference_constructs.naming import check_endpoint_name
 from inference_constructs.realtime_endpoint import (
     INSTANCE_COUNT_DIMENSION,
-    VARIANT_NAME,
     InstanceType,
     check_autoscalable,
 )
 from inference_constructs.settings import CapacityRange, Settings
+from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
+from inference_core.s3 import FAILURE_FOLDER, INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
 
 # Hard limit of InvokeEndpointAsync's InvocationTimeoutSeconds (one hour).
 MAX_INVOCATION_TIMEOUT_SECONDS = 3600
@@ -44,8 +43,6 @@ MAX_INVOCATION_TIMEOUT_SECONDS = 3600
 # back. Backlog and age alarms stay out: a queue that builds while the new fleet warms up says
 # nothing about the new version.
 ROLLBACK_ALARMS = ("InvocationFailures",)
-# Object key prefix under the async bucket: lowercase path segments, no leading, trailing or double slash.
-PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
 
 NotificationTopic = Literal["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"]
 
@@ -120,7 +117,7 @@ class AsyncSettings(Settings):
         default=1, ge=1, le=1000, description="Instances at creation (SageMaker needs at least one)."
     )
     variant_name: str = Field(
-        default="AllTraffic", pattern=VARIANT_NAME.pattern, description="Production variant name."
+        default="AllTraffic", pattern=SAGEMAKER_NAME.pattern, description="Production variant name."
     )
     max_concurrent_invocations_per_instance: int = Field(
         default=1,
@@ -236,7 +233,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         except ValueError as error:
             problems.add(f"endpoint_name: {error}")
         problems.check(
-            bool(PATH_PREFIX.fullmatch(path_prefix)),
+            bool(KEY_PREFIX.fullmatch(path_prefix)),
             f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
             "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
         )
@@ -257,9 +254,9 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         self.bucket = async_bucket
         self.invocation_timeout_seconds = checked.invocation_timeout_seconds
         self.path_prefix = path_prefix
-        self.input_prefix = f"{path_prefix}/input/"
-        self.output_prefix = f"{path_prefix}/output/"
-        self.failure_prefix = f"{path_prefix}/failure/"
+        self.input_prefix = f"{path_prefix}/{INPUT_FOLDER}"
+        self.output_prefix = f"{path_prefix}/{OUTPUT_FOLDER}"
+        self.failure_prefix = f"{path_prefix}/{FAILURE_FOLDER}"
         self.input_path = self._s3_uri(self.input_prefix)
         self.output_path = self._s3_uri(self.output_prefix)
         self.failure_path = self._s3_uri(self.failure_prefix)

@@ -45,14 +45,22 @@ from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_types import InstanceUse, check_instance_type, has_local_storage
 from inference_constructs.log_retention import check_log_retention_days, log_retention
 from inference_constructs.settings import Settings
+from inference_core.batch import (
+    INPUT_URI,
+    JOB_NAME,
+    OUTPUT_URI,
+    RUN_BATCH_STAGING_FOLDER,
+    STATE_MACHINE_NAME_SUFFIX,
+    TRIGGER,
+    UPLOAD_TRIGGER,
+)
+from inference_core.s3 import INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
 
 # SageMaker job names: 1-63 letters, digits and hyphens. Ours are "<prefix>-<32 hex digits>".
 MAX_TRANSFORM_JOB_NAME_LENGTH = 63
 JOB_NAME_HASH_LENGTH = 32  # an MD5 digest in hex, from States.Hash
 MAX_JOB_NAME_PREFIX_LENGTH = MAX_TRANSFORM_JOB_NAME_LENGTH - JOB_NAME_HASH_LENGTH - 1
 JOB_NAME_PREFIX = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
-KEY_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$")
-STATE_MACHINE_NAME_SUFFIX = "-batch-transform"
 
 
 # Error names the optimized SageMaker integration raises: "SageMaker." + the Java SDK's exception
@@ -78,11 +86,6 @@ CREATE_TRANSFORM_JOB_ERRORS = frozenset(
 CAPACITY_ERRORS = (integration_error_name("ResourceLimitExceeded"),)
 # Throttling and SageMaker's transient service-side failures: both arrive under the generic name.
 SERVICE_ERRORS = (GENERIC_ERROR,)
-
-# run-batch uploads local files to <input path>run-batch/<run name>/ and starts its own run over
-# them, so an upload trigger leaves objects there alone (EventBridge cannot exclude a sub-prefix).
-RUN_BATCH_STAGING_FOLDER = "run-batch/"
-UPLOAD_TRIGGER = "upload"
 
 # The error an execution ends with when its job failed or was refused; the cause says why.
 FAILURE_ERROR = "BatchTransformFailed"
@@ -318,8 +321,8 @@ class BatchTransformJob(Construct):
         self.bucket = bucket
         self.encryption_key = encryption_key
         self.job_name_prefix = job_name_prefix
-        self.input_prefix = f"{key_prefix}/input/"
-        self.output_prefix = f"{key_prefix}/output/"
+        self.input_prefix = f"{key_prefix}/{INPUT_FOLDER}"
+        self.output_prefix = f"{key_prefix}/{OUTPUT_FOLDER}"
         self.input_path = f"s3://{bucket.bucket_name}/{self.input_prefix}"
         self.output_path = f"s3://{bucket.bucket_name}/{self.output_prefix}"
         # A stable name: the state machine is updated in place, and its ARN can appear in its
@@ -405,18 +408,20 @@ class BatchTransformJob(Construct):
             "NameJob",
             comment="A unique, valid job name per execution; keep the request for the choices below.",
             parameters={
-                "job_name": job_name,
+                JOB_NAME: job_name,
                 "default_output_uri": sfn.JsonPath.format(f"{self.output_path}{{}}/", job_name),
                 "request": sfn.JsonPath.entire_payload,
             },
         )
-        given_input = sfn.Pass(self, "UseGivenInput", input_path="$.request.input_uri", result_path="$.input_uri")
+        given_input = sfn.Pass(self, "UseGivenInput", input_path=f"$.request.{INPUT_URI}", result_path=f"$.{INPUT_URI}")
         default_input = sfn.Pass(
-            self, "UseDefaultInput", result=sfn.Result.from_string(self.input_path), result_path="$.input_uri"
+            self, "UseDefaultInput", result=sfn.Result.from_string(self.input_path), result_path=f"$.{INPUT_URI}"
         )
-        given_output = sfn.Pass(self, "UseGivenOutput", input_path="$.request.output_uri", result_path="$.output_uri")
+        given_output = sfn.Pass(
+            self, "UseGivenOutput", input_path=f"$.request.{OUTPUT_URI}", result_path=f"$.{OUTPUT_URI}"
+        )
         default_output = sfn.Pass(
-            self, "UseDefaultOutput", input_path="$.default_output_uri", result_path="$.output_uri"
+            self, "UseDefaultOutput", input_path="$.default_output_uri", result_path=f"$.{OUTPUT_URI}"
         )
         reject = sfn.Pass(
             self,
@@ -425,9 +430,9 @@ class BatchTransformJob(Construct):
                 "Error": "InvalidLocation",
                 "Cause": sfn.JsonPath.format(
                     "input_uri {} must lie under {} and output_uri {} under {}",
-                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.input_uri")),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.{INPUT_URI}")),
                     self.input_path,
-                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.output_uri")),
+                    sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.{OUTPUT_URI}")),
                     self.output_path,
                 ),
             },
@@ -457,10 +462,10 @@ class BatchTransformJob(Construct):
         reject.next(notify_failure)
 
         locations_allowed = sfn.Condition.and_(
-            sfn.Condition.is_string("$.input_uri"),
-            sfn.Condition.string_matches("$.input_uri", f"{self.input_path}*"),
-            sfn.Condition.is_string("$.output_uri"),
-            sfn.Condition.string_matches("$.output_uri", f"{self.output_path}*"),
+            sfn.Condition.is_string(f"$.{INPUT_URI}"),
+            sfn.Condition.string_matches(f"$.{INPUT_URI}", f"{self.input_path}*"),
+            sfn.Condition.is_string(f"$.{OUTPUT_URI}"),
+            sfn.Condition.string_matches(f"$.{OUTPUT_URI}", f"{self.output_path}*"),
         )
         check_locations = (
             sfn.Choice(self, "CheckLocations", comment="The model's role may read and write only these paths.")
@@ -469,26 +474,26 @@ class BatchTransformJob(Construct):
         )
         choose_output = (
             sfn.Choice(self, "OutputGiven")
-            .when(sfn.Condition.is_present("$.request.output_uri"), given_output)
+            .when(sfn.Condition.is_present(f"$.request.{OUTPUT_URI}"), given_output)
             .otherwise(default_output)
         )
         given_output.next(check_locations)
         default_output.next(check_locations)
         choose_input = (
             sfn.Choice(self, "InputGiven")
-            .when(sfn.Condition.is_present("$.request.input_uri"), given_input)
+            .when(sfn.Condition.is_present(f"$.request.{INPUT_URI}"), given_input)
             .otherwise(default_input)
         )
         given_input.next(choose_output)
         default_input.next(choose_output)
         name_job.next(choose_input)
         staged = sfn.Condition.and_(
-            sfn.Condition.is_present("$.trigger"),
-            sfn.Condition.is_string("$.trigger"),
-            sfn.Condition.string_equals("$.trigger", UPLOAD_TRIGGER),
-            sfn.Condition.is_present("$.input_uri"),
-            sfn.Condition.is_string("$.input_uri"),
-            sfn.Condition.string_matches("$.input_uri", f"{self.input_path}{RUN_BATCH_STAGING_FOLDER}*"),
+            sfn.Condition.is_present(f"$.{TRIGGER}"),
+            sfn.Condition.is_string(f"$.{TRIGGER}"),
+            sfn.Condition.string_equals(f"$.{TRIGGER}", UPLOAD_TRIGGER),
+            sfn.Condition.is_present(f"$.{INPUT_URI}"),
+            sfn.Condition.is_string(f"$.{INPUT_URI}"),
+            sfn.Condition.string_matches(f"$.{INPUT_URI}", f"{self.input_path}{RUN_BATCH_STAGING_FOLDER}*"),
         )
         return (
             sfn.Choice(self, "StagedByRunBatch", comment="run-batch runs what it uploads itself; skip its uploads.")
@@ -504,7 +509,7 @@ class BatchTransformJob(Construct):
             "RunTransformJob",
             data_processing=data_processing,
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            transform_job_name=sfn.JsonPath.string_at("$.job_name"),
+            transform_job_name=sfn.JsonPath.string_at(f"$.{JOB_NAME}"),
             model_name=self.model.model_name,
             # The job runs as the model's execution role; passing it here also keeps CDK from
             # creating a role with AmazonSageMakerFullAccess.
@@ -512,7 +517,7 @@ class BatchTransformJob(Construct):
             transform_input=tasks.TransformInput(
                 transform_data_source=tasks.TransformDataSource(
                     s3_data_source=tasks.TransformS3DataSource(
-                        s3_uri=sfn.JsonPath.string_at("$.input_uri"), s3_data_type=tasks.S3DataType.S3_PREFIX
+                        s3_uri=sfn.JsonPath.string_at(f"$.{INPUT_URI}"), s3_data_type=tasks.S3DataType.S3_PREFIX
                     )
                 ),
                 content_type=settings.content_type,
@@ -520,7 +525,7 @@ class BatchTransformJob(Construct):
                 compression_type=tasks.CompressionType.GZIP if settings.compression_type == "Gzip" else None,
             ),
             transform_output=tasks.TransformOutput(
-                s3_output_path=sfn.JsonPath.string_at("$.output_uri"),
+                s3_output_path=sfn.JsonPath.string_at(f"$.{OUTPUT_URI}"),
                 encryption_key=self.encryption_key,
                 accept=settings.accept,
                 assemble_with=tasks.AssembleWith.LINE if settings.assemble_with == "Line" else tasks.AssembleWith.NONE,
@@ -565,11 +570,11 @@ class BatchTransformJob(Construct):
     def _notify(self, topic: sns.ITopic, id: str, status: str) -> tasks.SnsPublish:
         message: dict[str, Any] = {
             "status": status,
-            "job_name": sfn.JsonPath.string_at("$.job_name"),
+            JOB_NAME: sfn.JsonPath.string_at(f"$.{JOB_NAME}"),
             "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
             "state_machine": self.state_machine_name,
-            "input_uri": sfn.JsonPath.object_at("$.input_uri"),
-            "output_uri": sfn.JsonPath.object_at("$.output_uri"),
+            INPUT_URI: sfn.JsonPath.object_at(f"$.{INPUT_URI}"),
+            OUTPUT_URI: sfn.JsonPath.object_at(f"$.{OUTPUT_URI}"),
         }
         if status == "FAILED":
             message["error"] = sfn.JsonPath.string_at("$.failure.Error")
@@ -580,7 +585,9 @@ class BatchTransformJob(Construct):
             self,
             id,
             topic=topic,
-            subject=sfn.JsonPath.format(f"Batch transform {{}} {status.lower()}", sfn.JsonPath.string_at("$.job_name")),
+            subject=sfn.JsonPath.format(
+                f"Batch transform {{}} {status.lower()}", sfn.JsonPath.string_at(f"$.{JOB_NAME}")
+            ),
             message=sfn.TaskInput.from_object(message),
             message_attributes={"status": tasks.MessageAttribute(value=status)},
             result_path=sfn.JsonPath.DISCARD,
@@ -769,9 +776,9 @@ class BatchTransformJob(Construct):
                     self._target(
                         events.RuleTargetInput.from_object(
                             {
-                                "input_uri": f"s3://{self.bucket.bucket_name}/"
+                                INPUT_URI: f"s3://{self.bucket.bucket_name}/"
                                 f"{events.EventField.from_path('$.detail.object.key')}",
-                                "trigger": UPLOAD_TRIGGER,
+                                TRIGGER: UPLOAD_TRIGGER,
                             }
                         )
                     )

@@ -25,13 +25,12 @@ from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEnd
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import check_instance_type, is_burstable, vcpus_of
-from inference_constructs.naming import check_endpoint_name
 from inference_constructs.settings import CapacityRange, Settings
+from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
 
 SCHEDULE_EXPRESSION = re.compile(r"^(cron\([^)]+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\)|at\([^)]+\))$")
-VARIANT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # The alarms an update's baking periods watch: a new model version that fails requests or
@@ -182,7 +181,7 @@ class ShadowVariantSettings(Settings):
     instance_type: InstanceType = Field(description="Instance type of the shadow variant, e.g. ml.m5.large.")
     initial_instance_count: int = Field(default=1, ge=1, le=1000, description="Instances of the shadow variant.")
     traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
-    variant_name: str = Field(default="Shadow", pattern=VARIANT_NAME.pattern, description="Shadow variant name.")
+    variant_name: str = Field(default="Shadow", pattern=SAGEMAKER_NAME.pattern, description="Shadow variant name.")
 
 
 class RealtimeSettings(Settings):
@@ -193,7 +192,7 @@ class RealtimeSettings(Settings):
         default=1, ge=1, le=1000, description="Instances at creation; must lie within the autoscaling bounds."
     )
     variant_name: str = Field(
-        default="AllTraffic", pattern=VARIANT_NAME.pattern, description="Production variant name."
+        default="AllTraffic", pattern=SAGEMAKER_NAME.pattern, description="Production variant name."
     )
     initial_variant_weight: float = Field(default=1.0, gt=0, le=1, description="Variant weight.")
     autoscaling: InstanceAutoscaling | None = Field(

@@ -44,9 +44,8 @@ from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, Endp
 from inference_constructs.errors import ProblemCollector, describe_validation_error
 from inference_constructs.inference_model import InferenceModel, ModelImage
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
-from inference_constructs.naming import check_endpoint_name
-from inference_constructs.realtime_endpoint import VARIANT_NAME
 from inference_constructs.settings import CapacityRange, Settings
+from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
 
 MEMORY_SIZES_IN_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 # The alarms an update's baking periods watch. OverheadLatency stays out on purpose: a
@@ -195,7 +194,7 @@ class ServerlessSettings(Settings):
         description="Invocations kept warm, 1 to max_concurrency; the starting value when autoscaled.",
     )
     variant_name: str = Field(
-        default="AllTraffic", pattern=VARIANT_NAME.pattern, description="Production variant name."
+        default="AllTraffic", pattern=SAGEMAKER_NAME.pattern, description="Production variant name."
     )
     autoscaling: ProvisionedConcurrencyAutoscaling | None = Field(
         default=None, description="Scale provisioned concurrency between bounds (needs provisioned_concurrency)."

@@ -18,16 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
+
+from inference_core import outputs
+from inference_core.s3 import ABSENT_OBJECT_ERRORS, split_s3_uri
+from inference_platform.deployed import DeployedEnvironment
 
 # SageMaker's own default per-request timeout, used when the stack does not publish one.
 DEFAULT_INVOCATION_TIMEOUT_SECONDS = 900
 # Waking an endpoint scaled to zero (alarm, scaling, instance start, model load) takes minutes.
 WAKE_FROM_ZERO_ALLOWANCE_SECONDS = 600
-# S3 answers these while an object is absent (403 when the caller may not list the bucket).
-_NOT_THERE_YET = {"NoSuchKey", "404", "NotFound", "AccessDenied", "403"}
 _CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines"}
 
 
@@ -42,6 +43,17 @@ class AsyncTarget:
     endpoint_name: str
     input_path: str
     invocation_timeout_seconds: int = DEFAULT_INVOCATION_TIMEOUT_SECONDS
+
+    @classmethod
+    def of(cls, environment: DeployedEnvironment, model: str) -> AsyncTarget:
+        found = environment.model_outputs_with(model, outputs.ASYNC_ENDPOINT_NAME, outputs.ASYNC_INPUT_PATH)
+        return cls(
+            endpoint_name=found[outputs.ASYNC_ENDPOINT_NAME],
+            input_path=found[outputs.ASYNC_INPUT_PATH],
+            invocation_timeout_seconds=int(
+                found.get(outputs.ASYNC_INVOCATION_TIMEOUT_SECONDS, DEFAULT_INVOCATION_TIMEOUT_SECONDS)
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -61,14 +73,6 @@ class AsyncResult:
     succeeded: bool
     location: str
     body: bytes
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/some/key`` -> ``("bucket", "some/key")``."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise ValueError(f"expected an s3://bucket/key URI, got {uri!r}")
-    return parsed.netloc, parsed.path.lstrip("/")
 
 
 def guess_content_type(path: Path) -> str:
@@ -94,7 +98,22 @@ def submit(
     # upload_file switches to a multipart upload for large payloads (async takes up to 1 GB);
     # the bucket's default encryption (the platform key) applies.
     s3.upload_file(str(input_file), bucket, key, ExtraArgs={"ContentType": content_type})
-    input_location = f"s3://{bucket}/{key}"
+    return invoke(
+        runtime, target, f"s3://{bucket}/{key}", content_type=content_type, accept=accept, inference_id=inference_id
+    )
+
+
+def invoke(
+    runtime: Any,
+    target: AsyncTarget,
+    input_location: str,
+    *,
+    content_type: str,
+    accept: str | None = None,
+    inference_id: str | None = None,
+) -> Submission:
+    """Queue the request already staged at ``input_location`` (under the endpoint's input path)."""
+    inference_id = inference_id or str(uuid.uuid4())
     request: dict[str, Any] = {
         "EndpointName": target.endpoint_name,
         "InputLocation": input_location,
@@ -113,12 +132,18 @@ def submit(
     )
 
 
-def _read(s3: Any, location: str) -> bytes | None:
+def read_if_present(s3: Any, location: str) -> bytes | None:
+    """The object's bytes, or None while it does not exist.
+
+    Only S3's "no such key" answers mean "not there yet": the caller lists the bucket
+    (inference_core.iam), so an AccessDenied is a real denial (of the object or its key) and is
+    raised at once rather than waited out until the timeout.
+    """
     bucket, key = split_s3_uri(location)
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _NOT_THERE_YET:
+        if error.response.get("Error", {}).get("Code") in ABSENT_OBJECT_ERRORS:
             return None
         raise
     return bytes(response["Body"].read())
@@ -145,7 +170,7 @@ def wait_for_result(
         locations.append((False, submission.failure_location))
     while True:
         for succeeded, location in locations:
-            body = _read(s3, location)
+            body = read_if_present(s3, location)
             if body is not None:
                 return AsyncResult(succeeded=succeeded, location=location, body=body)
         elapsed = clock() - started

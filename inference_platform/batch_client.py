@@ -1,6 +1,6 @@
 """Run a batch transform of a deployed model and follow it until it ends.
 
-The model stack publishes ``BatchStateMachineArn``, ``BatchInputPath`` and ``BatchOutputPath``;
+The model stack publishes the state machine's ARN and the batch input and output paths;
 this module stages the input under the input path (uploading a local file if needed), starts
 an execution of the state machine with that input, reports progress (states entered, the
 transform job's status) and returns how the run ended and where its output is.
@@ -17,13 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inference_core import outputs as output_keys
+from inference_core.batch import INPUT_URI, JOB_NAME, OUTPUT_URI, RUN_BATCH_STAGING_FOLDER
+from inference_core.s3 import S3UriError, split_s3_uri
 from inference_platform.deployed import DeployedEnvironment
-from inference_platform.naming import model_stack_name
 
-# Where local files are uploaded under the input path: the state machine leaves uploads there
-# to the run started here. The same value as inference_constructs.batch_transform_job's
-# (a test holds them equal; importing the construct would start CDK in every client run).
-RUN_BATCH_STAGING_FOLDER = "run-batch/"
 # Execution states that no longer change.
 FINISHED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -32,12 +30,11 @@ class BatchRunError(ValueError):
     """The run cannot start as asked (bad input location, missing file); nothing was started."""
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` -> (``bucket``, ``key``)."""
-    if not uri.startswith("s3://") or "/" not in uri[5:] or uri[5:].startswith("/"):
-        raise BatchRunError(f"{uri!r} is not an s3://bucket/key URI")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
+def _split(uri: str) -> tuple[str, str]:
+    try:
+        return split_s3_uri(uri)
+    except S3UriError:
+        raise BatchRunError(f"{uri!r} is not an s3://bucket/key URI") from None
 
 
 def new_run_name(now: datetime | None = None) -> str:
@@ -56,13 +53,9 @@ class BatchTarget:
 
     @classmethod
     def of(cls, environment: DeployedEnvironment, model: str) -> BatchTarget:
-        outputs = environment.model_outputs(model)
-        stack = model_stack_name(environment.environment, model)
-        return cls(
-            state_machine_arn=environment.output(outputs, "BatchStateMachineArn", stack),
-            input_path=environment.output(outputs, "BatchInputPath", stack),
-            output_path=environment.output(outputs, "BatchOutputPath", stack),
-        )
+        keys = (output_keys.BATCH_STATE_MACHINE_ARN, output_keys.BATCH_INPUT_PATH, output_keys.BATCH_OUTPUT_PATH)
+        found = environment.model_outputs_with(model, *keys)
+        return cls(*(found[key] for key in keys))
 
 
 @dataclass
@@ -126,21 +119,21 @@ class BatchClient:
         path, else the local file uploaded to ``<input path>run-batch/<run name>/<file name>``
         (a folder an upload trigger leaves alone, since this run covers it)."""
         if source.startswith("s3://"):
-            split_s3_uri(source)
+            _split(source)
             self._check_under(source, self.target.input_path, "--input")
             return source
         path = Path(source)
         if not path.is_file():
             raise BatchRunError(f"--input {source!r} is neither an s3:// URI nor an existing file")
         folder = f"{self.target.input_path}{RUN_BATCH_STAGING_FOLDER}{run_name}/"
-        bucket, key = split_s3_uri(folder + path.name)
+        bucket, key = _split(folder + path.name)
         self.report(f"uploading {path} to s3://{bucket}/{key}")
         self.s3.upload_file(str(path), bucket, key)
         return folder
 
     def check_output(self, uri: str) -> str:
         """An output prefix override, which must lie under the output path; ends with ``/``."""
-        split_s3_uri(uri)
+        _split(uri)
         uri = uri if uri.endswith("/") else uri + "/"
         self._check_under(uri, self.target.output_path, "--output-prefix")
         return uri
@@ -155,26 +148,42 @@ class BatchClient:
 
     def start(self, input_uri: str, output_uri: str | None = None, *, name: str | None = None) -> str:
         """Start an execution; returns its ARN."""
-        request = {"input_uri": input_uri}
+        request = {INPUT_URI: input_uri}
         if output_uri is not None:
-            request["output_uri"] = output_uri
+            request[OUTPUT_URI] = output_uri
         response = self.stepfunctions.start_execution(
             stateMachineArn=self.target.state_machine_arn, name=name or new_run_name(), input=json.dumps(request)
         )
         return str(response["executionArn"])
 
-    def wait(self, execution_arn: str, *, timeout: float | None = None, poll_interval: float = 15.0) -> RunOutcome:
-        """Poll until the execution ends or ``timeout`` seconds pass, reporting progress."""
+    def wait(
+        self,
+        execution_arn: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 15.0,
+        follow: bool = True,
+    ) -> RunOutcome:
+        """Poll until the execution ends or ``timeout`` seconds pass (``status`` then RUNNING).
+
+        ``follow`` reports progress (states entered, the transform job's status), which reads the
+        execution's history and the job: callers that only need the outcome turn it off.
+        """
         started = self.clock()
         progress = _Progress()
         while True:
             execution = self.stepfunctions.describe_execution(executionArn=execution_arn)
-            self._report_progress(execution_arn, progress, started)
+            if follow:
+                self._report_progress(execution_arn, progress, started)
             if execution["status"] in FINISHED:
                 return self._outcome(execution, progress)
             if timeout is not None and self.clock() - started >= timeout:
                 return self._outcome(execution, progress)
             self.sleep(poll_interval)
+
+    def stop(self, execution_arn: str, cause: str) -> None:
+        """Stop an execution; Step Functions then stops the transform job it waits for."""
+        self.stepfunctions.stop_execution(executionArn=execution_arn, cause=cause)
 
     def run(
         self,
@@ -240,9 +249,9 @@ class BatchClient:
         outcome = RunOutcome(
             execution_arn=execution["executionArn"],
             status=execution["status"],
-            input_uri=request.get("input_uri", self.target.input_path),
-            output_uri=result.get("output_uri") or request.get("output_uri"),
-            job_name=result.get("job_name") or progress.job_name,
+            input_uri=request.get(INPUT_URI, self.target.input_path),
+            output_uri=result.get(OUTPUT_URI) or request.get(OUTPUT_URI),
+            job_name=result.get(JOB_NAME) or progress.job_name,
             error=execution.get("error"),
             cause=execution.get("cause"),
         )
@@ -251,7 +260,7 @@ class BatchClient:
         return outcome
 
     def _list(self, uri: str) -> list[str]:
-        bucket, prefix = split_s3_uri(uri)
+        bucket, prefix = _split(uri)
         paginator = self.s3.get_paginator("list_objects_v2")
         return [
             f"s3://{bucket}/{item['Key']}"

@@ -25,25 +25,23 @@ from inference_constructs.inference_model import (
 )
 from inference_constructs.instance_types import check_architecture
 from inference_constructs.log_retention import check_log_retention_days
-from inference_constructs.naming import MAX_ENDPOINT_NAME_LENGTH
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
 from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
 from inference_constructs.subscribers import NotificationSettings
-from inference_platform.naming import stage_name
+from inference_core.naming import ENVIRONMENT_TAG, MAX_ENDPOINT_NAME_LENGTH, MODEL_TAG, MODES, stage_name
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 # Tags the stages add to every stack themselves (so at most TagList's maximum less these are left).
-PLATFORM_TAG_KEYS = ("environment", "model")
+PLATFORM_TAG_KEYS = (ENVIRONMENT_TAG, MODEL_TAG)
 # CreateModel's limit on the whole container environment, which the service model cannot express:
 # "Environment ... up to 32 KB" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
 MAX_CONTAINER_ENVIRONMENT_BYTES = 32 * 1024
-# The inference modes a model can be served in; each is an optional block of ModelConfig.
-MODES = ("realtime", "serverless", "async", "batch")
+# The inference modes a model can be served in (MODES) are each an optional block of ModelConfig.
 # What the shipped handler (model_code/code/inference.py, CONTENT_TYPES and ACCEPT_TYPES) reads
 # and writes; a model-code test keeps the two equal. A batch job of a framework-image model may
 # only send and ask for these, or every mini-batch fails with a 415 or 406.
@@ -53,7 +51,7 @@ HANDLER_ACCEPT_TYPES = ("text/csv", "application/json", "application/jsonlines")
 # RecordIO and TFRecord frame binary records, which no text parser reads.
 HANDLER_SPLIT_TYPES = ("Line", "None")
 # The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
-LONGEST_MODE_SUFFIX = len("serverless")
+LONGEST_MODE_SUFFIX = max(len(mode) for mode in MODES)
 
 
 def _check_environment_name(value: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from inference_platform.naming import model_stack_name, platform_stack_name, stage_name
+from inference_core.naming import MODEL_TAG, model_stack_name, model_stack_name_prefix, platform_stack_name
 
 
 class NotDeployedError(RuntimeError):
@@ -48,17 +48,21 @@ class DeployedEnvironment:
 
     def models(self) -> list[str]:
         """Names of the models deployed in this environment (from their stacks' tags)."""
-        prefix = f"{stage_name(self.environment)}-Model"
+        prefix = model_stack_name_prefix(self.environment)
         paginator = self.client("cloudformation").get_paginator("describe_stacks")
         names = []
         for page in paginator.paginate():
             for stack in page["Stacks"]:
                 tags = {tag["Key"]: tag["Value"] for tag in stack.get("Tags", [])}
-                if stack["StackName"].startswith(prefix) and "model" in tags:
-                    names.append(tags["model"])
+                if stack["StackName"].startswith(prefix) and MODEL_TAG in tags:
+                    names.append(tags[MODEL_TAG])
         return sorted(names)
 
-    def output(self, outputs: dict[str, str], key: str, stack: str) -> str:
-        if key not in outputs:
-            raise NotDeployedError(f"stack {stack} has no output {key}; is that mode configured and deployed?")
-        return outputs[key]
+    def model_outputs_with(self, model: str, *keys: str) -> dict[str, str]:
+        """The model stack's outputs, which must include ``keys`` (the outputs of one mode)."""
+        outputs = self.model_outputs(model)
+        for key in keys:
+            if key not in outputs:
+                stack = model_stack_name(self.environment, model)
+                raise NotDeployedError(f"stack {stack} has no output {key}; is that mode configured and deployed?")
+        return outputs

@@ -4,11 +4,12 @@ For each model of an environment, the checks read the model stack's outputs and 
 each mode whose outputs are there, with a small sample of records:
 
 - real-time and serverless: ``InvokeEndpoint`` with the sample, expecting one label per row;
-- asynchronous: the sample is uploaded under ``AsyncInputPath``, ``InvokeEndpointAsync`` is
-  called, and the check waits for the output object (or the failure object) it names;
-- batch: the sample is uploaded under ``BatchInputPath`` and the batch state machine is
-  started on it, with its output under ``BatchOutputPath``; the check waits for the
-  execution and reads what the transform job wrote.
+- asynchronous: the sample is uploaded under the async input path, and the async client
+  (inference_platform.async_client) invokes the endpoint and waits for the output object (or
+  the failure object) it names;
+- batch: the sample is uploaded under the batch input path, and the batch client
+  (inference_platform.batch_client) starts the state machine on it, with its output under the
+  batch output path, and waits for the execution; the check reads what the transform job wrote.
 
 A mode whose outputs are absent is skipped. Every check records its outcome and never
 stops the others; anything written lives under a ``smoke/<run id>`` prefix.
@@ -16,7 +17,6 @@ stops the others; anything written lives under a ``smoke/<run id>`` prefix.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,20 +27,18 @@ from enum import StrEnum
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from inference_platform.batch_client import RUN_BATCH_STAGING_FOLDER
+from inference_core import outputs as output_keys
+from inference_core.batch import OUTPUT_OBJECT_SUFFIX, RUN_BATCH_STAGING_FOLDER
+from inference_core.naming import ASYNC, BATCH, REALTIME, SERVERLESS
+from inference_core.s3 import S3UriError, split_s3_uri
+from inference_platform import async_client
+from inference_platform.batch_client import BatchClient, BatchTarget
 from inference_platform.deployed import DeployedEnvironment
 
 # The shipped iris model takes four numeric features per row and answers one label per row.
 SAMPLE_ROWS = ("5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5")
 
-# The execution input that points a batch run at other prefixes than its defaults
-# (BatchTransformJob: "the execution input may override the input and output prefix").
-# The batch state machine's execution input (see BatchTransformJob): both optional overrides.
-BATCH_INPUT_PATH_FIELD = "input_uri"
-BATCH_OUTPUT_PATH_FIELD = "output_uri"
 BATCH_INPUT_FILE = "records.csv"
-# Batch transform names each output object after its input object, plus ".out".
-BATCH_OUTPUT_SUFFIX = ".out"
 
 # InvokeEndpoint allows 60 s of model time; leave room for the platform around it.
 INVOKE_READ_TIMEOUT_SECONDS = 70
@@ -98,14 +96,6 @@ def check_labels(body: bytes, rows: int, source: str) -> list[str]:
     return lines
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` -> ``(bucket, key)``."""
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise CheckFailed(f"not an s3://bucket/key location: {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
@@ -144,13 +134,22 @@ class SmokeTests:
             config=Config(read_timeout=INVOKE_READ_TIMEOUT_SECONDS, retries={"mode": "standard", "max_attempts": 3}),
         )
         self.s3 = session.client("s3")
-        self.stepfunctions = session.client("stepfunctions")
         # mode, the output that says the mode is deployed, the other outputs it needs, the check
         self.checks: list[tuple[str, str, tuple[str, ...], Check]] = [
-            ("realtime", "RealtimeEndpointName", (), self.run_realtime),
-            ("serverless", "ServerlessEndpointName", (), self.run_serverless),
-            ("async", "AsyncEndpointName", ("AsyncInputPath", "AsyncOutputPath", "AsyncFailurePath"), self.run_async),
-            ("batch", "BatchStateMachineArn", ("BatchInputPath", "BatchOutputPath"), self.run_batch),
+            (REALTIME, output_keys.REALTIME_ENDPOINT_NAME, (), self.run_realtime),
+            (SERVERLESS, output_keys.SERVERLESS_ENDPOINT_NAME, (), self.run_serverless),
+            (
+                ASYNC,
+                output_keys.ASYNC_ENDPOINT_NAME,
+                (output_keys.ASYNC_INPUT_PATH, output_keys.ASYNC_OUTPUT_PATH, output_keys.ASYNC_FAILURE_PATH),
+                self.run_async,
+            ),
+            (
+                BATCH,
+                output_keys.BATCH_STATE_MACHINE_ARN,
+                (output_keys.BATCH_INPUT_PATH, output_keys.BATCH_OUTPUT_PATH),
+                self.run_batch,
+            ),
         ]
 
     # --- running ------------------------------------------------------------------------
@@ -175,7 +174,7 @@ class SmokeTests:
         try:
             detail = check(outputs)
             outcome = Outcome.PASSED
-        except CheckFailed as failure:
+        except (CheckFailed, S3UriError) as failure:  # S3UriError: a stack output that is not an s3:// URI
             detail, outcome = str(failure), Outcome.FAILED
         except (ClientError, BotoCoreError) as error:
             detail, outcome = f"{type(error).__name__}: {error}", Outcome.FAILED
@@ -184,10 +183,10 @@ class SmokeTests:
     # --- real-time and serverless -------------------------------------------------------
 
     def run_realtime(self, outputs: dict[str, str]) -> str:
-        return self.invoke(outputs["RealtimeEndpointName"])
+        return self.invoke(outputs[output_keys.REALTIME_ENDPOINT_NAME])
 
     def run_serverless(self, outputs: dict[str, str]) -> str:
-        return self.invoke(outputs["ServerlessEndpointName"])
+        return self.invoke(outputs[output_keys.SERVERLESS_ENDPOINT_NAME])
 
     def invoke(self, endpoint: str) -> str:
         response = self.runtime.invoke_endpoint(
@@ -206,60 +205,73 @@ class SmokeTests:
     # --- asynchronous -------------------------------------------------------------------
 
     def run_async(self, outputs: dict[str, str]) -> str:
-        endpoint = outputs["AsyncEndpointName"]
-        input_location = f"{outputs['AsyncInputPath'].rstrip('/')}/smoke/{self.run_id}.csv"
-        self._put(input_location)
-        response = self.runtime.invoke_endpoint_async(
-            EndpointName=endpoint,
-            InputLocation=input_location,
-            ContentType=self.sample.content_type,
-            Accept=self.sample.accept,
-            InvocationTimeoutSeconds=max(1, min(ASYNC_MAX_INVOCATION_SECONDS, int(self.timeout))),
+        target = async_client.AsyncTarget(
+            endpoint_name=outputs[output_keys.ASYNC_ENDPOINT_NAME],
+            input_path=outputs[output_keys.ASYNC_INPUT_PATH],
+            # The request may take as long as the check waits, within SageMaker's limit.
+            invocation_timeout_seconds=max(1, min(ASYNC_MAX_INVOCATION_SECONDS, int(self.timeout))),
         )
-        output_location = response["OutputLocation"]
-        failure_location = response.get("FailureLocation")
-        deadline = self._clock() + self.timeout
-        while True:
-            body = self._get(output_location)
-            if body is not None:
-                labels = check_labels(body, len(self.sample.rows), output_location)
-                return f"{endpoint} wrote {len(labels)} labels for {len(self.sample.rows)} rows to {output_location}"
-            failure = self._get(failure_location) if failure_location else None
-            if failure is not None:
-                raise CheckFailed(f"{endpoint} failed the request: {failure_location}: {failure[:500]!r}")
-            if self._clock() >= deadline:
-                raise CheckFailed(f"{endpoint}: no output at {output_location} after {self.timeout:g} s")
-            self._sleep(self.poll_interval)
+        endpoint = target.endpoint_name
+        input_location = f"{target.input_path.rstrip('/')}/smoke/{self.run_id}.csv"
+        self._put(input_location)
+        submission = async_client.invoke(
+            self.runtime,
+            target,
+            input_location,
+            content_type=self.sample.content_type,
+            accept=self.sample.accept,
+            inference_id=f"smoke-{self.run_id}",
+        )
+        try:
+            result = async_client.wait_for_result(
+                self.s3,
+                submission,
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+        except async_client.AsyncInferenceTimeout:
+            raise CheckFailed(
+                f"{endpoint}: no output at {submission.output_location} after {self.timeout:g} s"
+            ) from None
+        if not result.succeeded:
+            raise CheckFailed(f"{endpoint} failed the request: {result.location}: {result.body[:500]!r}")
+        labels = check_labels(result.body, len(self.sample.rows), result.location)
+        return f"{endpoint} wrote {len(labels)} labels for {len(self.sample.rows)} rows to {result.location}"
 
     # --- batch --------------------------------------------------------------------------
 
     def run_batch(self, outputs: dict[str, str]) -> str:
-        state_machine = outputs["BatchStateMachineArn"]
+        client = BatchClient(
+            self.environment.session,
+            BatchTarget(
+                state_machine_arn=outputs[output_keys.BATCH_STATE_MACHINE_ARN],
+                input_path=outputs[output_keys.BATCH_INPUT_PATH],
+                output_path=outputs[output_keys.BATCH_OUTPUT_PATH],
+            ),
+            report=lambda _line: None,  # the smoke report says how the check went
+            clock=self._clock,
+            sleep=self._sleep,
+        )
         # Staged like run-batch's inputs, which the upload trigger ignores, so one smoke run is one job.
-        input_path = f"{outputs['BatchInputPath'].rstrip('/')}/{RUN_BATCH_STAGING_FOLDER}smoke-{self.run_id}/"
-        output_path = f"{outputs['BatchOutputPath'].rstrip('/')}/smoke/{self.run_id}/"
+        input_path = f"{client.target.input_path.rstrip('/')}/{RUN_BATCH_STAGING_FOLDER}smoke-{self.run_id}/"
+        output_path = f"{client.target.output_path.rstrip('/')}/smoke/{self.run_id}/"
         self._put(input_path + BATCH_INPUT_FILE)
-        execution = self.stepfunctions.start_execution(
-            stateMachineArn=state_machine,
-            name=f"smoke-{self.run_id}",
-            input=json.dumps({BATCH_INPUT_PATH_FIELD: input_path, BATCH_OUTPUT_PATH_FIELD: output_path}),
-        )["executionArn"]
-        deadline = self._clock() + self.timeout
-        while True:
-            described = self.stepfunctions.describe_execution(executionArn=execution)
-            status = described["status"]
-            if status == "SUCCEEDED":
-                break
-            if status != "RUNNING":
-                reason = ": ".join(part for part in (described.get("error"), described.get("cause")) if part)
-                raise CheckFailed(f"batch execution {execution} ended {status}" + (f" ({reason})" if reason else ""))
-            if self._clock() >= deadline:
-                # Stopping the execution also stops the transform job it waits for.
-                self.stepfunctions.stop_execution(executionArn=execution, cause="smoke test timed out")
-                raise CheckFailed(f"batch execution {execution} did not finish within {self.timeout:g} s; stopped it")
-            self._sleep(self.poll_interval)
-        output_location = output_path + BATCH_INPUT_FILE + BATCH_OUTPUT_SUFFIX
-        body = self._get(output_location)
+        execution = client.start(input_path, output_path, name=f"smoke-{self.run_id}")
+        # follow=False: the outcome is enough, and following reads the execution history and the
+        # transform job, which the pipeline's smoke role is not granted (inference_core.iam).
+        outcome = client.wait(execution, timeout=self.timeout, poll_interval=self.poll_interval, follow=False)
+        if outcome.status == "RUNNING":
+            client.stop(execution, cause="smoke test timed out")
+            raise CheckFailed(f"batch execution {execution} did not finish within {self.timeout:g} s; stopped it")
+        if not outcome.succeeded:
+            reason = ": ".join(part for part in (outcome.error, outcome.cause) if part)
+            raise CheckFailed(
+                f"batch execution {execution} ended {outcome.status}" + (f" ({reason})" if reason else "")
+            )
+        output_location = output_path + BATCH_INPUT_FILE + OUTPUT_OBJECT_SUFFIX
+        body = async_client.read_if_present(self.s3, output_location)
         if body is None:
             raise CheckFailed(f"batch execution succeeded but {output_location} was not written")
         labels = check_labels(body, len(self.sample.rows), output_location)
@@ -271,16 +283,6 @@ class SmokeTests:
     def _put(self, location: str) -> None:
         bucket, key = split_s3_uri(location)
         self.s3.put_object(Bucket=bucket, Key=key, Body=self.sample.body, ContentType=self.sample.content_type)
-
-    def _get(self, location: str) -> bytes | None:
-        """The object's bytes, or None while it does not exist."""
-        bucket, key = split_s3_uri(location)
-        try:
-            return bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise
 
 
 def report(environment: str, run_id: str, results: Sequence[CheckResult]) -> tuple[str, bool]:

@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from inference_core.naming import ENVIRONMENT_TAG, MODEL_TAG
+
 STACK = "aws:cloudformation:stack"
 NESTED_ASSEMBLY = "cdk:cloud-assembly"
 VALIDATION_REPORT = "validation-report.json"
@@ -61,11 +63,11 @@ class Stack:
 
     @property
     def environment(self) -> str | None:
-        return self.tags.get("environment")
+        return self.tags.get(ENVIRONMENT_TAG)
 
     @property
     def model(self) -> str | None:
-        return self.tags.get("model")
+        return self.tags.get(MODEL_TAG)
 
     @property
     def account(self) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from inference_core.naming import stage_name
 from review_bundle.assembly import Assembly, Stack
 from review_bundle.template import Renderer, friendly_type, table
 
@@ -68,7 +69,7 @@ _ELEMENT_KEYS = ("Sid", "VariantName", "ScheduledActionName", "PolicyName", "Key
 def normalizer(stack: Stack, environment: str) -> Callable[[str], str]:
     """Replace what differs by construction only: the environment's name (``dev``, ``Dev``),
     generated-name hashes, and the partition and region a pinned environment spells out."""
-    names = re.compile(rf"(?<![A-Za-z0-9])({re.escape(environment)}|{re.escape(environment.capitalize())})(?![a-z0-9])")
+    names = re.compile(rf"(?<![A-Za-z0-9])({re.escape(environment)}|{re.escape(stage_name(environment))})(?![a-z0-9])")
 
     def normal(text: str) -> str:
         text = names.sub("<env>", text)

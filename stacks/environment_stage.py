@@ -5,8 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from inference_platform.config_schema import EnvironmentConfig
-from inference_platform.naming import (
+from inference_core.naming import (
+    ENVIRONMENT_TAG,
+    MODEL_TAG,
     PLATFORM_STACK_ID,
     model_stack_id,
     model_stack_name,
@@ -14,6 +15,7 @@ from inference_platform.naming import (
     monitoring_stack_name,
     platform_stack_name,
 )
+from inference_platform.config_schema import EnvironmentConfig
 from stacks.limits import enforce_cloudformation_limits
 from stacks.model_stack import ModelStack
 from stacks.monitoring_stack import MODELS_PER_DASHBOARD, MonitoringStack
@@ -66,8 +68,8 @@ class EnvironmentStage(cdk.Stage):
         self.monitoring = self.monitoring_stacks[0]
         for stack in [self.platform, *self.model_stacks.values(), *self.monitoring_stacks]:
             enforce_cloudformation_limits(stack)
-        for key, value in {"environment": config.environment, **config.tags}.items():
+        for key, value in {ENVIRONMENT_TAG: config.environment, **config.tags}.items():
             cdk.Tags.of(self).add(key, value)
         for name, stack in self.model_stacks.items():
             # Clients find the deployed models by this tag (inference_platform.deployed).
-            cdk.Tags.of(stack).add("model", name)
+            cdk.Tags.of(stack).add(MODEL_TAG, name)

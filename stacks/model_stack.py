@@ -11,9 +11,11 @@ from inference_constructs.async_endpoint import AsyncEndpoint
 from inference_constructs.batch_transform_job import BatchTransformJob
 from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.inference_model import InferenceModel, ModelServer
-from inference_constructs.naming import endpoint_name
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint, serverless_model
+from inference_core import outputs
+from inference_core.naming import ASYNC, REALTIME, SERVERLESS, endpoint_name
+from inference_core.s3 import data_capture_prefix, model_prefix
 from inference_platform.config_schema import EnvironmentConfig, ModelConfig
 from stacks.platform_stack import PlatformResources
 
@@ -66,11 +68,11 @@ class ModelStack(cdk.Stack):
                 "Realtime",
                 model=self.inference_model,
                 encryption_key=platform.encryption_key,
-                endpoint_name=endpoint_name(environment.environment, model.name, "realtime"),
+                endpoint_name=endpoint_name(environment.environment, model.name, REALTIME),
                 settings=model.realtime,
                 alarm_topic=platform.alarms_topic,
                 data_capture_bucket=platform.data_capture_bucket,
-                data_capture_prefix=f"{environment.environment}/{model.name}/realtime/",
+                data_capture_prefix=data_capture_prefix(environment.environment, model.name, REALTIME),
                 shadow_model=InferenceModel(
                     self, "ShadowModel", network=environment.network, **self._model_props(shadow.model_data)
                 )
@@ -78,7 +80,7 @@ class ModelStack(cdk.Stack):
                 else None,
                 logs=logs,
             )
-            cdk.CfnOutput(self, "RealtimeEndpointName", value=self.realtime.endpoint_name)
+            cdk.CfnOutput(self, outputs.REALTIME_ENDPOINT_NAME, value=self.realtime.endpoint_name)
         if model.serverless is not None:
             # SageMaker serves only VPC-less models without network isolation from serverless
             # endpoints, so serverless gets its own copy of the model (and role), whatever `network` says.
@@ -88,12 +90,12 @@ class ModelStack(cdk.Stack):
                 "Serverless",
                 model=self.serverless_model,
                 encryption_key=platform.encryption_key,
-                endpoint_name=endpoint_name(environment.environment, model.name, "serverless"),
+                endpoint_name=endpoint_name(environment.environment, model.name, SERVERLESS),
                 settings=model.serverless,
                 alarm_topic=platform.alarms_topic,
                 logs=logs,
             )
-            cdk.CfnOutput(self, "ServerlessEndpointName", value=self.serverless.endpoint_name)
+            cdk.CfnOutput(self, outputs.SERVERLESS_ENDPOINT_NAME, value=self.serverless.endpoint_name)
 
         if model.async_ is not None:
             self.async_model = InferenceModel(
@@ -112,23 +114,22 @@ class ModelStack(cdk.Stack):
                 model=self.async_model,
                 encryption_key=platform.encryption_key,
                 async_bucket=platform.async_bucket,
-                path_prefix=f"{environment.environment}/{model.name}",
-                endpoint_name=endpoint_name(environment.environment, model.name, "async"),
+                path_prefix=model_prefix(environment.environment, model.name),
+                endpoint_name=endpoint_name(environment.environment, model.name, ASYNC),
                 alarm_topic=platform.alarms_topic,
                 settings=model.async_,
                 data_capture_bucket=platform.data_capture_bucket,
-                data_capture_prefix=f"{environment.environment}/{model.name}/async/",
+                data_capture_prefix=data_capture_prefix(environment.environment, model.name, ASYNC),
                 logs=logs,
             )
             for key, value in (
-                ("AsyncEndpointName", self.async_endpoint.endpoint_name),
-                ("AsyncInputPath", self.async_endpoint.input_path),
-                ("AsyncOutputPath", self.async_endpoint.output_path),
-                ("AsyncFailurePath", self.async_endpoint.failure_path),
-                ("AsyncSuccessTopicArn", self.async_endpoint.success_topic.topic_arn),
-                ("AsyncErrorTopicArn", self.async_endpoint.error_topic.topic_arn),
-                # Clients pass it with each request: SageMaker takes the timeout per invocation.
-                ("AsyncInvocationTimeoutSeconds", str(self.async_endpoint.invocation_timeout_seconds)),
+                (outputs.ASYNC_ENDPOINT_NAME, self.async_endpoint.endpoint_name),
+                (outputs.ASYNC_INPUT_PATH, self.async_endpoint.input_path),
+                (outputs.ASYNC_OUTPUT_PATH, self.async_endpoint.output_path),
+                (outputs.ASYNC_FAILURE_PATH, self.async_endpoint.failure_path),
+                (outputs.ASYNC_SUCCESS_TOPIC_ARN, self.async_endpoint.success_topic.topic_arn),
+                (outputs.ASYNC_ERROR_TOPIC_ARN, self.async_endpoint.error_topic.topic_arn),
+                (outputs.ASYNC_INVOCATION_TIMEOUT_SECONDS, str(self.async_endpoint.invocation_timeout_seconds)),
             ):
                 cdk.CfnOutput(self, key, value=value)
 
@@ -149,7 +150,7 @@ class ModelStack(cdk.Stack):
                 model=self.batch_model,
                 settings=model.batch,
                 bucket=platform.batch_bucket,
-                key_prefix=f"{environment.environment}/{model.name}",
+                key_prefix=model_prefix(environment.environment, model.name),
                 encryption_key=platform.encryption_key,
                 notifications_topic=platform.notifications_topic,
                 alarms_topic=platform.alarms_topic,
@@ -157,9 +158,9 @@ class ModelStack(cdk.Stack):
                 if environment.retain_stateful_resources
                 else cdk.RemovalPolicy.DESTROY,
             )
-            cdk.CfnOutput(self, "BatchStateMachineArn", value=self.batch.state_machine.state_machine_arn)
-            cdk.CfnOutput(self, "BatchInputPath", value=self.batch.input_path)
-            cdk.CfnOutput(self, "BatchOutputPath", value=self.batch.output_path)
+            cdk.CfnOutput(self, outputs.BATCH_STATE_MACHINE_ARN, value=self.batch.state_machine.state_machine_arn)
+            cdk.CfnOutput(self, outputs.BATCH_INPUT_PATH, value=self.batch.input_path)
+            cdk.CfnOutput(self, outputs.BATCH_OUTPUT_PATH, value=self.batch.output_path)
 
     def _model_props(self, model_data: str) -> dict[str, Any]:
         """One description of this model (image, environment, key); each SageMaker model built

@@ -14,7 +14,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from inference_constructs.dashboard import InferenceDashboard
-from inference_platform.naming import dashboard_name
+from inference_core.naming import dashboard_name
 from stacks.model_stack import ModelStack
 
 # A model served in all four modes takes about 20 of a dashboard's at most 500 widgets.

@@ -14,6 +14,8 @@ from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.platform_key import PlatformKey
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_constructs.vpc_endpoints import VpcEndpoints
+from inference_core import outputs
+from inference_core.naming import platform_key_alias
 from inference_platform.config_schema import EnvironmentConfig
 
 
@@ -58,9 +60,7 @@ class PlatformStack(cdk.Stack):
             **kwargs,
         )  # type: ignore[arg-type]
         removal = cdk.RemovalPolicy.RETAIN if config.retain_stateful_resources else cdk.RemovalPolicy.DESTROY
-        key = PlatformKey(
-            self, "PlatformKey", alias=f"{config.environment}/sagemaker-inference", removal_policy=removal
-        ).key
+        key = PlatformKey(self, "PlatformKey", alias=platform_key_alias(config.environment), removal_policy=removal).key
         access_logs = AccessLogsBucket(
             self, "AccessLogs", removal_policy=removal, retention_days=config.access_log_retention_days
         ).bucket
@@ -113,13 +113,13 @@ class PlatformStack(cdk.Stack):
         for value in self.resources.shared_values():
             self.export_value(value)
         for name, value in (
-            ("ModelArtifactsBucketName", self.resources.model_artifacts_bucket.bucket_name),
-            ("AsyncBucketName", self.resources.async_bucket.bucket_name),
-            ("BatchBucketName", self.resources.batch_bucket.bucket_name),
-            ("DataCaptureBucketName", self.resources.data_capture_bucket.bucket_name),
-            ("NotificationsTopicArn", self.resources.notifications_topic.topic_arn),
-            ("AlarmsTopicArn", self.resources.alarms_topic.topic_arn),
-            ("KeyArn", key.key_arn),
+            (outputs.MODEL_ARTIFACTS_BUCKET_NAME, self.resources.model_artifacts_bucket.bucket_name),
+            (outputs.ASYNC_BUCKET_NAME, self.resources.async_bucket.bucket_name),
+            (outputs.BATCH_BUCKET_NAME, self.resources.batch_bucket.bucket_name),
+            (outputs.DATA_CAPTURE_BUCKET_NAME, self.resources.data_capture_bucket.bucket_name),
+            (outputs.NOTIFICATIONS_TOPIC_ARN, self.resources.notifications_topic.topic_arn),
+            (outputs.ALARMS_TOPIC_ARN, self.resources.alarms_topic.topic_arn),
+            (outputs.KEY_ARN, key.key_arn),
         ):
             cdk.CfnOutput(self, name, value=value)
         self.vpc_endpoints = None
@@ -133,4 +133,6 @@ class PlatformStack(cdk.Stack):
             )
             # Callers inside the VPC that invoke endpoints need a rule in this group (or one of the
             # model security groups it already admits).
-            cdk.CfnOutput(self, "VpcEndpointSecurityGroupId", value=self.vpc_endpoints.security_group.security_group_id)
+            cdk.CfnOutput(
+                self, outputs.VPC_ENDPOINT_SECURITY_GROUP_ID, value=self.vpc_endpoints.security_group.security_group_id
+            )

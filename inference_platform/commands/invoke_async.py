@@ -9,7 +9,6 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from inference_platform.async_client import (
-    DEFAULT_INVOCATION_TIMEOUT_SECONDS,
     AsyncInferenceTimeout,
     AsyncTarget,
     default_timeout,
@@ -18,7 +17,6 @@ from inference_platform.async_client import (
     wait_for_result,
 )
 from inference_platform.deployed import DeployedEnvironment
-from inference_platform.naming import model_stack_name
 
 NAME = "invoke-async"
 HELP = "upload an input file, invoke the model's async endpoint and wait for the result"
@@ -56,15 +54,7 @@ def run(args: argparse.Namespace, environment: DeployedEnvironment) -> int:
     if not args.input.is_file():
         print(f"error: input file {args.input} not found", file=sys.stderr)
         return 2
-    stack = model_stack_name(environment.environment, args.model)
-    outputs = environment.model_outputs(args.model)
-    target = AsyncTarget(
-        endpoint_name=environment.output(outputs, "AsyncEndpointName", stack),
-        input_path=environment.output(outputs, "AsyncInputPath", stack),
-        invocation_timeout_seconds=int(
-            outputs.get("AsyncInvocationTimeoutSeconds", DEFAULT_INVOCATION_TIMEOUT_SECONDS)
-        ),
-    )
+    target = AsyncTarget.of(environment, args.model)
     timeout = args.timeout or default_timeout(target)
     content_type = args.content_type or guess_content_type(args.input)
     s3 = environment.client("s3")

@@ -33,11 +33,17 @@ from botocore.exceptions import ClientError
 
 from inference_constructs.framework_images import FRAMEWORKS, REGISTRY_ACCOUNTS
 from inference_constructs.inference_model import FRAMEWORK_CONTAINER_ENVIRONMENT, ModelServer
-from inference_constructs.naming import endpoint_name
+from inference_core.naming import (
+    endpoint_name,
+    model_stack_name,
+    monitoring_stack_name,
+    platform_stack_name,
+    stage_name,
+)
+from inference_core.s3 import split_s3_uri
 from inference_platform.commands import COMMANDS
 from inference_platform.config_loader import load_environment
 from inference_platform.config_schema import EnvironmentConfig, ModelConfig
-from inference_platform.naming import model_stack_name, monitoring_stack_name, platform_stack_name, stage_name
 from inference_platform.smoke import SAMPLE_ROWS
 from tests.conftest import CONFIG_DIR, REPO_ROOT
 from tests.e2e.conftest import ACCOUNT, ENVIRONMENT, REGION, CdkCli, Deadline, Emulator, check, run
@@ -117,11 +123,6 @@ def model_names_of(emulator: Emulator, stack: str) -> set[str]:
 def under(path: str, prefix: str) -> bool:
     """Whether the S3 URI ``path`` lies under the S3 URI ``prefix``."""
     return path.rstrip("/").startswith(prefix.rstrip("/"))
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 def literal_mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:

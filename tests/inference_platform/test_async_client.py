@@ -15,7 +15,6 @@ from inference_platform.async_client import (
     Submission,
     default_timeout,
     guess_content_type,
-    split_s3_uri,
     submit,
     wait_for_result,
 )
@@ -154,6 +153,19 @@ def test_a_missing_bucket_is_an_error_not_a_wait(s3):
     assert clock.sleeps == []
 
 
+def test_access_denied_is_an_error_not_a_wait():
+    # One rule for "not there yet" (inference_core.s3.ABSENT_OBJECT_ERRORS), shared with the smoke
+    # tests: a 403 may be a KMS or bucket-policy denial, so it is raised, not waited out.
+    class DeniedS3:
+        def get_object(self, **_kwargs):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+
+    clock = FakeClock()
+    with pytest.raises(ClientError, match="AccessDenied"):
+        wait_for_result(DeniedS3(), submission(), timeout=60, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == []
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -165,12 +177,6 @@ def test_a_missing_bucket_is_an_error_not_a_wait(s3):
 )
 def test_content_type_follows_the_extension(name, expected):
     assert guess_content_type(Path(name)) == expected
-
-
-def test_s3_uris_are_split_and_checked():
-    assert split_s3_uri("s3://bucket/dev/iris/input/") == ("bucket", "dev/iris/input/")
-    with pytest.raises(ValueError, match="expected an s3://bucket/key URI"):
-        split_s3_uri("https://bucket/key")
 
 
 def test_default_timeout_allows_for_waking_from_zero():

@@ -23,6 +23,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemakerruntime.models import SageMakerRuntimeBackend, sagemakerruntime_backends
 
+from inference_core.s3 import split_s3_uri
 from inference_platform.__main__ import main
 
 REGION = "eu-west-1"
@@ -119,7 +120,7 @@ def test_no_result_within_the_timeout_exits_non_zero_with_progress(deployed, mon
         output_location, failure_location = original(self, endpoint_name, input_location)
         s3 = boto3.client("s3")
         for location in (output_location, failure_location):
-            bucket, key = location.removeprefix("s3://").split("/", 1)
+            bucket, key = split_s3_uri(location)
             s3.delete_object(Bucket=bucket, Key=key)
         return output_location, failure_location
 

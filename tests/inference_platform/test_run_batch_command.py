@@ -17,10 +17,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from inference_constructs import batch_transform_job
-from inference_platform import batch_client
 from inference_platform.__main__ import main
-from inference_platform.batch_client import BatchRunError, new_run_name, split_s3_uri
+from inference_platform.batch_client import new_run_name
 from tests import batch_emulator as emulator
 
 CSV = "5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n"
@@ -234,24 +232,3 @@ def test_run_names_are_valid_execution_names_and_unique():
     assert len(names) == 50
     for name in names:
         assert re.fullmatch(r"run-\d{8}T\d{6}Z-[0-9a-f]{6}", name) and len(name) <= 80
-
-
-def test_split_s3_uri():
-    assert split_s3_uri("s3://bucket/a/b.csv") == ("bucket", "a/b.csv")
-    for bad in ("bucket/a.csv", "s3://bucket", "s3:///key"):
-        with pytest.raises(BatchRunError):
-            split_s3_uri(bad)
-
-
-def test_client_stages_uploads_where_the_upload_trigger_leaves_them_to_it():
-    assert batch_client.RUN_BATCH_STAGING_FOLDER == batch_transform_job.RUN_BATCH_STAGING_FOLDER
-
-
-def test_the_client_does_not_load_cdk():
-    # The client runs where Node and the CDK are not installed, and starts fast.
-    import subprocess
-    import sys
-
-    code = "import sys, inference_platform.__main__; print('aws_cdk' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from inference_platform.naming import model_stack_id
+from inference_core.naming import model_stack_id
 from stacks.application import build_stages
 from tests.conftest import REPO_ROOT, new_app
 

@@ -14,7 +14,8 @@ import botocore.exceptions
 import pytest
 from botocore.client import BaseClient
 
-from stacks.pipeline_stack import smoke_test_statements
+from inference_core.iam import SMOKE_TESTS
+from stacks.pipeline_stack import UNUSED_SMOKE_TEST_GRANTS, smoke_test_statements
 from tests.inference_platform.test_smoke_command import (
     LABELS,
     NEVER_ENDS,
@@ -63,6 +64,10 @@ def test_every_call_of_a_passing_run_is_granted(recorded_calls):
     assert smoke() == 0
     assert {"sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync", "states:StartExecution"} <= recorded_calls
     assert recorded_calls - granted_actions() == set()
+    # The core's list of what the smoke tests call is true, and the role grants exactly that list
+    # plus the two grants kept from before the list existed.
+    assert recorded_calls - SMOKE_TESTS.all() == set()
+    assert granted_actions() == SMOKE_TESTS.all() | UNUSED_SMOKE_TEST_GRANTS.all()
 
 
 @pytest.mark.usefixtures("aws")
@@ -74,6 +79,7 @@ def test_stopping_a_timed_out_batch_run_is_granted(recorded_calls):
     smoke("--timeout", "0.3")
     assert "states:StopExecution" in recorded_calls
     assert recorded_calls - granted_actions() == set()
+    assert recorded_calls - SMOKE_TESTS.all() == set()
 
 
 def test_the_recording_sees_calls_the_role_does_not_grant(recorded_calls, monkeypatch):
