@@ -6,7 +6,6 @@ once, in the construct, and the config file gets exactly the same validation.
 
 from __future__ import annotations
 
-import keyword
 import re
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +30,8 @@ from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
 from inference_constructs.subscribers import NotificationSettings
-from inference_core.naming import ENVIRONMENT_TAG, MAX_ENDPOINT_NAME_LENGTH, MODEL_TAG, MODES, stage_name
+from inference_core.modes import Mode, registered
+from inference_core.naming import ENVIRONMENT_TAG, MAX_ENDPOINT_NAME_LENGTH, MODEL_TAG, stage_name
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
@@ -41,7 +41,8 @@ PLATFORM_TAG_KEYS = (ENVIRONMENT_TAG, MODEL_TAG)
 # CreateModel's limit on the whole container environment, which the service model cannot express:
 # "Environment ... up to 32 KB" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
 MAX_CONTAINER_ENVIRONMENT_BYTES = 32 * 1024
-# The inference modes a model can be served in (MODES) are each an optional block of ModelConfig.
+# The inference modes a model can be served in (inference_core.modes) are each an optional block
+# of ModelConfig, whose field is the mode's ``field``.
 # What the shipped handler (model_code/code/inference.py, CONTENT_TYPES and ACCEPT_TYPES) reads
 # and writes; a model-code test keeps the two equal. A batch job of a framework-image model may
 # only send and ask for these, or every mini-batch fails with a 415 or 406.
@@ -50,8 +51,11 @@ HANDLER_ACCEPT_TYPES = ("text/csv", "application/json", "application/jsonlines")
 # SplitType values whose records the handler can read: lines of text (or the whole file).
 # RecordIO and TFRecord frame binary records, which no text parser reads.
 HANDLER_SPLIT_TYPES = ("Line", "None")
-# The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
-LONGEST_MODE_SUFFIX = max(len(mode) for mode in MODES)
+
+
+def longest_mode_suffix() -> int:
+    """The longest mode suffix appended to "<environment>-<model>-" in endpoint names."""
+    return max(len(mode.name) for mode in registered())
 
 
 def _check_environment_name(value: str) -> str:
@@ -109,11 +113,6 @@ def _check_container_environment(value: dict[str, str]) -> dict[str, str]:
     if problems:
         raise ValueError("; ".join(problems))
     return value
-
-
-def _field_of(mode: str) -> str:
-    """The ModelConfig field of a mode: ``async`` is a keyword, so its field is ``async_``."""
-    return f"{mode}_" if keyword.iskeyword(mode) else mode
 
 
 class ModelConfig(Settings):
@@ -197,7 +196,7 @@ class ModelConfig(Settings):
     @model_validator(mode="after")
     def _served_somewhere(self) -> ModelConfig:
         if not self.modes:
-            raise ValueError(f"serve the model in at least one mode: {', '.join(MODES)}")
+            raise ValueError(f"serve the model in at least one mode: {', '.join(m.name for m in registered())}")
         return self
 
     @model_validator(mode="after")
@@ -226,9 +225,14 @@ class ModelConfig(Settings):
             found.append(("batch.instance_type", self.batch.instance_type))
         return found
 
+    def settings_of(self, mode: Mode) -> Settings | None:
+        """The block of ``mode`` (None when the model is not served in it)."""
+        settings: Settings | None = getattr(self, mode.field, None)
+        return settings
+
     @property
     def modes(self) -> list[str]:
-        return [mode for mode in MODES if getattr(self, _field_of(mode)) is not None]
+        return [mode.name for mode in registered() if self.settings_of(mode) is not None]
 
 
 class EnvironmentConfig(Settings):
@@ -320,7 +324,7 @@ class EnvironmentConfig(Settings):
             raise ValueError(f"model names must be unique; duplicated: {', '.join(duplicates)}")
         environment = info.data.get("environment")
         if environment is not None:
-            longest = MAX_ENDPOINT_NAME_LENGTH - len(environment) - LONGEST_MODE_SUFFIX - 2
+            longest = MAX_ENDPOINT_NAME_LENGTH - len(environment) - longest_mode_suffix() - 2
             too_long = [name for name in names if len(name) > longest]
             if too_long:
                 raise ValueError(
