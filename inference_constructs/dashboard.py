@@ -22,7 +22,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from inference_constructs.async_endpoint import AsyncEndpoint
-from inference_constructs.endpoint import EndpointBase, InstanceBackedEndpoint
+from inference_constructs.endpoint import InstanceBackedEndpoint
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint
 
@@ -32,6 +32,13 @@ GRID_WIDTH = 24
 GRAPH_HEIGHT = 6
 ALARM_WIDGET_HEIGHT = 4
 LATENCY_PERCENTILES = ("p50", "p90", "p99")
+
+
+class AlarmSource(Protocol):
+    """Anything with named health alarms (every endpoint construct, the batch job)."""
+
+    @property
+    def alarm_names(self) -> Mapping[str, str]: ...
 
 
 class BatchJobMetrics(Protocol):
@@ -90,13 +97,13 @@ class InferenceDashboard(Construct):
         shadow = endpoint.shadow_variant_name
         variants = [None, shadow] if shadow else [None]
         thresholds = endpoint.settings.alarms
-        self._heading(model_name, "real-time", endpoint)
+        self.add_heading(model_name, "real-time", endpoint.endpoint_name)
         self.dashboard.add_widgets(
-            self._graph(
+            self.graph(
                 "Invocations",
                 [endpoint.metric_invocations(label=_label("invocations", v), variant_name=v) for v in variants],
             ),
-            self._graph(
+            self.graph(
                 "Errors",
                 [
                     metric
@@ -108,7 +115,7 @@ class InferenceDashboard(Construct):
                 ],
                 annotations=[_line(thresholds.invocation_5xx_errors, "5XX alarm")],
             ),
-            self._graph(
+            self.graph(
                 "Model latency (microseconds)",
                 [
                     endpoint.metric_model_latency(p, label=_label(f"model {p}", v), variant_name=v)
@@ -117,17 +124,17 @@ class InferenceDashboard(Construct):
                 ],
                 annotations=[_line(thresholds.model_latency_p99_milliseconds * 1000, "p99 alarm")],
             ),
-            self._instances(endpoint),
+            self.instances(endpoint),
         )
-        self._add_alarms_of(endpoint)
+        self.add_alarms_of(endpoint)
 
     def add_serverless_endpoint(self, endpoint: ServerlessEndpoint, *, model_name: str) -> None:
         """A serverless endpoint: invocations, errors, latency with overhead, cold starts and concurrency."""
         thresholds = endpoint.settings.alarms
-        self._heading(model_name, "serverless", endpoint)
+        self.add_heading(model_name, "serverless", endpoint.endpoint_name)
         self.dashboard.add_widgets(
-            self._graph("Invocations", [endpoint.metric_invocations(label="invocations")]),
-            self._graph(
+            self.graph("Invocations", [endpoint.metric_invocations(label="invocations")]),
+            self.graph(
                 "Errors",
                 [
                     endpoint.metric_invocation_5xx_errors(label="5XX"),
@@ -135,7 +142,7 @@ class InferenceDashboard(Construct):
                 ],
                 annotations=[_line(thresholds.invocation_5xx_errors, "5XX alarm")],
             ),
-            self._graph(
+            self.graph(
                 "Latency (microseconds)",
                 [
                     *(endpoint.metric_model_latency(p, label=f"model {p}") for p in LATENCY_PERCENTILES),
@@ -157,14 +164,14 @@ class InferenceDashboard(Construct):
                 height=GRAPH_HEIGHT,
             ),
         )
-        self._add_alarms_of(endpoint)
+        self.add_alarms_of(endpoint)
 
     def add_async_endpoint(self, endpoint: AsyncEndpoint, *, model_name: str) -> None:
         """An async endpoint: requests processed and failed, backlog, processing time and instances."""
         thresholds = endpoint.settings.alarms
-        self._heading(model_name, "async", endpoint)
+        self.add_heading(model_name, "async", endpoint.endpoint_name)
         self.dashboard.add_widgets(
-            self._graph(
+            self.graph(
                 "Requests processed and failed",
                 [
                     endpoint.metric_invocations_processed(label="processed"),
@@ -183,16 +190,16 @@ class InferenceDashboard(Construct):
                 width=GRID_WIDTH // 4,
                 height=GRAPH_HEIGHT,
             ),
-            self._graph(
+            self.graph(
                 "Processing time (milliseconds)",
                 [
                     *(endpoint.metric_total_processing_time(p, label=f"total {p}") for p in LATENCY_PERCENTILES),
                     endpoint.metric_time_in_backlog("p99", label="in backlog p99"),
                 ],
             ),
-            self._instances(endpoint),
+            self.instances(endpoint),
         )
-        self._add_alarms_of(endpoint)
+        self.add_alarms_of(endpoint)
 
     def add_batch_job(self, job: BatchJobMetrics, *, model_name: str) -> None:
         """A batch transform job: its state machine's succeeded, failed and timed-out executions.
@@ -205,14 +212,7 @@ class InferenceDashboard(Construct):
             job.metric_executions_failed(label="failed"),
             job.metric_executions_timed_out(label="timed out"),
         ]
-        self._model_heading(model_name)
-        self.dashboard.add_widgets(
-            cloudwatch.TextWidget(
-                markdown=f"### {model_name} · batch transform · `{job.state_machine_name}`",
-                width=GRID_WIDTH,
-                height=1,
-            )
-        )
+        self.add_heading(model_name, "batch transform", job.state_machine_name)
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Executions",
@@ -230,25 +230,24 @@ class InferenceDashboard(Construct):
                 height=GRAPH_HEIGHT,
             ),
         )
-        self._add_alarms_of(job)
+        self.add_alarms_of(job)
 
-    # Helpers -------------------------------------------------------------------------------
+    # Helpers (public: a mode's unit in stacks/modes/ may build its row from them) ----------
 
     def _model_heading(self, model_name: str) -> None:
         if model_name not in self._models:
             self._models.append(model_name)
             self.dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"## Model {model_name}", width=24, height=1))
 
-    def _heading(self, model_name: str, mode: str, endpoint: EndpointBase) -> None:
+    def add_heading(self, model_name: str, mode: str, name: str) -> None:
+        """A row's heading (``### iris · async · `prod-iris-async```), under its model's heading."""
         self._model_heading(model_name)
         self.dashboard.add_widgets(
-            cloudwatch.TextWidget(
-                markdown=f"### {model_name} · {mode} · `{endpoint.endpoint_name}`", width=GRID_WIDTH, height=1
-            )
+            cloudwatch.TextWidget(markdown=f"### {model_name} · {mode} · `{name}`", width=GRID_WIDTH, height=1)
         )
 
     @staticmethod
-    def _graph(
+    def graph(
         title: str,
         metrics: Sequence[cloudwatch.IMetric],
         *,
@@ -264,7 +263,7 @@ class InferenceDashboard(Construct):
         )
 
     @staticmethod
-    def _instances(endpoint: InstanceBackedEndpoint) -> cloudwatch.GraphWidget:
+    def instances(endpoint: InstanceBackedEndpoint) -> cloudwatch.GraphWidget:
         low, high = endpoint.capacity_bounds
         return cloudwatch.GraphWidget(
             title="Instances in service",
@@ -275,7 +274,7 @@ class InferenceDashboard(Construct):
             height=GRAPH_HEIGHT,
         )
 
-    def _add_alarms_of(self, source: EndpointBase | BatchJobMetrics) -> None:
+    def add_alarms_of(self, source: AlarmSource) -> None:
         # By name, in this stack: the alarms' generated ARNs would need exports from the model stack.
         for name in source.alarm_names.values():
             self.alarms.append(cloudwatch.Alarm.from_alarm_name(self, name, name))
