@@ -22,7 +22,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from inference_constructs.async_endpoint import AsyncEndpoint
-from inference_constructs.endpoint import InstanceBackedEndpoint
+from inference_constructs.endpoint import EndpointBase, InstanceBackedEndpoint
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint
 
@@ -97,13 +97,13 @@ class InferenceDashboard(Construct):
         shadow = endpoint.shadow_variant_name
         variants = [None, shadow] if shadow else [None]
         thresholds = endpoint.settings.alarms
-        self.add_heading(model_name, "real-time", endpoint.endpoint_name)
+        self._heading(model_name, "real-time", endpoint)
         self.dashboard.add_widgets(
-            self.graph(
+            self._graph(
                 "Invocations",
                 [endpoint.metric_invocations(label=_label("invocations", v), variant_name=v) for v in variants],
             ),
-            self.graph(
+            self._graph(
                 "Errors",
                 [
                     metric
@@ -115,7 +115,7 @@ class InferenceDashboard(Construct):
                 ],
                 annotations=[_line(thresholds.invocation_5xx_errors, "5XX alarm")],
             ),
-            self.graph(
+            self._graph(
                 "Model latency (microseconds)",
                 [
                     endpoint.metric_model_latency(p, label=_label(f"model {p}", v), variant_name=v)
@@ -124,17 +124,17 @@ class InferenceDashboard(Construct):
                 ],
                 annotations=[_line(thresholds.model_latency_p99_milliseconds * 1000, "p99 alarm")],
             ),
-            self.instances(endpoint),
+            self._instances(endpoint),
         )
-        self.add_alarms_of(endpoint)
+        self._add_alarms_of(endpoint)
 
     def add_serverless_endpoint(self, endpoint: ServerlessEndpoint, *, model_name: str) -> None:
         """A serverless endpoint: invocations, errors, latency with overhead, cold starts and concurrency."""
         thresholds = endpoint.settings.alarms
-        self.add_heading(model_name, "serverless", endpoint.endpoint_name)
+        self._heading(model_name, "serverless", endpoint)
         self.dashboard.add_widgets(
-            self.graph("Invocations", [endpoint.metric_invocations(label="invocations")]),
-            self.graph(
+            self._graph("Invocations", [endpoint.metric_invocations(label="invocations")]),
+            self._graph(
                 "Errors",
                 [
                     endpoint.metric_invocation_5xx_errors(label="5XX"),
@@ -142,7 +142,7 @@ class InferenceDashboard(Construct):
                 ],
                 annotations=[_line(thresholds.invocation_5xx_errors, "5XX alarm")],
             ),
-            self.graph(
+            self._graph(
                 "Latency (microseconds)",
                 [
                     *(endpoint.metric_model_latency(p, label=f"model {p}") for p in LATENCY_PERCENTILES),
@@ -164,14 +164,14 @@ class InferenceDashboard(Construct):
                 height=GRAPH_HEIGHT,
             ),
         )
-        self.add_alarms_of(endpoint)
+        self._add_alarms_of(endpoint)
 
     def add_async_endpoint(self, endpoint: AsyncEndpoint, *, model_name: str) -> None:
         """An async endpoint: requests processed and failed, backlog, processing time and instances."""
         thresholds = endpoint.settings.alarms
-        self.add_heading(model_name, "async", endpoint.endpoint_name)
+        self._heading(model_name, "async", endpoint)
         self.dashboard.add_widgets(
-            self.graph(
+            self._graph(
                 "Requests processed and failed",
                 [
                     endpoint.metric_invocations_processed(label="processed"),
@@ -190,16 +190,16 @@ class InferenceDashboard(Construct):
                 width=GRID_WIDTH // 4,
                 height=GRAPH_HEIGHT,
             ),
-            self.graph(
+            self._graph(
                 "Processing time (milliseconds)",
                 [
                     *(endpoint.metric_total_processing_time(p, label=f"total {p}") for p in LATENCY_PERCENTILES),
                     endpoint.metric_time_in_backlog("p99", label="in backlog p99"),
                 ],
             ),
-            self.instances(endpoint),
+            self._instances(endpoint),
         )
-        self.add_alarms_of(endpoint)
+        self._add_alarms_of(endpoint)
 
     def add_batch_job(self, job: BatchJobMetrics, *, model_name: str) -> None:
         """A batch transform job: its state machine's succeeded, failed and timed-out executions.
@@ -212,7 +212,14 @@ class InferenceDashboard(Construct):
             job.metric_executions_failed(label="failed"),
             job.metric_executions_timed_out(label="timed out"),
         ]
-        self.add_heading(model_name, "batch transform", job.state_machine_name)
+        self._model_heading(model_name)
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=f"### {model_name} · batch transform · `{job.state_machine_name}`",
+                width=GRID_WIDTH,
+                height=1,
+            )
+        )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Executions",
@@ -230,14 +237,17 @@ class InferenceDashboard(Construct):
                 height=GRAPH_HEIGHT,
             ),
         )
-        self.add_alarms_of(job)
+        self._add_alarms_of(job)
 
-    # Helpers (public: a mode's unit in stacks/modes/ may build its row from them) ----------
+    # Helpers -------------------------------------------------------------------------------
 
     def _model_heading(self, model_name: str) -> None:
         if model_name not in self._models:
             self._models.append(model_name)
             self.dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"## Model {model_name}", width=24, height=1))
+
+    def _heading(self, model_name: str, mode: str, endpoint: EndpointBase) -> None:
+        self.add_heading(model_name, mode, endpoint.endpoint_name)
 
     def add_heading(self, model_name: str, mode: str, name: str) -> None:
         """A row's heading (``### iris · async · `prod-iris-async```), under its model's heading."""
@@ -247,7 +257,7 @@ class InferenceDashboard(Construct):
         )
 
     @staticmethod
-    def graph(
+    def _graph(
         title: str,
         metrics: Sequence[cloudwatch.IMetric],
         *,
@@ -263,7 +273,7 @@ class InferenceDashboard(Construct):
         )
 
     @staticmethod
-    def instances(endpoint: InstanceBackedEndpoint) -> cloudwatch.GraphWidget:
+    def _instances(endpoint: InstanceBackedEndpoint) -> cloudwatch.GraphWidget:
         low, high = endpoint.capacity_bounds
         return cloudwatch.GraphWidget(
             title="Instances in service",
@@ -274,10 +284,15 @@ class InferenceDashboard(Construct):
             height=GRAPH_HEIGHT,
         )
 
-    def add_alarms_of(self, source: AlarmSource) -> None:
+    def _add_alarms_of(self, source: AlarmSource) -> None:
         # By name, in this stack: the alarms' generated ARNs would need exports from the model stack.
         for name in source.alarm_names.values():
             self.alarms.append(cloudwatch.Alarm.from_alarm_name(self, name, name))
+
+    # What a mode's unit (stacks/modes/) builds a row of its own from, besides add_heading.
+    graph = _graph
+    instances = _instances
+    add_alarms_of = _add_alarms_of
 
 
 def _label(what: str, variant: str | None) -> str:
