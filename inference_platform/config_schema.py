@@ -115,6 +115,17 @@ def _check_container_environment(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
+    found = []
+    if isinstance(getattr(settings, "instance_type", None), str):
+        found.append((f"{path}.instance_type", settings.instance_type))  # type: ignore[attr-defined]
+    for name in type(settings).model_fields:
+        nested = getattr(settings, name)
+        if isinstance(nested, Settings):
+            found.extend(_instance_types_in(nested, f"{path}.{name}"))
+    return found
+
+
 class ModelConfig(Settings):
     """One model and the inference modes it is served in."""
 
@@ -213,16 +224,13 @@ class ModelConfig(Settings):
         return self
 
     def instance_types(self) -> list[tuple[str, str]]:
-        """(config path, instance type) of every instance this model runs on."""
-        found = []
-        if self.realtime is not None:
-            found.append(("realtime.instance_type", self.realtime.instance_type))
-            if self.realtime.shadow is not None:
-                found.append(("realtime.shadow.instance_type", self.realtime.shadow.instance_type))
-        if self.async_ is not None:
-            found.append(("async.instance_type", self.async_.instance_type))
-        if self.batch is not None:
-            found.append(("batch.instance_type", self.batch.instance_type))
+        """(config path, instance type) of every instance this model runs on: every
+        ``instance_type`` in a mode's block or in a block nested in it (a shadow variant's)."""
+        found: list[tuple[str, str]] = []
+        for mode in registered():
+            settings = self.settings_of(mode)
+            if settings is not None:
+                found.extend(_instance_types_in(settings, mode.config_key))
         return found
 
     def settings_of(self, mode: Mode) -> Settings | None:
