@@ -139,6 +139,8 @@ def test_the_config_knows_the_toy_mode(toy_registered):
     model = _toy_model()
     assert model.modes == ["toy"]
     assert model.settings_of(TOY) == ToySettings()
+    # Its instances get the image-architecture check with every other mode's.
+    assert model.instance_types() == [("toy.instance_type", "ml.m5.large")]
 
 
 def test_the_model_stack_builds_the_toy_mode_and_publishes_its_outputs(toy_app):
