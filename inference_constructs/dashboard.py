@@ -34,6 +34,13 @@ ALARM_WIDGET_HEIGHT = 4
 LATENCY_PERCENTILES = ("p50", "p90", "p99")
 
 
+class AlarmSource(Protocol):
+    """Anything with named health alarms (every endpoint construct, the batch job)."""
+
+    @property
+    def alarm_names(self) -> Mapping[str, str]: ...
+
+
 class BatchJobMetrics(Protocol):
     """What the dashboard needs from a batch job: its state machine's name and execution metrics."""
 
@@ -240,11 +247,13 @@ class InferenceDashboard(Construct):
             self.dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"## Model {model_name}", width=24, height=1))
 
     def _heading(self, model_name: str, mode: str, endpoint: EndpointBase) -> None:
+        self.add_heading(model_name, mode, endpoint.endpoint_name)
+
+    def add_heading(self, model_name: str, mode: str, name: str) -> None:
+        """A row's heading (``### iris · async · `prod-iris-async```), under its model's heading."""
         self._model_heading(model_name)
         self.dashboard.add_widgets(
-            cloudwatch.TextWidget(
-                markdown=f"### {model_name} · {mode} · `{endpoint.endpoint_name}`", width=GRID_WIDTH, height=1
-            )
+            cloudwatch.TextWidget(markdown=f"### {model_name} · {mode} · `{name}`", width=GRID_WIDTH, height=1)
         )
 
     @staticmethod
@@ -275,10 +284,15 @@ class InferenceDashboard(Construct):
             height=GRAPH_HEIGHT,
         )
 
-    def _add_alarms_of(self, source: EndpointBase | BatchJobMetrics) -> None:
+    def _add_alarms_of(self, source: AlarmSource) -> None:
         # By name, in this stack: the alarms' generated ARNs would need exports from the model stack.
         for name in source.alarm_names.values():
             self.alarms.append(cloudwatch.Alarm.from_alarm_name(self, name, name))
+
+    # What a mode's unit (stacks/modes/) builds a row of its own from, besides add_heading.
+    graph = _graph
+    instances = _instances
+    add_alarms_of = _add_alarms_of
 
 
 def _label(what: str, variant: str | None) -> str:

@@ -1,7 +1,8 @@
 """What the stacks that deploy the platform and the clients that call it must agree on.
 
-Stack names, endpoint names, stack output keys, the batch state machine's execution input,
-the S3 layout, the platform key's alias and the IAM actions each client needs: the producers
+Stack names, endpoint names, stack output keys, the registry of inference modes (``modes``),
+the batch state machine's execution input, the S3 layout, the platform key's alias and the IAM
+actions each client needs: the producers
 (``stacks/``, ``inference_constructs/``) and the consumers (``inference_platform``'s clients
 and smoke tests, ``review_bundle``) import them from here, so the two sides cannot drift.
 

@@ -9,13 +9,6 @@ from __future__ import annotations
 
 import re
 
-# The modes a model can be served in; endpoint names and S3 data-capture folders end with them.
-REALTIME = "realtime"
-SERVERLESS = "serverless"
-ASYNC = "async"
-BATCH = "batch"
-MODES = (REALTIME, SERVERLESS, ASYNC, BATCH)
-
 # SageMaker's pattern for endpoint and production variant names (CreateEndpoint's EndpointName,
 # ProductionVariant's VariantName in botocore's sagemaker model): 1-63 characters.
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -6,7 +6,6 @@ once, in the construct, and the config file gets exactly the same validation.
 
 from __future__ import annotations
 
-import keyword
 import re
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +30,8 @@ from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
 from inference_constructs.subscribers import NotificationSettings
-from inference_core.naming import ENVIRONMENT_TAG, MAX_ENDPOINT_NAME_LENGTH, MODEL_TAG, MODES, stage_name
+from inference_core.modes import Mode, registered
+from inference_core.naming import ENVIRONMENT_TAG, MAX_ENDPOINT_NAME_LENGTH, MODEL_TAG, stage_name
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
@@ -41,7 +41,8 @@ PLATFORM_TAG_KEYS = (ENVIRONMENT_TAG, MODEL_TAG)
 # CreateModel's limit on the whole container environment, which the service model cannot express:
 # "Environment ... up to 32 KB" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
 MAX_CONTAINER_ENVIRONMENT_BYTES = 32 * 1024
-# The inference modes a model can be served in (MODES) are each an optional block of ModelConfig.
+# The inference modes a model can be served in (inference_core.modes) are each an optional block
+# of ModelConfig, whose field is the mode's ``field``.
 # What the shipped handler (model_code/code/inference.py, CONTENT_TYPES and ACCEPT_TYPES) reads
 # and writes; a model-code test keeps the two equal. A batch job of a framework-image model may
 # only send and ask for these, or every mini-batch fails with a 415 or 406.
@@ -50,8 +51,11 @@ HANDLER_ACCEPT_TYPES = ("text/csv", "application/json", "application/jsonlines")
 # SplitType values whose records the handler can read: lines of text (or the whole file).
 # RecordIO and TFRecord frame binary records, which no text parser reads.
 HANDLER_SPLIT_TYPES = ("Line", "None")
-# The longest mode suffix appended to "<environment>-<model>-" in endpoint names.
-LONGEST_MODE_SUFFIX = max(len(mode) for mode in MODES)
+
+
+def longest_mode_suffix() -> int:
+    """The longest mode suffix appended to "<environment>-<model>-" in endpoint names."""
+    return max(len(mode.name) for mode in registered())
 
 
 def _check_environment_name(value: str) -> str:
@@ -111,9 +115,15 @@ def _check_container_environment(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-def _field_of(mode: str) -> str:
-    """The ModelConfig field of a mode: ``async`` is a keyword, so its field is ``async_``."""
-    return f"{mode}_" if keyword.iskeyword(mode) else mode
+def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
+    found = []
+    if isinstance(getattr(settings, "instance_type", None), str):
+        found.append((f"{path}.instance_type", settings.instance_type))  # type: ignore[attr-defined]
+    for name in type(settings).model_fields:
+        nested = getattr(settings, name)
+        if isinstance(nested, Settings):
+            found.extend(_instance_types_in(nested, f"{path}.{name}"))
+    return found
 
 
 class ModelConfig(Settings):
@@ -197,7 +207,7 @@ class ModelConfig(Settings):
     @model_validator(mode="after")
     def _served_somewhere(self) -> ModelConfig:
         if not self.modes:
-            raise ValueError(f"serve the model in at least one mode: {', '.join(MODES)}")
+            raise ValueError(f"serve the model in at least one mode: {', '.join(m.name for m in registered())}")
         return self
 
     @model_validator(mode="after")
@@ -214,21 +224,23 @@ class ModelConfig(Settings):
         return self
 
     def instance_types(self) -> list[tuple[str, str]]:
-        """(config path, instance type) of every instance this model runs on."""
-        found = []
-        if self.realtime is not None:
-            found.append(("realtime.instance_type", self.realtime.instance_type))
-            if self.realtime.shadow is not None:
-                found.append(("realtime.shadow.instance_type", self.realtime.shadow.instance_type))
-        if self.async_ is not None:
-            found.append(("async.instance_type", self.async_.instance_type))
-        if self.batch is not None:
-            found.append(("batch.instance_type", self.batch.instance_type))
+        """(config path, instance type) of every instance this model runs on: every
+        ``instance_type`` in a mode's block or in a block nested in it (a shadow variant's)."""
+        found: list[tuple[str, str]] = []
+        for mode in registered():
+            settings = self.settings_of(mode)
+            if settings is not None:
+                found.extend(_instance_types_in(settings, mode.config_key))
         return found
+
+    def settings_of(self, mode: Mode) -> Settings | None:
+        """The block of ``mode`` (None when the model is not served in it)."""
+        settings: Settings | None = getattr(self, mode.field, None)
+        return settings
 
     @property
     def modes(self) -> list[str]:
-        return [mode for mode in MODES if getattr(self, _field_of(mode)) is not None]
+        return [mode.name for mode in registered() if self.settings_of(mode) is not None]
 
 
 class EnvironmentConfig(Settings):
@@ -320,7 +332,7 @@ class EnvironmentConfig(Settings):
             raise ValueError(f"model names must be unique; duplicated: {', '.join(duplicates)}")
         environment = info.data.get("environment")
         if environment is not None:
-            longest = MAX_ENDPOINT_NAME_LENGTH - len(environment) - LONGEST_MODE_SUFFIX - 2
+            longest = MAX_ENDPOINT_NAME_LENGTH - len(environment) - longest_mode_suffix() - 2
             too_long = [name for name in names if len(name) > longest]
             if too_long:
                 raise ValueError(

@@ -1,9 +1,10 @@
 """Post-deploy smoke tests: does every deployed mode of every model really answer?
 
 For each model of an environment, the checks read the model stack's outputs and exercise
-each mode whose outputs are there, with a small sample of records:
+each registered mode (inference_core.modes) whose outputs are there, with a small sample of
+records, the way the mode's clients invoke it (its ``invocation``):
 
-- real-time and serverless: ``InvokeEndpoint`` with the sample, expecting one label per row;
+- endpoints (real-time, serverless): ``InvokeEndpoint`` with the sample, expecting one label per row;
 - asynchronous: the sample is uploaded under the async input path, and the async client
   (inference_platform.async_client) invokes the endpoint and waits for the output object (or
   the failure object) it names;
@@ -29,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from inference_core import outputs as output_keys
 from inference_core.batch import OUTPUT_OBJECT_SUFFIX, RUN_BATCH_STAGING_FOLDER
-from inference_core.naming import ASYNC, BATCH, REALTIME, SERVERLESS
+from inference_core.modes import Invocation, Mode, registered
 from inference_core.s3 import S3UriError, split_s3_uri
 from inference_platform import async_client
 from inference_platform.batch_client import BatchClient, BatchTarget
@@ -100,7 +101,7 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-Check = Callable[[dict[str, str]], str]
+Check = Callable[[Mode, dict[str, str]], str]
 
 
 class SmokeTests:
@@ -134,23 +135,13 @@ class SmokeTests:
             config=Config(read_timeout=INVOKE_READ_TIMEOUT_SECONDS, retries={"mode": "standard", "max_attempts": 3}),
         )
         self.s3 = session.client("s3")
-        # mode, the output that says the mode is deployed, the other outputs it needs, the check
-        self.checks: list[tuple[str, str, tuple[str, ...], Check]] = [
-            (REALTIME, output_keys.REALTIME_ENDPOINT_NAME, (), self.run_realtime),
-            (SERVERLESS, output_keys.SERVERLESS_ENDPOINT_NAME, (), self.run_serverless),
-            (
-                ASYNC,
-                output_keys.ASYNC_ENDPOINT_NAME,
-                (output_keys.ASYNC_INPUT_PATH, output_keys.ASYNC_OUTPUT_PATH, output_keys.ASYNC_FAILURE_PATH),
-                self.run_async,
-            ),
-            (
-                BATCH,
-                output_keys.BATCH_STATE_MACHINE_ARN,
-                (output_keys.BATCH_INPUT_PATH, output_keys.BATCH_OUTPUT_PATH),
-                self.run_batch,
-            ),
-        ]
+        # One check per way of invoking a mode (inference_core.modes.Invocation): each mode is
+        # checked the way its clients call it.
+        self.checks: dict[Invocation, Check] = {
+            Invocation.ENDPOINT: self.run_endpoint,
+            Invocation.ASYNC: self.run_async,
+            Invocation.BATCH: self.run_batch,
+        }
 
     # --- running ------------------------------------------------------------------------
 
@@ -158,35 +149,33 @@ class SmokeTests:
         results = []
         for model in models:
             outputs = self.environment.model_outputs(model)
-            for mode, marker, needed, check in self.checks:
-                results.append(self._run_one(model, mode, marker, needed, check, outputs))
+            for mode in registered():
+                results.append(self._run_one(model, mode, outputs))
         return results
 
-    def _run_one(
-        self, model: str, mode: str, marker: str, needed: tuple[str, ...], check: Check, outputs: dict[str, str]
-    ) -> CheckResult:
+    def _run_one(self, model: str, mode: Mode, outputs: dict[str, str]) -> CheckResult:
+        marker = mode.marker_output
         if marker not in outputs:
-            return CheckResult(model, mode, Outcome.SKIPPED, f"no {marker} output: {mode} is not deployed")
-        missing = [key for key in needed if key not in outputs]
+            return CheckResult(model, mode.name, Outcome.SKIPPED, f"no {marker} output: {mode.name} is not deployed")
+        missing = [key for key in mode.client_outputs if key not in outputs]
         if missing:
-            return CheckResult(model, mode, Outcome.FAILED, f"the stack has {marker} but lacks {', '.join(missing)}")
+            detail = f"the stack has {marker} but lacks {', '.join(missing)}"
+            return CheckResult(model, mode.name, Outcome.FAILED, detail)
         started = self._clock()
         try:
-            detail = check(outputs)
+            detail = self.checks[mode.invocation](mode, outputs)
             outcome = Outcome.PASSED
         except (CheckFailed, S3UriError) as failure:  # S3UriError: a stack output that is not an s3:// URI
             detail, outcome = str(failure), Outcome.FAILED
         except (ClientError, BotoCoreError) as error:
             detail, outcome = f"{type(error).__name__}: {error}", Outcome.FAILED
-        return CheckResult(model, mode, outcome, detail, self._clock() - started)
+        return CheckResult(model, mode.name, outcome, detail, self._clock() - started)
 
-    # --- real-time and serverless -------------------------------------------------------
+    # --- endpoints invoked synchronously (real-time, serverless) ------------------------
 
-    def run_realtime(self, outputs: dict[str, str]) -> str:
-        return self.invoke(outputs[output_keys.REALTIME_ENDPOINT_NAME])
-
-    def run_serverless(self, outputs: dict[str, str]) -> str:
-        return self.invoke(outputs[output_keys.SERVERLESS_ENDPOINT_NAME])
+    def run_endpoint(self, mode: Mode, outputs: dict[str, str]) -> str:
+        """InvokeEndpoint on the endpoint the mode's first output names."""
+        return self.invoke(outputs[mode.marker_output])
 
     def invoke(self, endpoint: str) -> str:
         response = self.runtime.invoke_endpoint(
@@ -204,9 +193,9 @@ class SmokeTests:
 
     # --- asynchronous -------------------------------------------------------------------
 
-    def run_async(self, outputs: dict[str, str]) -> str:
+    def run_async(self, mode: Mode, outputs: dict[str, str]) -> str:
         target = async_client.AsyncTarget(
-            endpoint_name=outputs[output_keys.ASYNC_ENDPOINT_NAME],
+            endpoint_name=outputs[mode.marker_output],
             input_path=outputs[output_keys.ASYNC_INPUT_PATH],
             # The request may take as long as the check waits, within SageMaker's limit.
             invocation_timeout_seconds=max(1, min(ASYNC_MAX_INVOCATION_SECONDS, int(self.timeout))),
@@ -242,11 +231,11 @@ class SmokeTests:
 
     # --- batch --------------------------------------------------------------------------
 
-    def run_batch(self, outputs: dict[str, str]) -> str:
+    def run_batch(self, mode: Mode, outputs: dict[str, str]) -> str:
         client = BatchClient(
             self.environment.session,
             BatchTarget(
-                state_machine_arn=outputs[output_keys.BATCH_STATE_MACHINE_ARN],
+                state_machine_arn=outputs[mode.marker_output],
                 input_path=outputs[output_keys.BATCH_INPUT_PATH],
                 output_path=outputs[output_keys.BATCH_OUTPUT_PATH],
             ),

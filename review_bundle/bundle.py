@@ -12,8 +12,8 @@ from review_bundle.diff import diff_report
 from review_bundle.findings import findings, findings_report
 from review_bundle.iam import iam_report
 from review_bundle.limits import limits_report
-from review_bundle.modes import MODES, deployments
-from review_bundle.summary import MODE_TITLES, environment_summary
+from review_bundle.modes import deployments, mode_labels, mode_title
+from review_bundle.summary import environment_summary
 from review_bundle.template import table
 
 
@@ -69,13 +69,13 @@ def index(assembly: Assembly, prices: PriceTable, bundle: Bundle) -> str:
     for environment in environments:
         served = deployments(assembly, environment)
         floor = cost_floor(assembly, environment, prices)
-        modes = sorted({mode for deployment in served for mode in deployment.modes}, key=MODES.index)
+        modes = sorted({mode for deployment in served for mode in deployment.modes}, key=mode_labels().index)
         rows.append(
             (
                 f"[{environment}](environments/{environment}.md)",
                 len(assembly.stacks_of(environment)),
                 ", ".join(deployment.name for deployment in served) or "-",
-                ", ".join(MODE_TITLES[mode].lower() for mode in modes) or "-",
+                ", ".join(mode_title(mode).lower() for mode in modes) or "-",
                 f"{floor.total:,.2f} {prices.currency}" + ("" if floor.complete else " + unpriced"),
                 f"[{environment}.svg](diagrams/{environment}.svg)"
                 if (bundle.output / "diagrams" / f"{environment}.svg").is_file()

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inference_core.modes import registered
 from review_bundle.assembly import Assembly, Stack
-from review_bundle.modes import ASYNC, BATCH, REALTIME, SERVERLESS, deployments, endpoint_mode
-from review_bundle.summary import MODE_TITLES
+from review_bundle.modes import ASYNC, BATCH, deployments, endpoint_mode, mode_title
 from review_bundle.template import Renderer, friendly_type, imports, references
 
 RENDERER = Path(__file__).with_name("render_svg.mjs")
@@ -74,7 +74,6 @@ EDGE_LABELS = {
     "AlarmActions": "alerts",
 }
 GENERIC_LEAVES = ("Bucket", "Topic", "Key", "Queue", "Resource", "Default", "Role", "StateMachine", "Rule")
-MODE_COLOURS = {REALTIME: "#fff7ed", SERVERLESS: "#f0f9ff", ASYNC: "#f5f3ff", BATCH: "#f0fdf4"}
 
 
 @dataclass(frozen=True)
@@ -195,17 +194,17 @@ def _group(stack: Stack, logical_id: str, deployment: Any) -> str:
         return ""
     for endpoint in deployment.endpoints:
         if logical_id in endpoint.resources:
-            return f"{MODE_TITLES[endpoint.mode]} {endpoint.name}"
+            return f"{mode_title(endpoint.mode)} {endpoint.name}"
     for batch in deployment.batches:
         if logical_id in batch.resources:
-            return f"{MODE_TITLES[BATCH]} {batch.name}"
+            return f"{mode_title(BATCH)} {batch.name}"
     return "Model (shared by its modes)"
 
 
 def _group_colour(group: str) -> str:
-    for mode, title in MODE_TITLES.items():
-        if group.startswith(title):
-            return MODE_COLOURS[mode]
+    for mode in registered():
+        if group.startswith(mode.title):
+            return mode.colour
     return "#fafafa"
 
 

@@ -2,9 +2,11 @@
 and batch deployments, read from the synthesized templates alone.
 
 Modes are recognised by CloudFormation resource types and properties, not by construct
-names: an endpoint configuration with ``AsyncInferenceConfig`` is async, one whose variants
-have a ``ServerlessConfig`` is serverless, any other is real-time; a Step Functions state
-machine that calls ``sagemaker:createTransformJob`` is batch transform.
+names, each by its own recogniser in the registry of modes (inference_core.modes): an endpoint
+configuration with ``AsyncInferenceConfig`` is async, one whose variants have a
+``ServerlessConfig`` is serverless, any other is real-time; a Step Functions state machine that
+calls ``sagemaker:createTransformJob`` is batch transform. The bundle names a mode by its
+``label`` and titles it with its ``title``.
 """
 
 from __future__ import annotations
@@ -14,19 +16,25 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from inference_core import modes as registry
+from inference_core.modes import ENDPOINT_CONFIG, STATE_MACHINE, recognise, registered
 from review_bundle.assembly import Assembly, Stack
 from review_bundle.template import Renderer, as_int, references
 
-REALTIME, SERVERLESS, ASYNC, BATCH = "real-time", "serverless", "async", "batch"
-MODES = (REALTIME, SERVERLESS, ASYNC, BATCH)
+# The labels of the modes whose cost, diagram and settings the bundle renders in a way of
+# their own (billing and capacity differ by mode); every other use goes through the registry.
+REALTIME, SERVERLESS, ASYNC, BATCH = (
+    registry.REALTIME.label,
+    registry.SERVERLESS.label,
+    registry.ASYNC.label,
+    registry.BATCH.label,
+)
 
 ENDPOINT = "AWS::SageMaker::Endpoint"
-ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
 MODEL = "AWS::SageMaker::Model"
 SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
 SCALING_POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
 ALARM = "AWS::CloudWatch::Alarm"
-STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 EVENT_RULE = "AWS::Events::Rule"
 SCHEDULE = "AWS::Scheduler::Schedule"
 
@@ -61,6 +69,20 @@ LABELS = {
     "TransformJobName": "Job name",
 }
 _SKIPPED_KEYS = ("Tags", "ModelName", "Environment")
+
+
+def mode_labels() -> tuple[str, ...]:
+    """Every registered mode's label, in the registry's order (the order of the bundle's tables)."""
+    return tuple(mode.label for mode in registered())
+
+
+def mode_of(label: str) -> registry.Mode:
+    return next(mode for mode in registered() if mode.label == label)
+
+
+def mode_title(label: str) -> str:
+    """``real-time`` -> ``Real-time endpoint``."""
+    return mode_of(label).title
 
 
 @dataclass
@@ -177,7 +199,7 @@ class ModelDeployment:
     @property
     def modes(self) -> list[str]:
         served = {endpoint.mode for endpoint in self.endpoints} | ({BATCH} if self.batches else set())
-        return [mode for mode in MODES if mode in served]
+        return [mode for mode in mode_labels() if mode in served]
 
 
 def deployments(assembly: Assembly, environment: str) -> list[ModelDeployment]:
@@ -250,16 +272,13 @@ def _endpoints(stack: Stack, render: Renderer) -> list[Endpoint]:
         found.append(_endpoint(stack, render, logical_id, config_id))
     for config_id in sorted(set(configs) - used_configs):
         found.append(_endpoint(stack, render, None, config_id))
-    return sorted(found, key=lambda item: (MODES.index(item.mode), item.name))
+    return sorted(found, key=lambda item: (mode_labels().index(item.mode), item.name))
 
 
 def endpoint_mode(config: dict[str, Any]) -> str:
-    properties = config.get("Properties", {})
-    if properties.get("AsyncInferenceConfig"):
-        return ASYNC
-    if any(variant.get("ServerlessConfig") for variant in properties.get("ProductionVariants", [])):
-        return SERVERLESS
-    return REALTIME
+    """The label of the mode an endpoint configuration serves (real-time takes what no other mode claims)."""
+    mode = recognise(ENDPOINT_CONFIG, config)
+    return mode.label if mode is not None else REALTIME
 
 
 def _endpoint(stack: Stack, render: Renderer, logical_id: str | None, config_id: str) -> Endpoint:
@@ -473,7 +492,7 @@ def _batch_machines(stack: Stack) -> list[str]:
     return sorted(
         logical_id
         for logical_id, machine in stack.resources_of_type(STATE_MACHINE).items()
-        if TRANSFORM_TASK.search(json.dumps(machine.get("Properties", {})))
+        if recognise(STATE_MACHINE, machine) is registry.BATCH
     )
 
 

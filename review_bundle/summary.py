@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 
+from inference_core.modes import registered
 from review_bundle.assembly import Assembly, Stack
-from review_bundle.modes import ASYNC, BATCH, MODES, REALTIME, SERVERLESS, Batch, Endpoint, ModelDeployment, deployments
+from review_bundle.modes import (
+    BATCH,
+    SERVERLESS,
+    Batch,
+    Endpoint,
+    ModelDeployment,
+    deployments,
+    mode_labels,
+    mode_of,
+    mode_title,
+)
 from review_bundle.template import Renderer, code, friendly_type, table
-
-MODE_TITLES = {
-    REALTIME: "Real-time endpoint",
-    SERVERLESS: "Serverless endpoint",
-    ASYNC: "Asynchronous endpoint",
-    BATCH: "Batch transform",
-}
-MODE_MEANING = {
-    REALTIME: "always-on instances answering requests of up to 6 MB within 60 s",
-    SERVERLESS: "capacity SageMaker starts on demand (4 MB, 60 s); idle is free unless concurrency is provisioned",
-    ASYNC: "a queue in front of instances (1 GB, 1 hour); results land in S3 and can scale to zero",
-    BATCH: "jobs that read a whole data set from S3 and write predictions back; nothing runs between jobs",
-}
 
 
 def environment_summary(assembly: Assembly, environment: str) -> str:
@@ -54,12 +52,12 @@ def environment_summary(assembly: Assembly, environment: str) -> str:
         "## Models and modes",
         "",
         table(
-            ["Model", "Stack", *MODE_TITLES.values()],
+            ["Model", "Stack", *(mode.title for mode in registered())],
             [
                 (
                     deployment.name,
                     deployment.stack.stack_name,
-                    *("yes" if m in deployment.modes else "-" for m in MODES),
+                    *("yes" if m in deployment.modes else "-" for m in mode_labels()),
                 )
                 for deployment in served
             ],
@@ -164,11 +162,11 @@ def _outputs(render: Renderer, stack: Stack) -> list[str]:
 def _model(assembly: Assembly, deployment: ModelDeployment) -> list[str]:
     stack = deployment.stack
     render = Renderer(stack, assembly)
-    unused = [MODE_TITLES[mode].lower() for mode in MODES if mode not in deployment.modes]
+    unused = [mode_title(mode).lower() for mode in mode_labels() if mode not in deployment.modes]
     lines = [
         f"## Model `{deployment.name}` ({stack.stack_name})",
         "",
-        f"Served as: {', '.join(MODE_TITLES[mode].lower() for mode in deployment.modes) or 'nothing yet'}."
+        f"Served as: {', '.join(mode_title(mode).lower() for mode in deployment.modes) or 'nothing yet'}."
         + (f" Not served as: {', '.join(unused)}." if unused else ""),
         "",
     ]
@@ -191,9 +189,9 @@ def _model(assembly: Assembly, deployment: ModelDeployment) -> list[str]:
 
 def _endpoint(endpoint: Endpoint) -> list[str]:
     lines = [
-        f"### {MODE_TITLES[endpoint.mode]} {code(endpoint.name)}",
+        f"### {mode_title(endpoint.mode)} {code(endpoint.name)}",
         "",
-        f"*{MODE_MEANING[endpoint.mode]}*",
+        f"*{mode_of(endpoint.mode).meaning}*",
         "",
     ]
     rows: list[tuple[str, str]] = []
@@ -234,9 +232,9 @@ def _endpoint(endpoint: Endpoint) -> list[str]:
 def _batch(batch: Batch) -> list[str]:
     rows = [("Started", trigger) for trigger in batch.triggers] + batch.settings
     return [
-        f"### {MODE_TITLES[BATCH]} {code(batch.name)}",
+        f"### {mode_title(BATCH)} {code(batch.name)}",
         "",
-        f"*{MODE_MEANING[BATCH]}*",
+        f"*{mode_of(BATCH).meaning}*",
         "",
         table(["Setting", "Value"], rows),
         "",

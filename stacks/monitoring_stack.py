@@ -14,16 +14,18 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from inference_constructs.dashboard import InferenceDashboard
+from inference_core.modes import registered
 from inference_core.naming import dashboard_name
 from stacks.model_stack import ModelStack
+from stacks.modes import unit_of
 
 # A model served in all four modes takes about 20 of a dashboard's at most 500 widgets.
 MODELS_PER_DASHBOARD = 20
 
 
 class MonitoringStack(cdk.Stack):
-    """A dashboard showing every model's endpoints (and batch jobs added with
-    ``self.dashboard.add_batch_job``), in rows per model.
+    """A dashboard showing every model's endpoints and batch jobs, in rows per model (each
+    mode's row is its unit's, ``stacks/modes/``).
 
     Endpoints and their alarms are addressed by their stable names, so this stack imports
     nothing from the model stacks; it deploys after them (explicit dependencies) so every
@@ -56,12 +58,7 @@ class MonitoringStack(cdk.Stack):
         )
         for stack in model_stacks:
             self.add_stack_dependency(stack, "the dashboard lists the model stack's alarms by name")
-            if stack.realtime is not None:
-                self.dashboard.add_realtime_endpoint(stack.realtime, model_name=stack.model_name)
-            if stack.serverless is not None:
-                self.dashboard.add_serverless_endpoint(stack.serverless, model_name=stack.model_name)
-            if stack.async_endpoint is not None:
-                self.dashboard.add_async_endpoint(stack.async_endpoint, model_name=stack.model_name)
-            if stack.batch is not None:
-                self.dashboard.add_batch_job(stack.batch, model_name=stack.model_name)
+            for mode in registered():
+                if mode.name in stack.units:
+                    unit_of(mode).add_to_dashboard(self.dashboard, stack.units[mode.name], model_name=stack.model_name)
         cdk.CfnOutput(self, "DashboardName", value=self.dashboard.dashboard_name)

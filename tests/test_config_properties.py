@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inference_constructs.instance_types import has_local_storage
+from inference_core.modes import registered
 from inference_platform.config_loader import ConfigError, load_environment
 from tests.conftest import REPO_ROOT, new_app
 from tests.nag import stale_acknowledgements
@@ -76,8 +77,9 @@ def _run_app(app_module, directory: Path, config: Config):
     return exit_code, stderr.getvalue(), app, outdir
 
 
-def _modes(model: dict) -> set[str]:
-    return {mode for mode in ("realtime", "serverless", "async", "batch") if mode in model}
+def _endpoint_modes(model: dict) -> set[str]:
+    """The modes a drawn model block serves with an endpoint (every registered mode but batch)."""
+    return {mode.name for mode in registered() if mode.config_key in model and mode.is_endpoint}
 
 
 @pytest.mark.usefixtures("model_artifact")
@@ -100,9 +102,7 @@ def test_valid_configs_synthesize_and_pass_the_four_nag_packs(app_module, networ
         return [resource["Properties"] for resource in resources if resource["Type"] == resource_type]
 
     environment = config["environment"]
-    served = {
-        f"{environment}-{model['name']}-{mode}" for model in config["models"] for mode in _modes(model) - {"batch"}
-    }
+    served = {f"{environment}-{model['name']}-{mode}" for model in config["models"] for mode in _endpoint_modes(model)}
     assert {endpoint["EndpointName"] for endpoint in of_type("AWS::SageMaker::Endpoint")} == served
     for endpoint_config in of_type("AWS::SageMaker::EndpointConfig"):
         variants = endpoint_config["ProductionVariants"] + endpoint_config.get("ShadowProductionVariants", [])
