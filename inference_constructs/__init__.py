@@ -20,7 +20,7 @@ _EXPORTS = {
     "AsyncEndpoint": "inference_constructs.async_endpoint",
     "AsyncSettings": "inference_constructs.async_endpoint",
     "BatchJobMetrics": "inference_constructs.dashboard",
-    "BatchSettings": "inference_constructs.batch_transform_job",
+    "BatchSettings": "inference_constructs.batch.settings",
     "BatchTransformJob": "inference_constructs.batch_transform_job",
     "EncryptedTopic": "inference_constructs.encrypted_topic",
     "EndpointLogSettings": "inference_constructs.endpoint",

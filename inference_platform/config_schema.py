@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from inference_constructs.async_endpoint import AsyncSettings
-from inference_constructs.batch_transform_job import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.inference_model import (
     FRAMEWORK_CONTAINER_ENVIRONMENT,
     MODEL_SERVER_TIMEOUT,
