@@ -24,7 +24,7 @@ _EXPORTS = {
     "BatchTransformJob": "inference_constructs.batch_transform_job",
     "EncryptedTopic": "inference_constructs.encrypted_topic",
     "EndpointLogSettings": "inference_constructs.endpoint",
-    "ErrorQueueSettings": "inference_constructs.async_endpoint",
+    "ErrorQueueSettings": "inference_constructs.error_queue",
     "InferenceDashboard": "inference_constructs.dashboard",
     "InferenceModel": "inference_constructs.inference_model",
     "InstanceAutoscaling": "inference_constructs.realtime_endpoint",
