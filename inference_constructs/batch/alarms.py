@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, create_alarms
+from inference_constructs.alarms import AlarmSpec, create_alarms
 from inference_constructs.batch.settings import BatchAlarms
 
 if TYPE_CHECKING:
@@ -51,6 +51,6 @@ def create_execution_alarms(
         job,
         specs,
         name_prefix=job.state_machine_name,
-        evaluation=AlarmEvaluation(evaluation_periods=1, datapoints_to_alarm=1),
+        evaluation=settings.evaluation,
         topic=topic,
     )

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from inference_constructs import service_models
+from inference_constructs.alarms import AlarmEvaluation
 from inference_constructs.instance_types import InstanceUse, check_instance_type
 from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.settings import Settings
@@ -107,6 +108,12 @@ class BatchAlarms(Settings):
 
     enabled: bool = Field(default=True, description="Turning alarms off is explicit: enabled: false.")
     period_minutes: int = Field(default=5, ge=1, le=1440, description="Evaluation period of the execution metrics.")
+
+    @property
+    def evaluation(self) -> AlarmEvaluation:
+        """In the vocabulary of the other modes: one period of ``period_minutes``, which must breach.
+        A single failed run is worth an alarm; the period only sets how long the alarm stays raised."""
+        return AlarmEvaluation(evaluation_periods=1, datapoints_to_alarm=1)
 
 
 class BatchSettings(Settings):
