@@ -23,7 +23,12 @@ from inference_constructs.compliance import acknowledge_inline_policy, acknowled
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
 from inference_constructs.encrypted_topic import EncryptedTopic
-from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointLogSettings, InstanceBackedEndpoint
+from inference_constructs.endpoint import (
+    SAGEMAKER_NAMESPACE,
+    EndpointLogSettings,
+    InstanceBackedEndpoint,
+    check_instance_endpoint_props,
+)
 from inference_constructs.error_queue import ErrorQueue, ErrorQueueSettings
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
@@ -34,7 +39,7 @@ from inference_constructs.realtime_endpoint import (
 )
 from inference_constructs.settings import CapacityRange, Settings
 from inference_constructs.wake_from_zero import WakeFromZero
-from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
+from inference_core.naming import SAGEMAKER_NAME
 from inference_core.s3 import FAILURE_FOLDER, INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
 
 # Hard limit of InvokeEndpointAsync's InvocationTimeoutSeconds (one hour).
@@ -541,19 +546,16 @@ def _checked_props(
 ) -> tuple[AsyncSettings, EndpointLogSettings]:
     """The validated settings and log settings; every problem with the props raised together."""
     problems = ProblemCollector()
-    checked = problems.validate(AsyncSettings, settings, "settings")
-    checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
-    if isinstance(checked, AsyncSettings):
-        problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
-    if isinstance(checked, AsyncSettings) and checked.data_capture is not None:
-        problems.check(
-            data_capture_bucket is not None and bool(data_capture_prefix),
-            "data_capture_bucket and data_capture_prefix: required when settings.data_capture is set",
-        )
-    try:
-        check_endpoint_name(endpoint_name)
-    except ValueError as error:
-        problems.add(f"endpoint_name: {error}")
+    checked, checked_logs = check_instance_endpoint_props(
+        problems,
+        AsyncSettings,
+        settings,
+        model=model,
+        endpoint_name=endpoint_name,
+        logs=logs,
+        data_capture_bucket=data_capture_bucket,
+        data_capture_prefix=data_capture_prefix,
+    )
     problems.check(
         bool(KEY_PREFIX.fullmatch(path_prefix)),
         f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "

@@ -21,12 +21,12 @@ from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
-from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint
+from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint, check_instance_endpoint_props
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import check_instance_type, is_burstable, vcpus_of
 from inference_constructs.settings import CapacityRange, Settings
-from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
+from inference_core.naming import SAGEMAKER_NAME
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
 
@@ -290,26 +290,16 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         shadow_model: InferenceModel | None = None,
         logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
-        problems = ProblemCollector()
-        checked = problems.validate(RealtimeSettings, settings, "settings")
-        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
-        try:
-            check_endpoint_name(endpoint_name)
-        except ValueError as error:
-            problems.add(f"endpoint_name: {error}")
-        if isinstance(checked, RealtimeSettings):
-            if checked.data_capture is not None and (data_capture_bucket is None or not data_capture_prefix):
-                problems.add("data_capture_bucket and data_capture_prefix: required when settings.data_capture is set")
-            problems.check(
-                (checked.shadow is None) == (shadow_model is None),
-                "shadow_model: give a shadow model exactly when settings.shadow is set",
-            )
-            problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
-            if checked.shadow is not None and shadow_model is not None:
-                shadow_type = checked.shadow.instance_type
-                problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
-        problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
+        checked, checked_logs = _checked_props(
+            f"{scope.node.path}/{id}",
+            model=model,
+            shadow_model=shadow_model,
+            settings=settings,
+            logs=logs,
+            endpoint_name=endpoint_name,
+            data_capture_bucket=data_capture_bucket,
+            data_capture_prefix=data_capture_prefix,
+        )
         scaling = checked.autoscaling
         super().__init__(
             scope,
@@ -484,3 +474,39 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
     def shadow_variant_name(self) -> str | None:
         """The shadow variant's name, when there is one (its metrics: ``metric(..., variant_name=...)``)."""
         return self.settings.shadow.variant_name if self.settings.shadow else None
+
+
+def _checked_props(
+    path: str,
+    *,
+    model: InferenceModel,
+    shadow_model: InferenceModel | None,
+    settings: RealtimeSettings | Mapping[str, Any],
+    logs: EndpointLogSettings | Mapping[str, Any] | None,
+    endpoint_name: str,
+    data_capture_bucket: s3.IBucket | None,
+    data_capture_prefix: str | None,
+) -> tuple[RealtimeSettings, EndpointLogSettings]:
+    """The validated settings and log settings; every problem with the props raised together."""
+    problems = ProblemCollector()
+    checked, checked_logs = check_instance_endpoint_props(
+        problems,
+        RealtimeSettings,
+        settings,
+        model=model,
+        endpoint_name=endpoint_name,
+        logs=logs,
+        data_capture_bucket=data_capture_bucket,
+        data_capture_prefix=data_capture_prefix,
+    )
+    if checked is not None:
+        problems.check(
+            (checked.shadow is None) == (shadow_model is None),
+            "shadow_model: give a shadow model exactly when settings.shadow is set",
+        )
+        if checked.shadow is not None and shadow_model is not None:
+            shadow_type = checked.shadow.instance_type
+            problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
+    problems.raise_if_any(path)
+    assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
+    return checked, checked_logs
