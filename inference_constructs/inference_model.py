@@ -251,28 +251,10 @@ class InferenceModel(Construct):
         server: ModelServer = ModelServer(),
     ) -> None:
         super().__init__(scope, id)
-        problems = ProblemCollector()
-        checked_network = problems.validate(NetworkSettings, network, "network") if network is not None else None
-
-        def check_value(field: str, value: str, check: Callable[[str], object]) -> None:
-            try:
-                check(value)
-            except ValueError as error:
-                problems.add(f"{field}: {error} (got {value!r})")
-
-        check_value("name", name, check_model_name)
-        checked_image = problems.validate(ModelImage, image, "image")
-        check_value("model_data", model_data, check_model_data)
-        check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
-        if checked_image is not None and checked_image.dockerfile:
-            check_value(
-                "image.dockerfile", checked_image.dockerfile, lambda value: check_dockerfile_exists(value, Path.cwd())
-            )
+        checked_image, checked_network = _checked_props(
+            self.node.path, name=name, image=image, model_data=model_data, environment=environment, network=network
+        )
         environment = dict(environment or {})
-        framework = checked_image is not None and checked_image.is_framework
-        problems.attempt(lambda: check_reserved_environment(environment, framework_image=framework), "environment")
-        problems.raise_if_any(self.node.path)
-        assert isinstance(checked_image, ModelImage)
 
         self.name = name
         self.name_prefix = name_prefix
@@ -471,3 +453,39 @@ class InferenceModel(Construct):
             "SageMaker names the log streams after variant and instance ids at run time; the wildcard is "
             f"confined to names starting with this model's prefix {self.name_prefix}-.",
         )
+
+
+def _checked_props(
+    path: str,
+    *,
+    name: str,
+    image: ModelImage | Mapping[str, str],
+    model_data: str,
+    environment: Mapping[str, str] | None,
+    network: NetworkSettings | Mapping[str, Any] | None,
+) -> tuple[ModelImage, NetworkSettings | None]:
+    """The validated image and network; every problem with the props raised together."""
+    problems = ProblemCollector()
+    checked_network = problems.validate(NetworkSettings, network, "network") if network is not None else None
+
+    def check_value(field: str, value: str, check: Callable[[str], object]) -> None:
+        try:
+            check(value)
+        except ValueError as error:
+            problems.add(f"{field}: {error} (got {value!r})")
+
+    check_value("name", name, check_model_name)
+    checked_image = problems.validate(ModelImage, image, "image")
+    check_value("model_data", model_data, check_model_data)
+    check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
+    if checked_image is not None and checked_image.dockerfile:
+        check_value(
+            "image.dockerfile", checked_image.dockerfile, lambda value: check_dockerfile_exists(value, Path.cwd())
+        )
+    variables = dict(environment or {})
+    framework = checked_image is not None and checked_image.is_framework
+    problems.attempt(lambda: check_reserved_environment(variables, framework_image=framework), "environment")
+    problems.raise_if_any(path)
+    assert isinstance(checked_image, ModelImage)
+    assert checked_network is None or isinstance(checked_network, NetworkSettings)
+    return checked_image, checked_network

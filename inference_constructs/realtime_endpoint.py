@@ -314,19 +314,11 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         self.model = model
         self.shadow_model = shadow_model
 
-        capture = None
-        if checked.data_capture is not None:
-            assert data_capture_bucket is not None and data_capture_prefix is not None
-            capture = data_capture_config(
-                checked.data_capture,
-                bucket=data_capture_bucket,
-                prefix=data_capture_prefix,
-                encryption_key=encryption_key,
-            )
-            for role in {model.role, *([shadow_model.role] if shadow_model else [])}:
-                grant_data_capture(
-                    role, bucket=data_capture_bucket, prefix=data_capture_prefix, encryption_key=encryption_key
-                )
+        capture = (
+            self._capture_data(checked.data_capture, data_capture_bucket, data_capture_prefix, encryption_key)
+            if checked.data_capture is not None
+            else None
+        )
 
         instance_types = [checked.instance_type, *([checked.shadow.instance_type] if checked.shadow else [])]
         config = sagemaker.CfnEndpointConfig(
@@ -355,6 +347,19 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
+
+    def _capture_data(
+        self,
+        settings: DataCaptureSettings,
+        bucket: s3.IBucket | None,
+        prefix: str | None,
+        encryption_key: kms.IKey,
+    ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+        """The variant's data capture config; the model roles (and the shadow's) may write there."""
+        assert bucket is not None and prefix is not None
+        for role in {self.model.role, *([self.shadow_model.role] if self.shadow_model else [])}:
+            grant_data_capture(role, bucket=bucket, prefix=prefix, encryption_key=encryption_key)
+        return data_capture_config(settings, bucket=bucket, prefix=prefix, encryption_key=encryption_key)
 
     def _acknowledge_findings(self, data_capture_bucket: s3.IBucket | None, data_capture_prefix: str | None) -> None:
         if self.settings.data_capture is not None:

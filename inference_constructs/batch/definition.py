@@ -88,21 +88,7 @@ def _choose_locations(job: BatchTransformJob, run_job: sfn.IChainable) -> tuple[
     )
     given_output = sfn.Pass(job, "UseGivenOutput", input_path=f"$.request.{OUTPUT_URI}", result_path=f"$.{OUTPUT_URI}")
     default_output = sfn.Pass(job, "UseDefaultOutput", input_path="$.default_output_uri", result_path=f"$.{OUTPUT_URI}")
-    reject = sfn.Pass(
-        job,
-        "RejectLocations",
-        parameters={
-            "Error": "InvalidLocation",
-            "Cause": sfn.JsonPath.format(
-                "input_uri {} must lie under {} and output_uri {} under {}",
-                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.{INPUT_URI}")),
-                job.input_path,
-                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.{OUTPUT_URI}")),
-                job.output_path,
-            ),
-        },
-        result_path="$.failure",
-    )
+    reject = _reject_locations(job)
     locations_allowed = sfn.Condition.and_(
         sfn.Condition.is_string(f"$.{INPUT_URI}"),
         sfn.Condition.string_matches(f"$.{INPUT_URI}", f"{job.input_path}*"),
@@ -130,6 +116,25 @@ def _choose_locations(job: BatchTransformJob, run_job: sfn.IChainable) -> tuple[
     default_input.next(choose_output)
     name_job.next(choose_input)
     return name_job, reject
+
+
+def _reject_locations(job: BatchTransformJob) -> sfn.Pass:
+    """Turns locations outside the model's paths into a failure, as a failed job would be."""
+    return sfn.Pass(
+        job,
+        "RejectLocations",
+        parameters={
+            "Error": "InvalidLocation",
+            "Cause": sfn.JsonPath.format(
+                "input_uri {} must lie under {} and output_uri {} under {}",
+                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.{INPUT_URI}")),
+                job.input_path,
+                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(f"$.{OUTPUT_URI}")),
+                job.output_path,
+            ),
+        },
+        result_path="$.failure",
+    )
 
 
 def _report_outcome(job: BatchTransformJob, topic: sns.ITopic, run_job: sfn.TaskStateBase, reject: sfn.Pass) -> None:
@@ -221,6 +226,12 @@ def _transform_job_task(job: BatchTransformJob) -> _TransformJobWithDataProcessi
         result_selector={"arn": sfn.JsonPath.string_at("$.TransformJobArn")},
         result_path="$.job",
     )
+    _retry_capacity_and_service_errors(task)
+    return task
+
+
+def _retry_capacity_and_service_errors(task: sfn.TaskStateBase) -> None:
+    """Quota errors free up as other jobs end: wait minutes. Service errors pass quickly: seconds."""
     task.add_retry(
         errors=list(CAPACITY_ERRORS),
         interval=cdk.Duration.minutes(5),
@@ -236,7 +247,6 @@ def _transform_job_task(job: BatchTransformJob) -> _TransformJobWithDataProcessi
         max_attempts=6,
         jitter_strategy=sfn.JitterType.FULL,
     )
-    return task
 
 
 def _notify(job: BatchTransformJob, topic: sns.ITopic, id: str, status: str) -> tasks.SnsPublish:

@@ -44,10 +44,30 @@ def state_machine_role(job: BatchTransformJob) -> iam.Role:
 
 
 def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> None:
+    """Everything the state machine's role may do, written out statement by statement."""
     stack = cdk.Stack.of(job)
-    key_arn = job.encryption_key.key_arn
     statements = [
         *_integration_statements(job),
+        *_key_statements(job),
+        iam.PolicyStatement(sid="PublishOutcomes", actions=["sns:Publish"], resources=[topic.topic_arn]),
+        # Publishing to the KMS-encrypted notifications topic.
+        iam.PolicyStatement(
+            sid="PublishToEncryptedTopic",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[job.encryption_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.{stack.url_suffix}"}},
+        ),
+        *_unscoped_statements(),
+    ]
+    for statement in statements:
+        job.role.add_to_policy(statement)
+
+
+def _key_statements(job: BatchTransformJob) -> list[iam.PolicyStatement]:
+    """The platform key: for the jobs' volumes, the execution data and the execution logs."""
+    key_arn = job.encryption_key.key_arn
+    logs_arns = cdk.Stack.of(job).format_arn(service="logs", resource="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+    return [
         iam.PolicyStatement(
             sid="EncryptJobVolumes",
             actions=["kms:CreateGrant"],
@@ -65,23 +85,14 @@ def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> None:
             sid="EncryptExecutionLogs",
             actions=["kms:GenerateDataKey"],
             resources=[key_arn],
-            conditions={
-                "StringEquals": {
-                    "kms:EncryptionContext:SourceArn": stack.format_arn(
-                        service="logs", resource="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
-                    )
-                }
-            },
+            conditions={"StringEquals": {"kms:EncryptionContext:SourceArn": logs_arns}},
         ),
-        iam.PolicyStatement(sid="PublishOutcomes", actions=["sns:Publish"], resources=[topic.topic_arn]),
-        # Publishing to the KMS-encrypted notifications topic.
-        iam.PolicyStatement(
-            sid="PublishToEncryptedTopic",
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=[key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.{stack.url_suffix}"}},
-        ),
-        # CloudWatch Logs delivery and X-Ray have no resource-level permissions.
+    ]
+
+
+def _unscoped_statements() -> list[iam.PolicyStatement]:
+    """CloudWatch Logs delivery and X-Ray have no resource-level permissions."""
+    return [
         iam.PolicyStatement(
             sid="DeliverExecutionLogs",
             actions=[
@@ -107,8 +118,6 @@ def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> None:
             resources=["*"],
         ),
     ]
-    for statement in statements:
-        job.role.add_to_policy(statement)
 
 
 def _integration_statements(job: BatchTransformJob) -> list[iam.PolicyStatement]:
