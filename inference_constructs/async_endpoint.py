@@ -9,13 +9,11 @@ from typing import Any, Literal
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import Field, model_validator
@@ -25,7 +23,13 @@ from inference_constructs.compliance import acknowledge_inline_policy, acknowled
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
 from inference_constructs.encrypted_topic import EncryptedTopic
-from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, EndpointLogSettings, InstanceBackedEndpoint
+from inference_constructs.endpoint import (
+    SAGEMAKER_NAMESPACE,
+    EndpointLogSettings,
+    InstanceBackedEndpoint,
+    check_instance_endpoint_props,
+)
+from inference_constructs.error_queue import ErrorQueue, ErrorQueueSettings
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.realtime_endpoint import (
@@ -34,7 +38,8 @@ from inference_constructs.realtime_endpoint import (
     check_autoscalable,
 )
 from inference_constructs.settings import CapacityRange, Settings
-from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
+from inference_constructs.wake_from_zero import WakeFromZero
+from inference_core.naming import SAGEMAKER_NAME
 from inference_core.s3 import FAILURE_FOLDER, INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
 
 # Hard limit of InvokeEndpointAsync's InvocationTimeoutSeconds (one hour).
@@ -96,17 +101,10 @@ class AsyncAlarms(Settings):
         "how many failure-free minutes clear the failures alarm.",
     )
 
-
-class ErrorQueueSettings(Settings):
-    """An SQS queue subscribed to the error topic, so failure notices wait for a reader."""
-
-    retention_days: int = Field(default=14, ge=1, le=14, description="How long failure notices are kept (max 14).")
-    max_receive_count: int = Field(
-        default=5,
-        ge=1,
-        le=1000,
-        description="Receives before a notice that a consumer keeps failing on moves to the dead-letter queue.",
-    )
+    @property
+    def evaluation(self) -> AlarmEvaluation:
+        """``evaluation_minutes`` in the vocabulary of the other modes: that many one-minute periods, all breaching."""
+        return AlarmEvaluation(evaluation_periods=self.evaluation_minutes, datapoints_to_alarm=self.evaluation_minutes)
 
 
 class AsyncSettings(Settings):
@@ -218,27 +216,16 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         data_capture_prefix: str | None = None,
         logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
-        problems = ProblemCollector()
-        checked = problems.validate(AsyncSettings, settings, "settings")
-        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
-        if isinstance(checked, AsyncSettings):
-            problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
-        if isinstance(checked, AsyncSettings) and checked.data_capture is not None:
-            problems.check(
-                data_capture_bucket is not None and bool(data_capture_prefix),
-                "data_capture_bucket and data_capture_prefix: required when settings.data_capture is set",
-            )
-        try:
-            check_endpoint_name(endpoint_name)
-        except ValueError as error:
-            problems.add(f"endpoint_name: {error}")
-        problems.check(
-            bool(KEY_PREFIX.fullmatch(path_prefix)),
-            f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
-            "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
+        checked, checked_logs = _checked_props(
+            f"{scope.node.path}/{id}",
+            model=model,
+            settings=settings,
+            logs=logs,
+            endpoint_name=endpoint_name,
+            path_prefix=path_prefix,
+            data_capture_bucket=data_capture_bucket,
+            data_capture_prefix=data_capture_prefix,
         )
-        problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, AsyncSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(
             scope,
             id,
@@ -253,20 +240,10 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         self.encryption_key = encryption_key
         self.bucket = async_bucket
         self.invocation_timeout_seconds = checked.invocation_timeout_seconds
-        self.path_prefix = path_prefix
-        self.input_prefix = f"{path_prefix}/{INPUT_FOLDER}"
-        self.output_prefix = f"{path_prefix}/{OUTPUT_FOLDER}"
-        self.failure_prefix = f"{path_prefix}/{FAILURE_FOLDER}"
-        self.input_path = self._s3_uri(self.input_prefix)
-        self.output_path = self._s3_uri(self.output_prefix)
-        self.failure_path = self._s3_uri(self.failure_prefix)
+        self._name_paths(path_prefix)
 
-        self.success_topic = EncryptedTopic(
-            self, "SuccessTopic", encryption_key=encryption_key, display_name=f"{endpoint_name} results"
-        ).topic
-        self.error_topic = EncryptedTopic(
-            self, "ErrorTopic", encryption_key=encryption_key, display_name=f"{endpoint_name} failures"
-        ).topic
+        self.success_topic = self._topic("SuccessTopic", f"{endpoint_name} results")
+        self.error_topic = self._topic("ErrorTopic", f"{endpoint_name} failures")
         self._grant_execution_role()
 
         config = self._endpoint_config(checked)
@@ -275,10 +252,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         # Before the endpoint: its deployment config rolls back on these alarms.
         self._create_alarms(
             self._alarm_specs(checked.alarms),
-            evaluation=AlarmEvaluation(
-                evaluation_periods=checked.alarms.evaluation_minutes,
-                datapoints_to_alarm=checked.alarms.evaluation_minutes,
-            ),
+            evaluation=checked.alarms.evaluation,
             topic=alarm_topic,
         )
         self._create_endpoint(
@@ -289,10 +263,26 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling)
-        self.error_queue, self.error_dead_letter_queue = (
-            self._error_queue(checked.error_queue) if checked.error_queue else (None, None)
-        )
+        self.error_queue: sqs.Queue | None = None
+        self.error_dead_letter_queue: sqs.Queue | None = None
+        if checked.error_queue:
+            queues = ErrorQueue(
+                self, error_topic=self.error_topic, encryption_key=encryption_key, settings=checked.error_queue
+            )
+            self.error_queue, self.error_dead_letter_queue = queues.queue, queues.dead_letter_queue
         self._acknowledge_findings()
+
+    def _name_paths(self, path_prefix: str) -> None:
+        self.path_prefix = path_prefix
+        self.input_prefix = f"{path_prefix}/{INPUT_FOLDER}"
+        self.output_prefix = f"{path_prefix}/{OUTPUT_FOLDER}"
+        self.failure_prefix = f"{path_prefix}/{FAILURE_FOLDER}"
+        self.input_path = self._s3_uri(self.input_prefix)
+        self.output_path = self._s3_uri(self.output_prefix)
+        self.failure_path = self._s3_uri(self.failure_prefix)
+
+    def _topic(self, id: str, display_name: str) -> sns.ITopic:
+        return EncryptedTopic(self, id, encryption_key=self.encryption_key, display_name=display_name).topic
 
     def _s3_uri(self, prefix: str) -> str:
         return f"s3://{self.bucket.bucket_name}/{prefix}"
@@ -423,36 +413,15 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         self.wake_from_zero: autoscaling.StepScalingAction | None = None
         self.wake_alarm: cloudwatch.Alarm | None = None
         if scaling.min_capacity == 0:
-            self._wake_from_zero(target, scaling)
+            wake = WakeFromZero(
+                self,
+                target=target,
+                has_backlog_without_capacity=self.metric_has_backlog_without_capacity(),
+                endpoint_name=self.endpoint_name,
+                cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            )
+            self.wake_from_zero, self.wake_alarm = wake.action, wake.alarm
         return target
-
-    def _wake_from_zero(self, target: autoscaling.ScalableTarget, scaling: AsyncAutoscaling) -> None:
-        # At zero instances there is no backlog *per instance* for target tracking to act on;
-        # SageMaker reports HasBacklogWithoutCapacity = 1 instead, and this policy adds one.
-        # Under the target, like its other policies: an instance type change replaces them together.
-        self.wake_from_zero = autoscaling.StepScalingAction(
-            target,
-            "WakeFromZero",
-            scaling_target=target,
-            adjustment_type=autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            metric_aggregation_type=autoscaling.MetricAggregationType.MAXIMUM,
-            cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
-        )
-        self.wake_from_zero.add_adjustment(adjustment=1, lower_bound=0)
-        self.wake_alarm = cloudwatch.Alarm(
-            self,
-            "HasBacklogWithoutCapacityAlarm",
-            alarm_description=f"{self.endpoint_name}: requests are queued and no instance is running; "
-            "this alarm's action starts the first instance.",
-            metric=self.metric_has_backlog_without_capacity(),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            # Any queued request at zero capacity is real demand: wake on the first datapoint.
-            evaluation_periods=1,
-            # No datapoint means SageMaker saw no backlog: nothing to wake for.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.wake_alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(self.wake_from_zero))
 
     # Alarms --------------------------------------------------------------------------------
 
@@ -488,40 +457,6 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 evaluation=AlarmEvaluation(evaluation_periods=alarms.evaluation_minutes, datapoints_to_alarm=1),
             ),
         ]
-
-    # Error queue ---------------------------------------------------------------------------
-
-    def _error_queue(self, settings: ErrorQueueSettings) -> tuple[sqs.Queue, sqs.Queue]:
-        # SqsSubscription would add a statement naming the error topic to the queue key's
-        # policy. The topic is encrypted with that same key (a dependency cycle), and the
-        # platform key belongs to another stack (the stacks would reference each other). So the
-        # queues reference the key by ARN, which leaves its policy alone; that policy must let
-        # SNS use the key for this account's topics, as PlatformKey's does.
-        queue_key = kms.Key.from_key_arn(self, "QueueKey", self.encryption_key.key_arn)
-        retention = cdk.Duration.days(settings.retention_days)
-        dead_letter_queue = sqs.Queue(
-            self,
-            "ErrorDeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=queue_key,
-            enforce_ssl=True,
-            # Kept as long as SQS allows: these are notices a consumer repeatedly failed on.
-            retention_period=cdk.Duration.days(14),
-        )
-        queue = sqs.Queue(
-            self,
-            "ErrorQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=queue_key,
-            enforce_ssl=True,
-            retention_period=retention,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=dead_letter_queue, max_receive_count=settings.max_receive_count
-            ),
-        )
-        # Raw delivery: each message is SageMaker's own failure notice, not wrapped in an SNS envelope.
-        self.error_topic.add_subscription(subscriptions.SqsSubscription(queue, raw_message_delivery=True))
-        return queue, dead_letter_queue
 
     # Metrics -------------------------------------------------------------------------------
 
@@ -596,3 +531,36 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 "SageMaker names captured-data objects at run time (date and request ids); writes are confined to "
                 f"this endpoint's prefix {self.data_capture_prefix} in the data-capture bucket.",
             )
+
+
+def _checked_props(
+    path: str,
+    *,
+    model: InferenceModel,
+    settings: AsyncSettings | Mapping[str, Any],
+    logs: EndpointLogSettings | Mapping[str, Any] | None,
+    endpoint_name: str,
+    path_prefix: str,
+    data_capture_bucket: s3.IBucket | None,
+    data_capture_prefix: str | None,
+) -> tuple[AsyncSettings, EndpointLogSettings]:
+    """The validated settings and log settings; every problem with the props raised together."""
+    problems = ProblemCollector()
+    checked, checked_logs = check_instance_endpoint_props(
+        problems,
+        AsyncSettings,
+        settings,
+        model=model,
+        endpoint_name=endpoint_name,
+        logs=logs,
+        data_capture_bucket=data_capture_bucket,
+        data_capture_prefix=data_capture_prefix,
+    )
+    problems.check(
+        bool(KEY_PREFIX.fullmatch(path_prefix)),
+        f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
+        "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
+    )
+    problems.raise_if_any(path)
+    assert isinstance(checked, AsyncSettings) and isinstance(checked_logs, EndpointLogSettings)
+    return checked, checked_logs

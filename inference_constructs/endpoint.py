@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 
 import aws_cdk as cdk
 import jsii
@@ -20,10 +20,15 @@ from pydantic import AfterValidator, Field
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
 from inference_constructs.compliance import REGULATORY_PACKS, acknowledge_rule
 from inference_constructs.deployment_policy import DeploymentPolicy
+from inference_constructs.errors import ProblemCollector
 from inference_constructs.instance_types import has_local_storage
 from inference_constructs.log_retention import check_log_retention_days, log_retention
 from inference_constructs.scaling_guard import ScalingRegistrationGuard
 from inference_constructs.settings import Settings
+from inference_core.naming import check_endpoint_name
+
+if TYPE_CHECKING:
+    from inference_constructs.inference_model import InferenceModel
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 # Instance metrics (CPU, memory, disk) are published under a different namespace.
@@ -43,6 +48,74 @@ class EndpointLogSettings(Settings):
     retain_on_delete: bool = Field(
         default=True, description="Keep the log group (and its logs) when the stack or endpoint is deleted."
     )
+
+
+def check_endpoint_props(
+    problems: ProblemCollector,
+    *,
+    endpoint_name: str,
+    logs: EndpointLogSettings | Mapping[str, Any] | None,
+    captures_data: bool = False,
+    data_capture_bucket: object | None = None,
+    data_capture_prefix: str | None = None,
+) -> EndpointLogSettings | None:
+    """The props every endpoint checks, whatever its mode: its log settings, its name, and
+    where captured data goes when the settings capture data. Problems go to ``problems``;
+    returns the validated log settings (``None`` if they are invalid)."""
+    checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
+    try:
+        check_endpoint_name(endpoint_name)
+    except ValueError as error:
+        problems.add(f"endpoint_name: {error}")
+    if captures_data:
+        problems.check(
+            data_capture_bucket is not None and bool(data_capture_prefix),
+            "data_capture_bucket and data_capture_prefix: required when settings.data_capture is set",
+        )
+    return checked_logs if isinstance(checked_logs, EndpointLogSettings) else None
+
+
+class _InstanceEndpointSettings(Protocol):
+    """What realtime and async settings both have."""
+
+    @property
+    def instance_type(self) -> str: ...
+
+    @property
+    def data_capture(self) -> object | None: ...
+
+
+_Settings = TypeVar("_Settings", bound=Settings)
+
+
+def check_instance_endpoint_props(
+    problems: ProblemCollector,
+    settings_type: type[_Settings],
+    settings: _Settings | Mapping[str, Any],
+    *,
+    model: InferenceModel,
+    endpoint_name: str,
+    logs: EndpointLogSettings | Mapping[str, Any] | None,
+    data_capture_bucket: object | None,
+    data_capture_prefix: str | None,
+) -> tuple[_Settings | None, EndpointLogSettings | None]:
+    """:func:`check_endpoint_props` for an endpoint on instances (realtime, async): its settings
+    too, where captured data goes if they capture data, and that the model runs on the instance type."""
+    checked = problems.validate(settings_type, settings, "settings")
+    # Realtime and async settings types share no base class; both have these two fields.
+    instance_settings = cast("_InstanceEndpointSettings | None", checked)
+    checked_logs = check_endpoint_props(
+        problems,
+        endpoint_name=endpoint_name,
+        logs=logs,
+        captures_data=instance_settings is not None and instance_settings.data_capture is not None,
+        data_capture_bucket=data_capture_bucket,
+        data_capture_prefix=data_capture_prefix,
+    )
+    if instance_settings is not None:
+        instance_type = instance_settings.instance_type
+        problems.attempt(lambda: model.check_runs_on(instance_type), "settings.instance_type")
+    return checked if isinstance(checked, settings_type) else None, checked_logs
 
 
 class EndpointBase(Construct):

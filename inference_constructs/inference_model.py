@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -127,8 +127,8 @@ class ModelImage(Settings):
     @classmethod
     def _dockerfile_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
         base_dir = (info.context or {}).get("base_dir")
-        if value is not None and base_dir is not None and not (Path(base_dir) / value).is_file():
-            raise ValueError(f"Dockerfile not found under {base_dir}")
+        if value is not None and base_dir is not None:
+            check_dockerfile_exists(value, Path(base_dir))
         return value
 
     @model_validator(mode="after")
@@ -157,6 +157,41 @@ class ModelImage(Settings):
     @property
     def is_framework(self) -> bool:
         return self.uri is None and self.dockerfile is None
+
+
+def check_dockerfile_exists(value: str, base_dir: Path) -> None:
+    """Raise ValueError unless the Dockerfile ``value`` (relative to ``base_dir``) exists."""
+    if not (base_dir / value).is_file():
+        raise ValueError(f"Dockerfile not found under {base_dir}")
+
+
+def check_local_artifact_exists(value: str, base_dir: Path) -> None:
+    """Raise ValueError unless ``value``, a local artifact path (not ``s3://``), exists under ``base_dir``."""
+    if not value.startswith("s3://") and not (base_dir / value).is_file():
+        raise ValueError(
+            "local artifact not found (paths are relative to the repository root); run `make model` to build it"
+        )
+
+
+def check_reserved_environment(environment: Mapping[str, str], *, framework_image: bool) -> None:
+    """Raise ValueError naming every variable of ``environment`` that the platform sets itself:
+    the framework images' handler variables (for framework images) and the model server's
+    timeout and workers (always: they come from the mode's limits, see ``ModelServer``)."""
+    problems = []
+    reserved = sorted(FRAMEWORK_CONTAINER_ENVIRONMENT.keys() & environment.keys()) if framework_image else []
+    if reserved:
+        problems.append(
+            f"{', '.join(reserved)} is set by the platform for framework images; remove it "
+            "(or serve your own container with image.uri)"
+        )
+    server = sorted({MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS} & environment.keys())
+    if server:
+        problems.append(
+            f"{', '.join(server)} is set by the platform from each mode's limits (async "
+            "invocation_timeout_seconds, batch model_client and max_concurrent_transforms); remove it"
+        )
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def check_model_name(value: str) -> str:
@@ -216,28 +251,10 @@ class InferenceModel(Construct):
         server: ModelServer = ModelServer(),
     ) -> None:
         super().__init__(scope, id)
-        problems = ProblemCollector()
-        checked_network = problems.validate(NetworkSettings, network, "network") if network is not None else None
-        problems.check(
-            bool(MODEL_NAME.fullmatch(name)), f"name: {name!r} must be 2-32 lowercase letters, digits or hyphens"
+        checked_image, checked_network = _checked_props(
+            self.node.path, name=name, image=image, model_data=model_data, environment=environment, network=network
         )
-        checked_image = problems.validate(ModelImage, image, "image")
-        try:
-            check_model_data(model_data)
-        except ValueError as error:
-            problems.add(f"model_data: {error} (got {model_data!r})")
-        if not model_data.startswith("s3://") and not Path(model_data).is_file():
-            problems.add(f"model_data: local artifact {model_data!r} does not exist; build it first (make model)")
-        if checked_image is not None and checked_image.dockerfile and not Path(checked_image.dockerfile).is_file():
-            problems.add(f"image.dockerfile: {checked_image.dockerfile!r} does not exist")
         environment = dict(environment or {})
-        if checked_image is not None and checked_image.is_framework:
-            for reserved in sorted(FRAMEWORK_CONTAINER_ENVIRONMENT.keys() & environment.keys()):
-                problems.add(f"environment: {reserved} is set by the construct for framework images")
-        for reserved in sorted({MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS} & environment.keys()):
-            problems.add(f"environment: {reserved} is set by the construct from server (the mode's limits)")
-        problems.raise_if_any(self.node.path)
-        assert isinstance(checked_image, ModelImage)
 
         self.name = name
         self.name_prefix = name_prefix
@@ -436,3 +453,39 @@ class InferenceModel(Construct):
             "SageMaker names the log streams after variant and instance ids at run time; the wildcard is "
             f"confined to names starting with this model's prefix {self.name_prefix}-.",
         )
+
+
+def _checked_props(
+    path: str,
+    *,
+    name: str,
+    image: ModelImage | Mapping[str, str],
+    model_data: str,
+    environment: Mapping[str, str] | None,
+    network: NetworkSettings | Mapping[str, Any] | None,
+) -> tuple[ModelImage, NetworkSettings | None]:
+    """The validated image and network; every problem with the props raised together."""
+    problems = ProblemCollector()
+    checked_network = problems.validate(NetworkSettings, network, "network") if network is not None else None
+
+    def check_value(field: str, value: str, check: Callable[[str], object]) -> None:
+        try:
+            check(value)
+        except ValueError as error:
+            problems.add(f"{field}: {error} (got {value!r})")
+
+    check_value("name", name, check_model_name)
+    checked_image = problems.validate(ModelImage, image, "image")
+    check_value("model_data", model_data, check_model_data)
+    check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
+    if checked_image is not None and checked_image.dockerfile:
+        check_value(
+            "image.dockerfile", checked_image.dockerfile, lambda value: check_dockerfile_exists(value, Path.cwd())
+        )
+    variables = dict(environment or {})
+    framework = checked_image is not None and checked_image.is_framework
+    problems.attempt(lambda: check_reserved_environment(variables, framework_image=framework), "environment")
+    problems.raise_if_any(path)
+    assert isinstance(checked_image, ModelImage)
+    assert checked_network is None or isinstance(checked_network, NetworkSettings)
+    return checked_image, checked_network

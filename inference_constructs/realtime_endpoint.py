@@ -21,12 +21,12 @@ from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
-from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint
+from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint, check_instance_endpoint_props
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import check_instance_type, is_burstable, vcpus_of
 from inference_constructs.settings import CapacityRange, Settings
-from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
+from inference_core.naming import SAGEMAKER_NAME
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
 
@@ -290,26 +290,16 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         shadow_model: InferenceModel | None = None,
         logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
-        problems = ProblemCollector()
-        checked = problems.validate(RealtimeSettings, settings, "settings")
-        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
-        try:
-            check_endpoint_name(endpoint_name)
-        except ValueError as error:
-            problems.add(f"endpoint_name: {error}")
-        if isinstance(checked, RealtimeSettings):
-            if checked.data_capture is not None and (data_capture_bucket is None or not data_capture_prefix):
-                problems.add("data_capture_bucket and data_capture_prefix: required when settings.data_capture is set")
-            problems.check(
-                (checked.shadow is None) == (shadow_model is None),
-                "shadow_model: give a shadow model exactly when settings.shadow is set",
-            )
-            problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
-            if checked.shadow is not None and shadow_model is not None:
-                shadow_type = checked.shadow.instance_type
-                problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
-        problems.raise_if_any(f"{scope.node.path}/{id}")
-        assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
+        checked, checked_logs = _checked_props(
+            f"{scope.node.path}/{id}",
+            model=model,
+            shadow_model=shadow_model,
+            settings=settings,
+            logs=logs,
+            endpoint_name=endpoint_name,
+            data_capture_bucket=data_capture_bucket,
+            data_capture_prefix=data_capture_prefix,
+        )
         scaling = checked.autoscaling
         super().__init__(
             scope,
@@ -324,19 +314,11 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         self.model = model
         self.shadow_model = shadow_model
 
-        capture = None
-        if checked.data_capture is not None:
-            assert data_capture_bucket is not None and data_capture_prefix is not None
-            capture = data_capture_config(
-                checked.data_capture,
-                bucket=data_capture_bucket,
-                prefix=data_capture_prefix,
-                encryption_key=encryption_key,
-            )
-            for role in {model.role, *([shadow_model.role] if shadow_model else [])}:
-                grant_data_capture(
-                    role, bucket=data_capture_bucket, prefix=data_capture_prefix, encryption_key=encryption_key
-                )
+        capture = (
+            self._capture_data(checked.data_capture, data_capture_bucket, data_capture_prefix, encryption_key)
+            if checked.data_capture is not None
+            else None
+        )
 
         instance_types = [checked.instance_type, *([checked.shadow.instance_type] if checked.shadow else [])]
         config = sagemaker.CfnEndpointConfig(
@@ -365,6 +347,19 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
+
+    def _capture_data(
+        self,
+        settings: DataCaptureSettings,
+        bucket: s3.IBucket | None,
+        prefix: str | None,
+        encryption_key: kms.IKey,
+    ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+        """The variant's data capture config; the model roles (and the shadow's) may write there."""
+        assert bucket is not None and prefix is not None
+        for role in {self.model.role, *([self.shadow_model.role] if self.shadow_model else [])}:
+            grant_data_capture(role, bucket=bucket, prefix=prefix, encryption_key=encryption_key)
+        return data_capture_config(settings, bucket=bucket, prefix=prefix, encryption_key=encryption_key)
 
     def _acknowledge_findings(self, data_capture_bucket: s3.IBucket | None, data_capture_prefix: str | None) -> None:
         if self.settings.data_capture is not None:
@@ -484,3 +479,39 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
     def shadow_variant_name(self) -> str | None:
         """The shadow variant's name, when there is one (its metrics: ``metric(..., variant_name=...)``)."""
         return self.settings.shadow.variant_name if self.settings.shadow else None
+
+
+def _checked_props(
+    path: str,
+    *,
+    model: InferenceModel,
+    shadow_model: InferenceModel | None,
+    settings: RealtimeSettings | Mapping[str, Any],
+    logs: EndpointLogSettings | Mapping[str, Any] | None,
+    endpoint_name: str,
+    data_capture_bucket: s3.IBucket | None,
+    data_capture_prefix: str | None,
+) -> tuple[RealtimeSettings, EndpointLogSettings]:
+    """The validated settings and log settings; every problem with the props raised together."""
+    problems = ProblemCollector()
+    checked, checked_logs = check_instance_endpoint_props(
+        problems,
+        RealtimeSettings,
+        settings,
+        model=model,
+        endpoint_name=endpoint_name,
+        logs=logs,
+        data_capture_bucket=data_capture_bucket,
+        data_capture_prefix=data_capture_prefix,
+    )
+    if checked is not None:
+        problems.check(
+            (checked.shadow is None) == (shadow_model is None),
+            "shadow_model: give a shadow model exactly when settings.shadow is set",
+        )
+        if checked.shadow is not None and shadow_model is not None:
+            shadow_type = checked.shadow.instance_type
+            problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
+    problems.raise_if_any(path)
+    assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
+    return checked, checked_logs

@@ -69,7 +69,6 @@ class ScalingRegistrationGuard(Construct):
         super().__init__(scope, id)
         if len(HANDLER_SOURCE.encode()) > MAX_INLINE_CODE_BYTES:
             raise ValueError(f"the guard's handler is over CloudFormation's {MAX_INLINE_CODE_BYTES}-byte inline limit")
-        stack = cdk.Stack.of(self)
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
@@ -84,6 +83,31 @@ class ScalingRegistrationGuard(Construct):
             description=f"Deregisters {endpoint_name}'s autoscaled variants before updates SageMaker refuses otherwise",
         )
         self.log_group.grant_write(self.role)
+        scalable_targets, target_tracking_alarms = self._allow_deregistration(endpoint_name)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(HANDLER_SOURCE),
+            role=self.role,
+            timeout=cdk.Duration.minutes(2),
+            log_group=self.log_group,
+            description=f"Deregisters {endpoint_name}'s autoscaled variants before an update that needs it",
+        )
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=self.function.function_arn,
+            resource_type=RESOURCE_TYPE,
+            properties={"EndpointName": endpoint_name, "AutoscaledVariants": {}},
+        )
+        self._registrations: dict[str, dict[str, str]] = {}
+        self._acknowledge_findings(scalable_targets, target_tracking_alarms)
+
+    def _allow_deregistration(self, endpoint_name: str) -> tuple[str, str]:
+        """Let the role deregister the endpoint's scalable targets; returns the two wildcard ARNs."""
+        stack = cdk.Stack.of(self)
         # Scalable target ARNs end in an id Application Auto Scaling generates at registration,
         # so no ARN naming this endpoint exists at synth: the account's targets in this region.
         scalable_targets = stack.format_arn(
@@ -107,26 +131,7 @@ class ScalingRegistrationGuard(Construct):
                 actions=["cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"], resources=[target_tracking_alarms]
             )
         )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            runtime=RUNTIME,
-            handler="index.handler",
-            code=lambda_.Code.from_inline(HANDLER_SOURCE),
-            role=self.role,
-            timeout=cdk.Duration.minutes(2),
-            log_group=self.log_group,
-            description=f"Deregisters {endpoint_name}'s autoscaled variants before an update that needs it",
-        )
-        self.resource = cdk.CustomResource(
-            self,
-            "Resource",
-            service_token=self.function.function_arn,
-            resource_type=RESOURCE_TYPE,
-            properties={"EndpointName": endpoint_name, "AutoscaledVariants": {}},
-        )
-        self._registrations: dict[str, dict[str, str]] = {}
-        self._acknowledge_findings(scalable_targets, target_tracking_alarms)
+        return scalable_targets, target_tracking_alarms
 
     def register(self, variant_name: str, *, instance_type: str, scalable_dimension: str) -> None:
         """Record that ``variant_name`` on ``instance_type`` is registered for autoscaling."""

@@ -40,12 +40,12 @@ from pydantic_core import InitErrorDetails
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import skip_checkov_check
 from inference_constructs.deployment_policy import DeploymentPolicy
-from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings
+from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings, check_endpoint_props
 from inference_constructs.errors import ProblemCollector, describe_validation_error
 from inference_constructs.inference_model import InferenceModel, ModelImage
 from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
 from inference_constructs.settings import CapacityRange, Settings
-from inference_core.naming import SAGEMAKER_NAME, check_endpoint_name
+from inference_core.naming import SAGEMAKER_NAME
 
 MEMORY_SIZES_IN_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 # The alarms an update's baking periods watch. OverheadLatency stays out on purpose: a
@@ -367,7 +367,6 @@ class ServerlessEndpoint(EndpointBase):
         logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         problems = ProblemCollector()
-        checked_logs = problems.validate(EndpointLogSettings, logs or {}, "logs")
         if isinstance(settings, BaseModel) and not isinstance(settings, ServerlessSettings):
             problems.add(
                 f"settings: expected ServerlessSettings or a mapping, got {type(settings).__name__}; "
@@ -378,10 +377,7 @@ class ServerlessEndpoint(EndpointBase):
             checked = problems.validate(ServerlessSettings, settings, "settings")
         for problem in _model_problems(model):
             problems.add(problem)
-        try:
-            check_endpoint_name(endpoint_name)
-        except ValueError as error:
-            problems.add(f"endpoint_name: {error}")
+        checked_logs = check_endpoint_props(problems, endpoint_name=endpoint_name, logs=logs)
         problems.raise_if_any(f"{scope.node.path}/{id}")
         assert isinstance(checked, ServerlessSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)

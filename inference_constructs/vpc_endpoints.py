@@ -91,22 +91,7 @@ class VpcEndpoints(Construct):
         for subnet, settings in zip(self.subnets, checked.subnets, strict=True):
             first_in_zone.setdefault(settings.availability_zone, subnet)
         self.interface_subnets = list(first_in_zone.values())
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=self.vpc,
-            description="Interface endpoints of the SageMaker inference platform: HTTPS from the model security groups",
-            # Interface endpoints only answer; they never open connections.
-            allow_all_outbound=False,
-        )
-        for group in checked.security_group_ids:
-            self.security_group.add_ingress_rule(
-                ec2.Peer.security_group_id(group), ec2.Port.tcp(HTTPS), f"HTTPS from security group {group}"
-            )
-        # Private DNS makes every call to these services in the VPC resolve to the endpoints
-        # (CreateVpcEndpoint, PrivateDnsEnabled), so other workloads in the VPC are admitted here.
-        for cidr in checked.interface_endpoint_client_cidrs:
-            self.security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(HTTPS), f"HTTPS from {cidr}")
+        self.security_group = self._security_group(checked)
 
         self.s3 = ec2.GatewayVpcEndpoint(
             self,
@@ -119,6 +104,26 @@ class VpcEndpoints(Construct):
             "SageMakerRuntime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME
         )
         self.sns = self._interface("Sns", ec2.InterfaceVpcEndpointAwsService.SNS) if notifications else None
+
+    def _security_group(self, network: NetworkSettings) -> ec2.SecurityGroup:
+        """The interface endpoints' group: HTTPS in from the model security groups and the listed clients."""
+        security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=self.vpc,
+            description="Interface endpoints of the SageMaker inference platform: HTTPS from the model security groups",
+            # Interface endpoints only answer; they never open connections.
+            allow_all_outbound=False,
+        )
+        for group in network.security_group_ids:
+            security_group.add_ingress_rule(
+                ec2.Peer.security_group_id(group), ec2.Port.tcp(HTTPS), f"HTTPS from security group {group}"
+            )
+        # Private DNS makes every call to these services in the VPC resolve to the endpoints
+        # (CreateVpcEndpoint, PrivateDnsEnabled), so other workloads in the VPC are admitted here.
+        for cidr in network.interface_endpoint_client_cidrs:
+            security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(HTTPS), f"HTTPS from {cidr}")
+        return security_group
 
     def _interface(self, id: str, service: ec2.InterfaceVpcEndpointAwsService) -> ec2.InterfaceVpcEndpoint:
         return ec2.InterfaceVpcEndpoint(

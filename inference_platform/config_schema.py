@@ -13,14 +13,13 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from inference_constructs.async_endpoint import AsyncSettings
-from inference_constructs.batch_transform_job import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.inference_model import (
-    FRAMEWORK_CONTAINER_ENVIRONMENT,
-    MODEL_SERVER_TIMEOUT,
-    MODEL_SERVER_WORKERS,
     ModelImage,
+    check_local_artifact_exists,
     check_model_data,
     check_model_name,
+    check_reserved_environment,
 )
 from inference_constructs.instance_types import check_architecture
 from inference_constructs.log_retention import check_log_retention_days
@@ -156,20 +155,9 @@ class ModelConfig(Settings):
 
     @field_validator("environment")
     @classmethod
-    def _framework_variables_are_reserved(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+    def _platform_variables_are_reserved(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         image = info.data.get("image")
-        reserved = sorted(FRAMEWORK_CONTAINER_ENVIRONMENT.keys() & value.keys())
-        if image is not None and image.is_framework and reserved:
-            raise ValueError(
-                f"{', '.join(reserved)} is set by the platform for framework images; remove it "
-                "(or serve your own container with image.uri)"
-            )
-        server = sorted({MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS} & value.keys())
-        if server:
-            raise ValueError(
-                f"{', '.join(server)} is set by the platform from each mode's limits (async "
-                "invocation_timeout_seconds, batch model_client and max_concurrent_transforms); remove it"
-            )
+        check_reserved_environment(value, framework_image=image is not None and image.is_framework)
         return value
 
     @field_validator("batch")
@@ -198,10 +186,8 @@ class ModelConfig(Settings):
     @classmethod
     def _local_artifact_exists(cls, value: str, info: ValidationInfo) -> str:
         base_dir = (info.context or {}).get("base_dir")
-        if base_dir is not None and not value.startswith("s3://") and not (Path(base_dir) / value).is_file():
-            raise ValueError(
-                "local artifact not found (paths are relative to the repository root); run `make model` to build it"
-            )
+        if base_dir is not None:
+            check_local_artifact_exists(value, Path(base_dir))
         return value
 
     @model_validator(mode="after")

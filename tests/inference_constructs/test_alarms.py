@@ -4,8 +4,13 @@ import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
+from pydantic import ValidationError
 
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs.async_endpoint import AsyncAlarms
+from inference_constructs.batch.settings import BatchAlarms
+from inference_constructs.realtime_endpoint import RealtimeAlarms
+from inference_constructs.serverless_endpoint import ServerlessAlarms
 from tests.inference_constructs.helpers import new_stack
 
 METRIC = cloudwatch.Metric(namespace="Test", metric_name="Errors", statistic="Sum")
@@ -86,3 +91,27 @@ def test_duplicate_keys_and_overlong_names_are_refused():
         )
     with pytest.raises(ValueError, match="longer than 255 characters"):
         alarm_name("x" * 250, "ModelLatency")
+
+
+def test_every_mode_states_its_alarm_tuning_as_one_alarm_evaluation():
+    # docs/observability.md, "One vocabulary for alarm tuning".
+    assert issubclass(RealtimeAlarms, AlarmEvaluation) and issubclass(ServerlessAlarms, AlarmEvaluation)
+    assert AsyncAlarms(evaluation_minutes=7).evaluation == AlarmEvaluation(evaluation_periods=7, datapoints_to_alarm=7)
+    assert BatchAlarms(period_minutes=15).evaluation == AlarmEvaluation(evaluation_periods=1, datapoints_to_alarm=1)
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "value", "expected"),
+    [
+        ("async", "evaluation_minutes", 61, "less than or equal to 60"),
+        ("async", "evaluation_minutes", 0, "greater than or equal to 1"),
+        ("batch", "period_minutes", 1441, "less than or equal to 1440"),
+        ("realtime", "evaluation_periods", 61, "less than or equal to 60"),
+        ("serverless", "datapoints_to_alarm", 0, "greater than or equal to 1"),
+    ],
+)
+def test_alarm_tuning_out_of_range_is_refused_never_clamped(model, field, value, expected):
+    settings = {"async": AsyncAlarms, "batch": BatchAlarms, "realtime": RealtimeAlarms, "serverless": ServerlessAlarms}
+    with pytest.raises(ValidationError, match=expected) as raised:
+        settings[model](**{field: value})
+    assert raised.value.errors()[0]["loc"] == (field,)

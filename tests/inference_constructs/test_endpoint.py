@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from inference_constructs.endpoint import EndpointLogSettings
-from inference_constructs.errors import InvalidPropsError
+from inference_constructs.endpoint import EndpointLogSettings, check_endpoint_props
+from inference_constructs.errors import InvalidPropsError, ProblemCollector
 from inference_constructs.log_retention import LOG_RETENTION_DAYS
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from tests.inference_constructs import test_async_endpoint, test_realtime_endpoint, test_serverless_endpoint
@@ -98,3 +98,20 @@ def test_a_retention_cloudwatch_does_not_offer_is_refused_with_the_allowed_perio
 @pytest.mark.parametrize("days", LOG_RETENTION_DAYS)
 def test_every_period_cloudwatch_offers_is_accepted(days):
     assert EndpointLogSettings(retention_days=days).retention_days == days
+
+
+def test_the_shared_endpoint_prologue_reports_every_problem_and_returns_the_log_settings():
+    # One home for what every mode checks (realtime, async and serverless call it).
+    problems = ProblemCollector()
+    checked = check_endpoint_props(
+        problems, endpoint_name="bad_name!", logs={"retention_days": 2}, captures_data=True, data_capture_prefix="x/"
+    )
+    assert checked is None
+    assert [problem.split(":")[0] for problem in problems.problems] == [
+        "logs.retention_days",
+        "endpoint_name",
+        "data_capture_bucket and data_capture_prefix",
+    ]
+    fine = ProblemCollector()
+    assert check_endpoint_props(fine, endpoint_name="dev-iris-realtime", logs=None) == EndpointLogSettings()
+    assert fine.problems == []

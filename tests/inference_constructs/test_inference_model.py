@@ -162,7 +162,7 @@ def test_every_bad_prop_is_reported_at_once(model_artifact):
         )
     message = str(raised.value)
     assert "Test/Model" in message
-    assert "name: 'Bad_Name'" in message
+    assert "name: must be 2-32 characters" in message and "(got 'Bad_Name')" in message
     assert "unknown framework 'pytorch'" in message
     assert "model_data" in message and "s3://<bucket>/<key>.tar.gz" in message
     assert len(raised.value.problems) == 3
@@ -170,7 +170,9 @@ def test_every_bad_prop_is_reported_at_once(model_artifact):
 
 def test_reserved_framework_variables_cannot_be_overridden(model_artifact):
     stack = new_stack()
-    with pytest.raises(InvalidPropsError, match="SAGEMAKER_PROGRAM is set by the construct"):
+    with pytest.raises(
+        InvalidPropsError, match="environment: SAGEMAKER_PROGRAM is set by the platform for framework images"
+    ):
         new_model(stack, new_key(stack), model_artifact, environment={"SAGEMAKER_PROGRAM": "other.py"})
 
 
@@ -206,7 +208,10 @@ def test_server_timeout_and_workers_reach_the_container(model_artifact):
 )
 def test_server_variables_come_only_from_server(model_artifact, image):
     stack = new_stack()
-    with pytest.raises(InvalidPropsError, match="SAGEMAKER_MODEL_SERVER_TIMEOUT is set by the construct from server"):
+    with pytest.raises(
+        InvalidPropsError,
+        match="environment: SAGEMAKER_MODEL_SERVER_TIMEOUT is set by the platform from each mode's limits",
+    ):
         new_model(
             stack, new_key(stack), model_artifact, image=image, environment={"SAGEMAKER_MODEL_SERVER_TIMEOUT": "5"}
         )
@@ -220,7 +225,10 @@ def test_server_limits_are_at_least_one(server):
 
 def test_missing_local_artifact_is_an_error(tmp_path):
     stack = new_stack()
-    with pytest.raises(InvalidPropsError, match="does not exist"):
+    with pytest.raises(
+        InvalidPropsError,
+        match=r"model_data: local artifact not found .*run `make model` to build it \(got '.*missing\.tar\.gz'\)",
+    ):
         new_model(stack, new_key(stack), tmp_path / "missing.tar.gz")
 
 
@@ -364,5 +372,7 @@ def test_dockerfile_is_one_source_among_three(model_artifact, tmp_path):
 
 def test_missing_dockerfile_is_an_error(model_artifact, tmp_path):
     stack = new_stack()
-    with pytest.raises(InvalidPropsError, match=r"image\.dockerfile: '.*/nowhere/Dockerfile' does not exist"):
+    with pytest.raises(
+        InvalidPropsError, match=r"image\.dockerfile: Dockerfile not found under .* \(got '.*/nowhere/Dockerfile'\)"
+    ):
         new_model(stack, new_key(stack), model_artifact, image={"dockerfile": str(tmp_path / "nowhere" / "Dockerfile")})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inference_constructs.batch_transform_job import BatchSettings
+from inference_constructs.batch.settings import BatchSettings
 from inference_platform.config_loader import ConfigError, load_environment
 
 BATCH_ONLY = """\

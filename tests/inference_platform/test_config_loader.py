@@ -269,3 +269,34 @@ def test_log_retention_must_be_a_cloudwatch_period(tmp_path):
     assert load_environment(path, base_dir=tmp_path).log_retention_days == 731
     (problem,) = problems_of(write(tmp_path, VALID.format(name="dev") + "log_retention_days: 0\n"))
     assert problem.startswith("dev.yaml:9: log_retention_days: must be one of the periods CloudWatch Logs offers: 1, 3")
+
+
+@pytest.mark.parametrize(
+    ("image", "environment", "expected"),
+    [
+        (
+            '{framework: sklearn, version: "1.4-2"}',
+            "{SAGEMAKER_PROGRAM: other.py}",
+            "models[0].environment: SAGEMAKER_PROGRAM is set by the platform for framework images",
+        ),
+        (
+            "{uri: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.0}",
+            "{SAGEMAKER_MODEL_SERVER_WORKERS: '4'}",
+            "models[0].environment: SAGEMAKER_MODEL_SERVER_WORKERS is set by the platform from each mode's limits",
+        ),
+    ],
+)
+def test_variables_the_platform_sets_are_refused_as_the_construct_refuses_them(tmp_path, image, environment, expected):
+    # One rule (inference_model.check_reserved_environment) for the config file and InferenceModel.
+    text = VALID.format(name="dev").replace('{framework: sklearn, version: "1.4-2"}', image)
+    text = text.replace("    realtime:", f"    environment: {environment}\n    realtime:")
+    assert any(expected in problem for problem in problems_of(write(tmp_path, text)))
+
+
+def test_a_framework_variable_is_free_in_an_own_container(tmp_path):
+    text = VALID.format(name="dev").replace(
+        '{framework: sklearn, version: "1.4-2"}', "{uri: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.0}"
+    )
+    text = text.replace("    realtime:", "    environment: {SAGEMAKER_PROGRAM: serve.py}\n    realtime:")
+    (model,) = load_environment(write(tmp_path, text), base_dir=tmp_path).models
+    assert model.environment == {"SAGEMAKER_PROGRAM": "serve.py"}

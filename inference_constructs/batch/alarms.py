@@ -1,0 +1,56 @@
+"""The execution metrics of a ``BatchTransformJob`` and its alarms on failed and timed-out runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_sns as sns
+
+from inference_constructs.alarms import AlarmSpec, create_alarms
+from inference_constructs.batch.settings import BatchAlarms
+
+if TYPE_CHECKING:
+    from inference_constructs.batch_transform_job import BatchTransformJob
+
+
+def execution_metric(state_machine_arn: str, metric_name: str, props: dict[str, Any]) -> cloudwatch.Metric:
+    """A Step Functions execution metric of one state machine, summed over 5 minutes unless ``props`` say otherwise."""
+    # Addressed by the state machine's stable ARN (built from its name), not its resource
+    # attribute, so dashboards in other stacks need no export of this stack.
+    return cloudwatch.Metric(
+        namespace="AWS/States",
+        metric_name=metric_name,
+        dimensions_map={"StateMachineArn": state_machine_arn},
+        **{"statistic": "Sum", "period": cdk.Duration.minutes(5), **props},
+    )
+
+
+def create_execution_alarms(
+    job: BatchTransformJob, settings: BatchAlarms, topic: sns.ITopic
+) -> dict[str, cloudwatch.Alarm]:
+    """One alarm on failed and one on timed-out executions, keyed like the endpoints' alarms."""
+    period = cdk.Duration.minutes(settings.period_minutes)
+    specs = [
+        AlarmSpec(
+            key=key,
+            metric=metric,
+            threshold=1,
+            description=f"a batch transform run {what}; the notifications topic has the job name and reason",
+            # No executions means nothing failed.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        for key, metric, what in (
+            ("FailedExecutions", job.metric_executions_failed(period=period), "failed"),
+            ("TimedOutExecutions", job.metric_executions_timed_out(period=period), "timed out"),
+        )
+    ]
+    # Named like the endpoints' alarms, so the dashboard refers to them without exports.
+    return create_alarms(
+        job,
+        specs,
+        name_prefix=job.state_machine_name,
+        evaluation=settings.evaluation,
+        topic=topic,
+    )
