@@ -18,14 +18,14 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from inference_constructs.errors import InvalidPropsError
-from inference_platform.config_loader import (
+from inference_config.loader import (
     PIPELINE_FILE,
     ConfigError,
     environment_files,
     load_environments,
     load_pipeline,
 )
+from inference_constructs.errors import InvalidPropsError
 from stacks.application import build_pipeline, build_stages, register_compliance_checks, synthesize
 
 BASE_DIR = Path(__file__).resolve().parent

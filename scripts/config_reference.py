@@ -27,10 +27,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from inference_config.schema import EnvironmentConfig, PipelineConfig
 from inference_constructs.framework_images import FRAMEWORKS
 from inference_constructs.log_retention import LOG_RETENTION_DAYS
 from inference_constructs.serverless_endpoint import MEMORY_SIZES_IN_MB
-from inference_platform.config_schema import EnvironmentConfig, PipelineConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_MD = REPO_ROOT / "docs" / "configuration.md"

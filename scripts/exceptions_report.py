@@ -70,7 +70,7 @@ def generated_block(markdown: str) -> str:
 
 def shipped_app(outdir: str) -> cdk.App:
     """The shipped environments, built and synthesized as ``cdk synth`` does (nag packs on)."""
-    from inference_platform.config_loader import environment_files, load_environments
+    from inference_config.loader import environment_files, load_environments
     from stacks.application import build_stages, register_compliance_checks
 
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks
 
-from inference_platform.config_schema import EnvironmentConfig, PipelineConfig
+from inference_config.schema import EnvironmentConfig, PipelineConfig
 from stacks.environment_stage import EnvironmentStage
 from stacks.limits import check_template_sizes
 

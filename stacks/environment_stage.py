@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from inference_config.schema import EnvironmentConfig
 from inference_core.naming import (
     ENVIRONMENT_TAG,
     MODEL_TAG,
@@ -15,7 +16,6 @@ from inference_core.naming import (
     monitoring_stack_name,
     platform_stack_name,
 )
-from inference_platform.config_schema import EnvironmentConfig
 from stacks.limits import enforce_cloudformation_limits
 from stacks.model_stack import ModelStack
 from stacks.monitoring_stack import MODELS_PER_DASHBOARD, MonitoringStack

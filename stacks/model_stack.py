@@ -7,9 +7,9 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.endpoint import EndpointLogSettings
 from inference_core.modes import registered
-from inference_platform.config_schema import EnvironmentConfig, ModelConfig
 from stacks.modes import ModeContext, unit_of
 from stacks.platform_stack import PlatformResources
 

@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import pipelines
 from constructs import Construct
 
+from inference_config.schema import EnvironmentConfig, PipelineConfig, PipelineStage
 from inference_constructs.compliance import (
     AWS_SOLUTIONS,
     acknowledge,
@@ -33,7 +34,6 @@ from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_core.batch import STATE_MACHINE_NAME_SUFFIX
 from inference_core.iam import SMOKE_TESTS, ClientActions
 from inference_core.naming import ENVIRONMENT_TAG, platform_key_alias_arn_name, platform_stack_name
-from inference_platform.config_schema import EnvironmentConfig, PipelineConfig, PipelineStage
 from stacks.environment_stage import EnvironmentStage
 
 # CodeBuild's standard 7.0 image has Python 3.11 and Node.js 20, which `make` needs.

@@ -10,13 +10,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from inference_config.schema import EnvironmentConfig
 from inference_constructs.encrypted_topic import EncryptedTopic
 from inference_constructs.platform_key import PlatformKey
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_constructs.vpc_endpoints import VpcEndpoints
 from inference_core import outputs
 from inference_core.naming import platform_key_alias
-from inference_platform.config_schema import EnvironmentConfig
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from inference_platform.config_loader import load_environments
-from inference_platform.config_schema import EnvironmentConfig
+from inference_config.loader import load_environments
+from inference_config.schema import EnvironmentConfig
 from model_code.build import DEFAULT_OUTPUT, build
 from stacks.application import build_stages, register_compliance_checks
 from stacks.environment_stage import EnvironmentStage

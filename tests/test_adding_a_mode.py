@@ -19,11 +19,11 @@ import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
 
+from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.dashboard import InferenceDashboard
 from inference_constructs.settings import Settings
 from inference_core import modes
 from inference_core.modes import ENDPOINT_CONFIG, Invocation, Mode
-from inference_platform.config_schema import EnvironmentConfig, ModelConfig
 from inference_platform.smoke import Outcome, SmokeTests
 from review_bundle.assembly import Assembly
 from review_bundle.modes import deployments

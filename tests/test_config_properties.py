@@ -19,9 +19,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inference_config.loader import ConfigError, load_environment
 from inference_constructs.instance_types import has_local_storage
 from inference_core.modes import registered
-from inference_platform.config_loader import ConfigError, load_environment
 from tests.conftest import REPO_ROOT, new_app
 from tests.nag import stale_acknowledgements
 from tests.strategies import (

@@ -38,7 +38,7 @@ CSV = "text/csv"
 JSON = "application/json"
 JSON_LINES = "application/jsonlines"
 # What this handler reads and writes. Batch configs are held to these at synth
-# (inference_platform.config_schema.HANDLER_CONTENT_TYPES; a test keeps the two equal).
+# (inference_config.schema.HANDLER_CONTENT_TYPES; a test keeps the two equal).
 CONTENT_TYPES = (CSV, JSON, JSON_LINES)
 ACCEPT_TYPES = (CSV, JSON, JSON_LINES)
 

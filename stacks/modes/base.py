@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 import aws_cdk as cdk
 from constructs import Construct
 
+from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.dashboard import InferenceDashboard
 from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.inference_model import InferenceModel, ModelServer
@@ -17,7 +18,6 @@ from inference_constructs.settings import Settings
 from inference_core.modes import Mode
 from inference_core.naming import endpoint_name
 from inference_core.s3 import data_capture_prefix, model_prefix
-from inference_platform.config_schema import EnvironmentConfig, ModelConfig
 from stacks.platform_stack import PlatformResources
 
 SettingsT = TypeVar("SettingsT", bound=Settings)

@@ -31,6 +31,8 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
+from inference_config.loader import load_environment
+from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.framework_images import FRAMEWORKS, REGISTRY_ACCOUNTS
 from inference_constructs.inference_model import FRAMEWORK_CONTAINER_ENVIRONMENT, ModelServer
 from inference_core.naming import (
@@ -42,8 +44,6 @@ from inference_core.naming import (
 )
 from inference_core.s3 import split_s3_uri
 from inference_platform.commands import COMMANDS
-from inference_platform.config_loader import load_environment
-from inference_platform.config_schema import EnvironmentConfig, ModelConfig
 from inference_platform.smoke import SAMPLE_ROWS
 from tests.conftest import CONFIG_DIR, REPO_ROOT
 from tests.e2e.conftest import ACCOUNT, ENVIRONMENT, REGION, CdkCli, Deadline, Emulator, check, run

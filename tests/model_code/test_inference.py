@@ -10,7 +10,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from inference_platform.config_schema import HANDLER_ACCEPT_TYPES, HANDLER_CONTENT_TYPES
+from inference_config.schema import HANDLER_ACCEPT_TYPES, HANDLER_CONTENT_TYPES
 
 
 def invoke(handler, model, body, content_type="text/csv", accept="text/csv"):
@@ -117,5 +117,5 @@ def test_unsupported_accept_is_406_before_any_work(handler, model):
 
 
 def test_the_handler_and_the_batch_config_agree_on_content_types(handler):
-    """config_schema refuses at synth the batch types the handler does not speak: same lists."""
+    """inference_config.schema refuses at synth the batch types the handler does not speak: same lists."""
     assert (handler.CONTENT_TYPES, handler.ACCEPT_TYPES) == (HANDLER_CONTENT_TYPES, HANDLER_ACCEPT_TYPES)

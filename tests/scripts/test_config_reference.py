@@ -7,8 +7,8 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
+from inference_config.schema import EnvironmentConfig, PipelineConfig
 from inference_constructs.settings import Settings
-from inference_platform.config_schema import EnvironmentConfig, PipelineConfig
 from scripts import config_reference
 from scripts.config_reference import REFERENCE_MD, collect_blocks, render, render_block, undescribed
 

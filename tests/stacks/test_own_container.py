@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from inference_platform.config_loader import load_environment
+from inference_config.loader import load_environment
 from stacks.application import build_stages, register_compliance_checks
 from tests.conftest import new_app
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from inference_config.loader import load_pipeline
 from inference_constructs.compliance import recorded_acknowledgements
-from inference_platform.config_loader import load_pipeline
 from stacks.application import build_pipeline, register_compliance_checks
 from stacks.pipeline_stack import PipelineStack
 from tests.conftest import CONFIG_DIR, REPO_ROOT, new_app, resources_of_type

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from inference_platform.config_schema import EnvironmentConfig
+from inference_config.schema import EnvironmentConfig
 from stacks.application import build_stages
 from tests.conftest import ENVIRONMENTS, REPO_ROOT, new_app
 

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
+from inference_config.schema import HANDLER_CONTENT_TYPES
 from inference_platform.async_client import guess_content_type
-from inference_platform.config_schema import HANDLER_CONTENT_TYPES
 from model_code.serving.process import LocalServer, serving_environment_missing
 from tests.model_code.serving.helpers import SETOSA, VIRGINICA, invoke, model_bytes, request
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inference_platform.config_loader import ConfigError, load_environment
+from inference_config.loader import ConfigError, load_environment
 
 MODEL = """\
 environment: dev

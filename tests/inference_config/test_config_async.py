@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from inference_config.loader import ConfigError, load_environment
 from inference_constructs.async_endpoint import AsyncSettings
-from inference_platform.config_loader import ConfigError, load_environment
 
 ASYNC_ONLY = """\
 environment: dev

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from inference_config.loader import ConfigError, load_environment
 from inference_constructs.batch.settings import BatchSettings
-from inference_platform.config_loader import ConfigError, load_environment
 
 BATCH_ONLY = """\
 environment: {name}

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
+from inference_config.schema import EnvironmentConfig, PipelineConfig
 from inference_constructs.errors import (
     allowed_fields,
     describe_message,
@@ -20,7 +21,6 @@ from inference_constructs.errors import (
     format_location,
     meaningful_errors,
 )
-from inference_platform.config_schema import EnvironmentConfig, PipelineConfig
 
 MAX_FILE_BYTES = 1_000_000
 # The pipeline file sits next to the environment files but is not an environment.

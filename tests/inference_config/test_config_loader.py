@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from inference_platform.config_loader import ConfigError, load_environment, load_environments
+from inference_config.loader import ConfigError, load_environment, load_environments
 from tests.conftest import CONFIG_DIR, ENVIRONMENTS, REPO_ROOT
 
 VALID = """\

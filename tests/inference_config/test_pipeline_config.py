@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inference_platform.config_loader import ConfigError, load_pipeline
+from inference_config.loader import ConfigError, load_pipeline
 from tests.conftest import CONFIG_DIR, ENVIRONMENTS, REPO_ROOT
 
 VALID = """\
