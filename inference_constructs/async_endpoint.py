@@ -74,9 +74,22 @@ class AsyncAutoscaling(CapacityRange):
     )
 
 
-class AsyncAlarms(Settings):
-    """Thresholds of the alarms sent to the platform's alarm topic."""
+class AsyncAlarms(AlarmEvaluation):
+    """Thresholds of the alarms sent to the platform's alarm topic, tuned in the vocabulary every
+    mode shares (``evaluation_periods`` one-minute periods, ``datapoints_to_alarm`` of them
+    breaching). By default all five periods must breach: a queue that builds for one minute is
+    not yet a problem."""
 
+    evaluation_periods: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="One-minute periods the age and backlog alarms look at; also how many failure-free minutes "
+        "clear the failures alarm.",
+    )
+    datapoints_to_alarm: int = Field(
+        default=5, ge=1, le=60, description="Of those periods, how many above the age or backlog threshold alarm."
+    )
     oldest_request_age_seconds: int = Field(
         default=1800,
         ge=60,
@@ -93,18 +106,21 @@ class AsyncAlarms(Settings):
         description="Alarm when at least this many requests fail within a minute (InvocationFailures): each is "
         "a caller's request lost, so the alarm fires on the first such minute.",
     )
-    evaluation_minutes: int = Field(
-        default=5,
-        ge=1,
-        le=60,
-        description="Consecutive one-minute periods above the age or backlog threshold before alarming; also "
-        "how many failure-free minutes clear the failures alarm.",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "evaluation_minutes" in data:
+            raise ValueError(
+                "evaluation_minutes is now evaluation_periods and datapoints_to_alarm, as for every mode "
+                f"(evaluation_minutes: {data['evaluation_minutes']} means both set to {data['evaluation_minutes']})"
+            )
+        return data
 
     @property
     def evaluation(self) -> AlarmEvaluation:
-        """``evaluation_minutes`` in the vocabulary of the other modes: that many one-minute periods, all breaching."""
-        return AlarmEvaluation(evaluation_periods=self.evaluation_minutes, datapoints_to_alarm=self.evaluation_minutes)
+        """The age and backlog alarms' evaluation."""
+        return AlarmEvaluation(evaluation_periods=self.evaluation_periods, datapoints_to_alarm=self.datapoints_to_alarm)
 
 
 class AsyncSettings(Settings):
@@ -453,8 +469,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 f"at least {alarms.invocation_failures} request(s) failed within a minute; the failures are under "
                 f"{self.failure_prefix} and on the error topic",
                 not_breaching,
-                # Fires on the first failing minute; clears after evaluation_minutes without failures.
-                evaluation=AlarmEvaluation(evaluation_periods=alarms.evaluation_minutes, datapoints_to_alarm=1),
+                # Fires on the first failing minute; clears after evaluation_periods without failures.
+                evaluation=AlarmEvaluation(evaluation_periods=alarms.evaluation_periods, datapoints_to_alarm=1),
             ),
         ]
 

@@ -118,6 +118,7 @@ def serverless_blocks(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def async_blocks(draw: st.DrawFn) -> dict[str, Any]:
+    periods = draw(st.integers(1, 60))
     low, high = draw(_ordered_pair(0, 6))
     high = max(high, 1)
     block: dict[str, Any] = {
@@ -136,7 +137,8 @@ def async_blocks(draw: st.DrawFn) -> dict[str, Any]:
         "alarms": {
             "oldest_request_age_seconds": draw(st.integers(60, 21_600)),
             "backlog_size": draw(st.integers(1, 10_000)),
-            "evaluation_minutes": draw(st.integers(1, 60)),
+            "evaluation_periods": periods,
+            "datapoints_to_alarm": draw(st.integers(1, periods)),
         },
     }
     if draw(st.booleans()):

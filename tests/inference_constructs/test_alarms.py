@@ -96,15 +96,17 @@ def test_duplicate_keys_and_overlong_names_are_refused():
 def test_every_mode_states_its_alarm_tuning_as_one_alarm_evaluation():
     # docs/observability.md, "One vocabulary for alarm tuning".
     assert issubclass(RealtimeAlarms, AlarmEvaluation) and issubclass(ServerlessAlarms, AlarmEvaluation)
-    assert AsyncAlarms(evaluation_minutes=7).evaluation == AlarmEvaluation(evaluation_periods=7, datapoints_to_alarm=7)
+    assert AsyncAlarms(evaluation_periods=7, datapoints_to_alarm=7).evaluation == AlarmEvaluation(
+        evaluation_periods=7, datapoints_to_alarm=7
+    )
     assert BatchAlarms(period_minutes=15).evaluation == AlarmEvaluation(evaluation_periods=1, datapoints_to_alarm=1)
 
 
 @pytest.mark.parametrize(
     ("model", "field", "value", "expected"),
     [
-        ("async", "evaluation_minutes", 61, "less than or equal to 60"),
-        ("async", "evaluation_minutes", 0, "greater than or equal to 1"),
+        ("async", "evaluation_periods", 61, "less than or equal to 60"),
+        ("async", "datapoints_to_alarm", 0, "greater than or equal to 1"),
         ("batch", "period_minutes", 1441, "less than or equal to 1440"),
         ("realtime", "evaluation_periods", 61, "less than or equal to 60"),
         ("serverless", "datapoints_to_alarm", 0, "greater than or equal to 1"),
@@ -115,3 +117,10 @@ def test_alarm_tuning_out_of_range_is_refused_never_clamped(model, field, value,
     with pytest.raises(ValidationError, match=expected) as raised:
         settings[model](**{field: value})
     assert raised.value.errors()[0]["loc"] == (field,)
+
+
+def test_async_takes_the_shared_vocabulary_and_names_the_old_key():
+    with pytest.raises(ValidationError, match="evaluation_minutes is now evaluation_periods and datapoints_to_alarm"):
+        AsyncAlarms.model_validate({"evaluation_minutes": 10})
+    with pytest.raises(ValidationError, match=r"datapoints_to_alarm \(6\) must not exceed evaluation_periods \(5\)"):
+        AsyncAlarms(evaluation_periods=5, datapoints_to_alarm=6)

@@ -31,7 +31,8 @@ SCALE_TO_ZERO = {
         "oldest_request_age_seconds": 2400,
         "backlog_size": 250,
         "invocation_failures": 2,
-        "evaluation_minutes": 3,
+        "evaluation_periods": 3,
+        "datapoints_to_alarm": 3,
     },
     "error_queue": {"retention_days": 10, "max_receive_count": 4},
 }
@@ -359,7 +360,7 @@ def test_invocation_failures_alarm_fires_on_the_first_failing_minute(scale_to_ze
             "Period": 60,
             "Threshold": 2,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            # One failing minute fires it; evaluation_minutes clean minutes clear it.
+            # One failing minute fires it; evaluation_periods clean minutes clear it.
             "EvaluationPeriods": 3,
             "DatapointsToAlarm": 1,
             # An idle endpoint processes nothing and publishes nothing: that is not a failure.
