@@ -28,6 +28,7 @@ import collections
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,6 +247,12 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    if "CDK_CONTEXT_JSON" not in os.environ:
+        # Run on its own, without synth_benchmark.py: give the app what the CDK CLI would (cdk.json's
+        # context and an output directory), or synth fails on a feature flag it depends on.
+        from synth_benchmark import synth_env
+
+        os.environ.update(synth_env(tempfile.mkdtemp(prefix="synth-profile-"), {}))
     install()
     code = profile_app() if args.target == "app" else profile_empty()
     total = time.perf_counter() - start
