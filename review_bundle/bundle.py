@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from review_bundle.assembly import Assembly
+from review_bundle.aws_rules_report import aws_rules_report, aws_rules_violations
 from review_bundle.cost import DEFAULT_PRICES, PriceTable, cost_floor, cost_report
 from review_bundle.diagram import environment_dot, pipeline_dots, render_svg
 from review_bundle.diff import diff_report
@@ -47,6 +48,7 @@ def write_bundle(cdk_out: Path, output: Path, prices_file: Path = DEFAULT_PRICES
         _svg(bundle, f"diagrams/pipeline-{source.stem}.svg", dot)
     bundle.write("iam.md", iam_report(assembly))
     bundle.write("findings.md", findings_report(assembly))
+    bundle.write("aws-rules.md", aws_rules_report(Path(cdk_out)))
     bundle.write("diff.md", diff_report(assembly))
     bundle.write("limits.md", limits_report(assembly))
     bundle.write("cost.md", cost_report(assembly, prices))
@@ -116,6 +118,8 @@ def index(assembly: Assembly, prices: PriceTable, bundle: Bundle) -> str:
         "policy. |",
         f"| [`findings.md`](findings.md) | Which compliance rules flag something, and why is each exception "
         f"acceptable? ({len(found)} findings, {open_findings} open) |",
+        f"| [`aws-rules.md`](aws-rules.md) | Would a real AWS account refuse or silently break anything that the "
+        f"other checks pass? ({len(aws_rules_violations(assembly.directory))} violations) |",
         "| [`diff.md`](diff.md) | What does prod have that dev does not (and each step in between)? |",
         "| [`limits.md`](limits.md) | Is any stack close to a CloudFormation limit (resources, outputs, "
         "parameters, template size)? |",

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from aws_rules.rules import RULES
 from review_bundle.__main__ import main
 from review_bundle.assembly import Assembly
+from review_bundle.aws_rules_report import aws_rules_report
 from review_bundle.bundle import write_bundle
 from review_bundle.cost import PriceTable, cost_floor
 from review_bundle.limits import MAX_RESOURCES
@@ -215,3 +217,24 @@ def test_diagram_is_an_svg_with_readable_labels(bundle, environment):
 def test_command_line_reports_a_missing_assembly(tmp_path, capsys):
     assert main(["--cdk-out", str(tmp_path / "missing"), "--output", str(tmp_path / "review")]) == 1
     assert "run `make synth` first" in capsys.readouterr().err
+
+
+def test_aws_rules_page_lists_every_rule_and_no_violation(bundle):
+    page = read(bundle, "aws-rules.md")
+    assert "**0 violation(s)** of" in page
+    for rule in RULES:
+        assert f"| {rule.id} |" in page
+    assert "(0 violations)" in read(bundle, "index.md")
+
+
+def test_aws_rules_page_names_each_violation(tmp_path):
+    # A template that breaks a rule shows up with its rule, template and resource.
+    broken = {
+        "Resources": {
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"EvaluationPeriods": 1, "DatapointsToAlarm": 2}}
+        }
+    }
+    (tmp_path / "Dev.template.json").write_text(json.dumps(broken))
+    page = aws_rules_report(tmp_path)
+    assert "**1 violation(s)** of" in page
+    assert "| datapoints-within-evaluation-periods | Dev.template.json | Alarm |" in page
