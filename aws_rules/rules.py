@@ -259,17 +259,6 @@ def _transform_job_integration_permissions(templates: Templates) -> Iterator[Vio
 SAGEMAKER_ERROR = re.compile(r"SageMaker\.[A-Za-z]+")
 
 
-def raisable_sagemaker_errors(operation: str) -> frozenset[str]:
-    """The error names Step Functions' optimized SageMaker integration raises for ``operation``:
-    the Java SDK's exception class of each error code the operation's model declares, and the
-    generic ``AmazonSageMakerException`` for the rest (throttling, internal errors)."""
-    declared = service_models.error_codes("sagemaker", operation)
-    return frozenset(
-        {"SageMaker.AmazonSageMakerException"}
-        | {f"SageMaker.{code if code.endswith('Exception') else code + 'Exception'}" for code in declared}
-    )
-
-
 @rule(
     "sagemaker-retry-error-names",
     "Retry and Catch name only errors the SageMaker integration raises: any other name never matches, so the "
@@ -279,7 +268,7 @@ def raisable_sagemaker_errors(operation: str) -> frozenset[str]:
     "model for each operation's error codes",
 )
 def _sagemaker_retry_error_names(templates: Templates) -> Iterator[Violation]:
-    allowed = raisable_sagemaker_errors("CreateTransformJob")
+    allowed = service_models.sagemaker_integration_errors("CreateTransformJob")
     for machine in templates.resources("AWS::StepFunctions::StateMachine"):
         text = _definition_text(machine)
         for name in sorted(set(SAGEMAKER_ERROR.findall(text)) - allowed):

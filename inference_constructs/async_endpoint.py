@@ -32,10 +32,10 @@ from inference_constructs.endpoint import (
 from inference_constructs.error_queue import ErrorQueue, ErrorQueueSettings
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel
+from inference_constructs.instance_types import check_autoscalable
 from inference_constructs.realtime_endpoint import (
     INSTANCE_COUNT_DIMENSION,
     InstanceType,
-    check_autoscalable,
 )
 from inference_constructs.settings import CapacityRange, Settings
 from inference_constructs.wake_from_zero import WakeFromZero

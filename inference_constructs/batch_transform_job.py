@@ -37,7 +37,6 @@ from inference_constructs.batch.definition import (
     FAILURE_ERROR,
     SERVICE_ERRORS,
     define_state_machine,
-    integration_error_name,
 )
 from inference_constructs.batch.permissions import (
     acknowledge_findings,
@@ -69,7 +68,6 @@ __all__ = [
     "SERVICE_ERRORS",
     "BatchSettings",
     "BatchTransformJob",
-    "integration_error_name",
 ]
 
 

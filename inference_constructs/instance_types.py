@@ -140,3 +140,17 @@ def check_architecture(image_architecture: Architecture, instance_type: str) -> 
             f"use an {image_architecture} instance type, or an image built for {needed} "
             "(image.architecture with image.uri or image.dockerfile)"
         )
+
+
+def check_autoscalable(instance_type: str) -> str:
+    """Raise ValueError for instance types Application Auto Scaling will not register as a
+    SageMaker variant's scalable target: burstable T2/T3. AWS's own CDK module refuses the
+    same ("AutoScaling not supported for burstable instance types like ml.t2.medium",
+    aws-cdk packages/@aws-cdk/aws-sagemaker-alpha/lib/endpoint.ts)."""
+    if is_burstable(instance_type):
+        raise ValueError(
+            f"autoscaling is not supported on burstable instance type {instance_type}: Application Auto Scaling "
+            "refuses to register T2/T3 variants and the stack would roll back; use a non-burstable type such as "
+            "ml.m5.large, or remove autoscaling"
+        )
+    return instance_type

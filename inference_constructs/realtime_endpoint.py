@@ -24,7 +24,7 @@ from inference_constructs.deployment_policy import DeploymentPolicy, check_polic
 from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint, check_instance_endpoint_props
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
-from inference_constructs.instance_types import check_instance_type, is_burstable, vcpus_of
+from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
 from inference_constructs.settings import CapacityRange, Settings
 from inference_core.naming import SAGEMAKER_NAME
 
@@ -37,20 +37,6 @@ INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # answers slowly rolls back. Utilization and 4XX alarms stay out: a new fleet warming up and
 # callers' bad requests say nothing about the new version.
 ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatency")
-
-
-def check_autoscalable(instance_type: str) -> str:
-    """Raise ValueError for instance types Application Auto Scaling will not register as a
-    SageMaker variant's scalable target: burstable T2/T3. AWS's own CDK module refuses the
-    same ("AutoScaling not supported for burstable instance types like ml.t2.medium",
-    aws-cdk packages/@aws-cdk/aws-sagemaker-alpha/lib/endpoint.ts)."""
-    if is_burstable(instance_type):
-        raise ValueError(
-            f"autoscaling is not supported on burstable instance type {instance_type}: Application Auto Scaling "
-            "refuses to register T2/T3 variants and the stack would roll back; use a non-burstable type such as "
-            "ml.m5.large, or remove autoscaling"
-        )
-    return instance_type
 
 
 def _check_time_zone(value: str) -> str:

@@ -41,6 +41,26 @@ def error_codes(service: str, operation: str) -> tuple[str, ...]:
     return tuple(error.name for error in _service_model(service).operation_model(operation).error_shapes)
 
 
+# Step Functions' optimized SageMaker integration raises "SageMaker." + the Java SDK's exception
+# class: the model's error code with "Exception" appended (CreateTransformJob declares
+# ResourceInUse, ResourceLimitExceeded and ResourceNotFound), and AmazonSageMakerException for
+# every error the model does not declare (throttling, internal errors). AWS's own examples retry
+# exactly SageMaker.AmazonSageMakerException and SageMaker.ResourceLimitExceededException:
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html
+SAGEMAKER_INTEGRATION_GENERIC_ERROR = "SageMaker.AmazonSageMakerException"
+
+
+def sagemaker_integration_error(error_code: str) -> str:
+    """The Step Functions error name of a SageMaker API error code."""
+    return f"SageMaker.{error_code if error_code.endswith('Exception') else error_code + 'Exception'}"
+
+
+def sagemaker_integration_errors(operation: str) -> frozenset[str]:
+    """Every error name the integration can raise for ``operation`` (a Retry naming anything else never matches)."""
+    declared = error_codes("sagemaker", operation)
+    return frozenset({SAGEMAKER_INTEGRATION_GENERIC_ERROR, *(sagemaker_integration_error(code) for code in declared)})
+
+
 @cache
 def _compiled(pattern: str) -> regex.Pattern[str]:
     return regex.compile(pattern)
@@ -64,9 +84,3 @@ def check_string(service: str, name: str, value: str) -> str:
 def max_items(service: str, name: str) -> int:
     """The most entries a list or map shape allows."""
     return int(shape(service, name).metadata["max"])
-
-
-def integer_range(service: str, name: str) -> tuple[int | None, int | None]:
-    """(min, max) of an integer shape; ``None`` where the model sets no bound."""
-    metadata = shape(service, name).metadata
-    return metadata.get("min"), metadata.get("max")

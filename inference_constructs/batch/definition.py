@@ -26,29 +26,12 @@ if TYPE_CHECKING:
     from inference_constructs.batch_transform_job import BatchTransformJob
 
 
-# Error names the optimized SageMaker integration raises: "SageMaker." + the Java SDK's exception
-# class, which is the model's error code with "Exception" appended (CreateTransformJob declares
-# ResourceInUse, ResourceLimitExceeded and ResourceNotFound in botocore's model), and
-# AmazonSageMakerException for every error the model does not declare (throttling, internal
-# errors). AWS's own examples retry exactly these two names:
-# https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html
-def integration_error_name(error_code: str) -> str:
-    """The Step Functions error name of a SageMaker API error code."""
-    return f"SageMaker.{error_code if error_code.endswith('Exception') else error_code + 'Exception'}"
-
-
-GENERIC_ERROR = "SageMaker.AmazonSageMakerException"
-# The names CreateTransformJob can raise through the integration (a Retry naming anything else never matches).
-CREATE_TRANSFORM_JOB_ERRORS = frozenset(
-    {
-        GENERIC_ERROR,
-        *(integration_error_name(code) for code in service_models.error_codes("sagemaker", "CreateTransformJob")),
-    }
-)
+# The names CreateTransformJob can raise through the integration (service_models says how they are formed).
+CREATE_TRANSFORM_JOB_ERRORS = service_models.sagemaker_integration_errors("CreateTransformJob")
 # Too many concurrent jobs or instances for the account's quota: frees up as other jobs end.
-CAPACITY_ERRORS = (integration_error_name("ResourceLimitExceeded"),)
+CAPACITY_ERRORS = (service_models.sagemaker_integration_error("ResourceLimitExceeded"),)
 # Throttling and SageMaker's transient service-side failures: both arrive under the generic name.
-SERVICE_ERRORS = (GENERIC_ERROR,)
+SERVICE_ERRORS = (service_models.SAGEMAKER_INTEGRATION_GENERIC_ERROR,)
 
 # The error an execution ends with when its job failed or was refused; the cause says why.
 FAILURE_ERROR = "BatchTransformFailed"

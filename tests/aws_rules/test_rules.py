@@ -13,8 +13,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
 from aws_rules.__main__ import main
-from aws_rules.rules import RULES, TRANSFORM_JOB_SYNC_ACTIONS, check_all, raisable_sagemaker_errors
+from aws_rules.rules import RULES, TRANSFORM_JOB_SYNC_ACTIONS, check_all
 from aws_rules.templates import Templates
+from inference_constructs import service_models
 from tests.conftest import ENVIRONMENTS
 
 ENDPOINT = "dev-iris-realtime"
@@ -296,7 +297,7 @@ def test_transform_job_actions_are_the_ones_cdk_grants_for_the_integration():
 
 
 def test_raisable_error_names_come_from_the_operations_model():
-    assert raisable_sagemaker_errors("CreateTransformJob") == {
+    assert service_models.sagemaker_integration_errors("CreateTransformJob") == {
         "SageMaker.AmazonSageMakerException",
         "SageMaker.ResourceInUseException",
         "SageMaker.ResourceLimitExceededException",

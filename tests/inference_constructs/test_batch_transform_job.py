@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 
+from inference_constructs import service_models
 from inference_constructs.batch_transform_job import (
     CAPACITY_ERRORS,
     CREATE_TRANSFORM_JOB_ERRORS,
@@ -22,7 +23,6 @@ from inference_constructs.batch_transform_job import (
     SERVICE_ERRORS,
     BatchSettings,
     BatchTransformJob,
-    integration_error_name,
 )
 from inference_constructs.errors import InvalidPropsError
 from tests import batch_emulator as emulator
@@ -164,8 +164,12 @@ def test_capacity_and_service_errors_are_retried_with_backoff_under_the_names_th
 
 
 def test_integration_error_names_follow_the_sdk_exception_classes():
-    assert integration_error_name("ResourceLimitExceeded") == "SageMaker.ResourceLimitExceededException"
-    assert integration_error_name("AmazonSageMakerException") == "SageMaker.AmazonSageMakerException"
+    assert service_models.sagemaker_integration_error("ResourceLimitExceeded") == (
+        "SageMaker.ResourceLimitExceededException"
+    )
+    assert service_models.sagemaker_integration_error("AmazonSageMakerException") == (
+        "SageMaker.AmazonSageMakerException"
+    )
 
 
 def test_every_failure_is_caught_published_and_ends_the_execution_failed(full):
