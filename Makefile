@@ -16,7 +16,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: synth test e2e review model serve setup venv serving-venv lint clean help
+.PHONY: synth test e2e review prices model serve setup venv serving-venv lint clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make test    set up, build the model and run the whole test suite"
 	@echo "make review  synthesize, then write a review bundle people can read to review/ (start at review/index.md)"
 	@echo "make e2e     set up, then bootstrap, deploy, update and destroy dev on a local AWS emulator"
+	@echo "make prices  rebuild review_bundle/prices.yaml from the AWS Price List API (needs AWS credentials)"
 	@echo "make model   build model_code/dist/model.tar.gz"
 	@echo "make serve   serve it on 127.0.0.1:8080 with AWS's own serving stack, as the sklearn image does (Ctrl-C stops)"
 	@echo "make lint    ruff over the code"
@@ -96,6 +97,10 @@ test: setup
 	@# One worker per core: the suite's cost is spread over many files (servers, emulators, synths).
 	@# loadgroup: the tests of the in-process shipped app share one worker (tests/conftest.py).
 	@$(PY) -m pytest -n auto --dist loadgroup
+
+# The one target that calls AWS: the Price List API, with the caller's credentials (pricing:GetProducts).
+prices: $(VENV)/.installed $(MODEL)
+	@$(PY) -m review_bundle.prices refresh
 
 e2e: setup
 	@echo "==> Deploy round trip on a local AWS emulator (moto): bootstrap, deploy, update, destroy"

@@ -31,6 +31,19 @@ class RegionPrices(BaseModel):
     serverless_provisioned_concurrency_per_gb_second: float | None = None
 
 
+class BuildRecord(BaseModel):
+    """How ``prices.yaml`` was built when ``python -m review_bundle.prices refresh`` wrote it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    at: datetime.datetime
+    by: str
+    from_: str = Field(alias="from")
+    publication_dates: list[str] = Field(default_factory=list)
+    regions: list[str]
+    instance_types: list[str]
+
+
 class PriceTable(BaseModel):
     """The schema of ``prices.yaml``."""
 
@@ -39,6 +52,7 @@ class PriceTable(BaseModel):
     as_of: datetime.date
     checked_against_source: bool
     source: str = Field(min_length=10)
+    built: BuildRecord | None = None  # None: typed in by hand
     currency: str
     hours_per_month: float = Field(gt=0, le=744)
     default_region: str
@@ -191,6 +205,8 @@ def cost_report(assembly: Assembly, prices: PriceTable) -> str:
         f"Prices: {prices.source}, as of {prices.as_of}{checked}, in {prices.currency}, on-demand, "
         f"{prices.hours_per_month:g} hours per month. The table is `review_bundle/prices.yaml`.",
         "",
+        _provenance(prices),
+        "",
         table(
             ["Environment", "Always-on cost per month", "Priced with"],
             [_overview(cost_floor(assembly, name, prices), prices.currency) for name in assembly.environments],
@@ -245,6 +261,21 @@ def cost_report(assembly: Assembly, prices: PriceTable) -> str:
         if not realtime and floor.total == 0:
             lines += ["Nothing runs in this environment while it is idle.", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _provenance(prices: PriceTable) -> str:
+    """When and from what the table was built, or that it was typed in by hand."""
+    built = prices.built
+    if built is None:
+        return (
+            "The table was typed in by hand, not built from AWS's Price List API: run "
+            "`python -m review_bundle.prices refresh` with AWS credentials to rebuild it."
+        )
+    published = f" (price list published {', '.join(built.publication_dates)})" if built.publication_dates else ""
+    return (
+        f"The table was built at {built.at.isoformat()} by `{built.by}` from {built.from_}{published}, "
+        f"for {', '.join(built.instance_types)} in {', '.join(built.regions)}."
+    )
 
 
 def _overview(floor: CostFloor, currency: str) -> tuple[str, str, str]:
