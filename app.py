@@ -55,7 +55,7 @@ def main(app: cdk.App | None = None) -> int:
                     [f"{PIPELINE_FILE}: the pipeline deploys its stages; drop -c environments or add -c pipeline=false"]
                 )
             paths = [config_dir / f"{name}.yaml" for name in pipeline.environments]
-            configs = load_environments(paths, base_dir=BASE_DIR)
+            configs = load_environments(paths, base_dir=BASE_DIR, pipeline=True)
             build_pipeline(app, pipeline, configs, base_dir=str(BASE_DIR), cli_version=pinned_cdk_cli_version())
         else:
             if selected:

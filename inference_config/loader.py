@@ -97,13 +97,14 @@ def _line_of(node: yaml.Node | None, location: Iterable[str | int]) -> int | Non
     return line
 
 
-def load_environment(path: Path, *, base_dir: Path) -> EnvironmentConfig:
-    """Parse and validate one environment file; raise :class:`ConfigError` on any problem."""
+def load_environment(path: Path, *, base_dir: Path, pipeline: bool = False) -> EnvironmentConfig:
+    """Parse and validate one environment file; raise :class:`ConfigError` on any problem.
+    ``pipeline``: the delivery pipeline deploys it (and resolves model package groups)."""
     return _load(
         path,
         EnvironmentConfig,
         base_dir=base_dir,
-        context={"base_dir": base_dir, "expected_environment": path.stem},
+        context={"base_dir": base_dir, "expected_environment": path.stem, "pipeline": pipeline},
         empty="expected a mapping with at least 'environment' and 'models'",
     )
 
@@ -168,12 +169,12 @@ def environment_files(config_dir: Path) -> list[Path]:
     return sorted(path for path in config_dir.glob("*.yaml") if path.name != PIPELINE_FILE)
 
 
-def load_environments(paths: Iterable[Path], *, base_dir: Path) -> list[EnvironmentConfig]:
+def load_environments(paths: Iterable[Path], *, base_dir: Path, pipeline: bool = False) -> list[EnvironmentConfig]:
     """Load every file, collecting the problems of all of them before raising."""
     configs, problems = [], []
     for path in paths:
         try:
-            configs.append(load_environment(path, base_dir=base_dir))
+            configs.append(load_environment(path, base_dir=base_dir, pipeline=pipeline))
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:

@@ -23,6 +23,7 @@ from inference_constructs.inference_model import (
 )
 from inference_constructs.instance_types import check_architecture
 from inference_constructs.log_retention import check_log_retention_days
+from inference_constructs.model_package import ModelPackageSource
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
 from inference_constructs.serverless_endpoint import ServerlessSettings
@@ -141,6 +142,12 @@ class ModelConfig(Settings):
     environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
         default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
     )
+    model_package: ModelPackageSource | None = Field(
+        default=None,
+        description="Serve a model package from the SageMaker Model Registry: one version (arn) or a group's latest "
+        "approved version (group). model_data and image then name the package's artifact and image, for the "
+        "execution role's permissions.",
+    )
     realtime: RealtimeSettings | None = Field(default=None, description="Serve as a real-time endpoint.")
     serverless: ServerlessSettings | None = Field(
         default=None, description="Serverless endpoint; its model runs outside any VPC, without network isolation."
@@ -179,6 +186,32 @@ class ModelConfig(Settings):
             raise ValueError(
                 "; ".join(problems) + f" (model_code/code/inference.py reads {', '.join(HANDLER_CONTENT_TYPES)}, "
                 f"writes {', '.join(HANDLER_ACCEPT_TYPES)}, with split_type {' or '.join(HANDLER_SPLIT_TYPES)})"
+            )
+        return value
+
+    @field_validator("model_package")
+    @classmethod
+    def _package_is_resolvable(
+        cls, value: ModelPackageSource | None, info: ValidationInfo
+    ) -> ModelPackageSource | None:
+        if value is None:
+            return value
+        model_data = info.data.get("model_data")
+        if model_data is not None and not model_data.startswith("s3://"):
+            raise ValueError(
+                "model_data must be the package's own artifact, s3://<bucket>/<key>.tar.gz (its ModelDataUrl), "
+                f"for the execution role's read permission; got the local file {model_data!r}"
+            )
+        if value.group is not None and not (info.context or {}).get("pipeline"):
+            raise ValueError(
+                f"group {value.group!r}: only the delivery pipeline resolves a group's latest approved version "
+                "(config/pipeline.yaml enabled: true); without it, name one version with model_package.arn"
+            )
+        if value.group is not None and value.arn is None:
+            raise ValueError(
+                f"group {value.group!r} is not resolved: the pipeline's synth step writes its latest approved "
+                "version into arn (python -m scripts.resolve_model_packages); run that with credentials to synthesize "
+                "locally"
             )
         return value
 

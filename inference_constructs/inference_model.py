@@ -31,6 +31,7 @@ from inference_constructs.framework_images import (
     framework_image,
 )
 from inference_constructs.instance_types import Architecture, check_architecture
+from inference_constructs.model_package import check_model_package_arn
 from inference_constructs.network import NetworkSettings
 from inference_constructs.settings import Settings
 
@@ -233,6 +234,9 @@ class InferenceModel(Construct):
         serverless endpoints require it off).
     :param server: The model server's invocation timeout and workers for the mode this model
         serves (the framework images read them; other images may ignore them).
+    :param model_package: A model package version ARN from the Model Registry: the container
+        names it instead of ``image`` and ``model_data``, which then say what the package holds
+        (the role may read exactly those), see ``inference_constructs.model_package``.
     """
 
     def __init__(
@@ -249,6 +253,7 @@ class InferenceModel(Construct):
         network: NetworkSettings | Mapping[str, Any] | None = None,
         network_isolation: bool = True,
         server: ModelServer = ModelServer(),
+        model_package: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         checked_image, checked_network = _checked_props(
@@ -273,6 +278,8 @@ class InferenceModel(Construct):
         self.image = self._resolve_image(checked_image)
         self.model_data_url = self._model_data_url(model_data)
         self._grant_runtime_access()
+        if model_package is not None:
+            self._grant_model_package(model_package)
 
         container_environment = dict(environment)
         if checked_image.is_framework:
@@ -283,8 +290,9 @@ class InferenceModel(Construct):
             "Model",
             execution_role_arn=self.role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=self.image.uri,
-                model_data_url=self.model_data_url,
+                image=self.image.uri if model_package is None else None,
+                model_data_url=self.model_data_url if model_package is None else None,
+                model_package_name=model_package,
                 environment=container_environment or None,
                 mode="SingleModel",
             ),
@@ -388,6 +396,12 @@ class InferenceModel(Construct):
                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
             )
         )
+
+    def _grant_model_package(self, arn: str) -> None:
+        """SageMaker reads the package version with the model's role when it creates the model;
+        the package's artifact and image are already granted (model_data, image)."""
+        check_model_package_arn(arn)
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[arn]))
 
     def _grant_network_interfaces(self, network: NetworkSettings) -> None:
         """SageMaker attaches the model's instances to the VPC with the execution role."""

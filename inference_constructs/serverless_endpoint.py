@@ -289,6 +289,7 @@ def serverless_model(
     model_data: str,
     encryption_key: kms.IKey,
     environment: Mapping[str, str] | None = None,
+    model_package: str | None = None,
 ) -> InferenceModel:
     """An :class:`InferenceModel` a serverless endpoint accepts: outside any VPC, without
     network isolation, which SageMaker requires for serverless.
@@ -308,6 +309,7 @@ def serverless_model(
         environment=environment,
         network=None,
         network_isolation=False,
+        model_package=model_package,
     )
     skip_checkov_check(model.cfn_model, NETWORK_ISOLATION_CHECK, NETWORK_ISOLATION_SKIP_REASON)
     return model

@@ -76,6 +76,7 @@ class ModelStack(cdk.Stack):
         """One description of this model (image, environment, key); each SageMaker model built
         from it (VPC, shadow, serverless) differs only in its artifact and network."""
         local = not model_data.startswith("s3://")
+        package = self._model.model_package
         image = self._model.image
         if image.dockerfile is not None:  # config paths are relative to the repository root
             image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
@@ -86,4 +87,6 @@ class ModelStack(cdk.Stack):
             "model_data": f"{self._base_dir}/{model_data}" if local else model_data,
             "encryption_key": self._platform.encryption_key,
             "environment": self._model.environment,
+            # The package is the primary model; a shadow variant serves its own model_data.
+            "model_package": package.arn if package is not None and model_data == self._model.model_data else None,
         }
