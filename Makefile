@@ -10,6 +10,8 @@ SERVING_VENV := .venv-serving
 SERVING_PYTHON ?= $(shell for candidate in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10.*/bin/python3.10; do \
 	"$$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { command -v "$$candidate"; break; }; done)
 MODEL := model_code/dist/model.tar.gz
+# Extra context for cdk synth, e.g. the pipeline's resolved model packages (stacks/model_approval.py).
+SYNTH_CONTEXT ?=
 
 # No network, no banner: notices, telemetry and the version check off; Node 20 EOL banner off.
 export CDK_DISABLE_VERSION_CHECK := 1
@@ -80,7 +82,7 @@ serve: $(MODEL) $(SERVING_VENV)/.installed
 synth: setup
 	@echo "==> Synthesizing every environment into cdk.out/"
 	@rm -rf cdk.out
-	@npx cdk synth --quiet --no-notices "**"
+	@npx cdk synth --quiet --no-notices $(SYNTH_CONTEXT) "**"
 	@echo "==> Templates written:"
 	@find cdk.out -name '*.template.json' | sort | sed 's/^/    /'
 	@echo "==> Checking the templates against AWS's own rules (python -m aws_rules)"

@@ -5,6 +5,8 @@ Context keys (``cdk synth -c key=value``):
   config_dir          directory of ``<environment>.yaml`` files and ``pipeline.yaml`` (default: ``config``)
   environments        comma-separated environments to build (default: every file in config_dir)
   pipeline            ``false`` to ignore an enabled ``pipeline.yaml`` and build the environments directly
+  model_packages      model package group -> the version the pipeline resolved: JSON, or a JSON file
+                      (scripts.resolve_model_packages writes it; stacks/model_approval.py)
   builtin_validation  ``true`` to run CDK's built-in CloudFormation validation as well
                       (off by default: it triples synth time, only warns, and cfn-lint runs
                       over every template in ``make test``)
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -37,6 +40,27 @@ def pinned_cdk_cli_version() -> str | None:
     return package.get("devDependencies", {}).get("aws-cdk")
 
 
+def _model_packages(app: cdk.App, source: str) -> dict[str, Any]:
+    """``-c model_packages=<JSON>``: the model package versions the pipeline resolved, by group
+    (``python -m scripts.resolve_model_packages`` prints it), so synth looks nothing up."""
+    value = app.node.try_get_context("model_packages")
+    if value is None or isinstance(value, dict):
+        return value or {}
+    text = str(value)
+    if not text.lstrip().startswith("{"):  # a file the resolver wrote, relative to the repository
+        path = BASE_DIR / text
+        if not path.is_file():
+            raise ConfigError([f"{source}: -c model_packages={text}: no such file"])
+        text = path.read_text()
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError([f"{source}: -c model_packages is not JSON ({error})"]) from None
+    if not isinstance(parsed, dict):
+        raise ConfigError([f"{source}: -c model_packages must be a JSON object of group to version"])
+    return parsed
+
+
 def main(app: cdk.App | None = None) -> int:
     """Build and synthesize the app; return the exit code. Tests pass their own ``App``."""
     if app is None:
@@ -55,7 +79,9 @@ def main(app: cdk.App | None = None) -> int:
                     [f"{PIPELINE_FILE}: the pipeline deploys its stages; drop -c environments or add -c pipeline=false"]
                 )
             paths = [config_dir / f"{name}.yaml" for name in pipeline.environments]
-            configs = load_environments(paths, base_dir=BASE_DIR, pipeline=True)
+            configs = load_environments(
+                paths, base_dir=BASE_DIR, pipeline=True, model_packages=_model_packages(app, PIPELINE_FILE)
+            )
             build_pipeline(app, pipeline, configs, base_dir=str(BASE_DIR), cli_version=pinned_cdk_cli_version())
         else:
             if selected:

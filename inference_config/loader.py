@@ -6,7 +6,7 @@ so nobody has to read a traceback to fix a config.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,14 +97,22 @@ def _line_of(node: yaml.Node | None, location: Iterable[str | int]) -> int | Non
     return line
 
 
-def load_environment(path: Path, *, base_dir: Path, pipeline: bool = False) -> EnvironmentConfig:
+def load_environment(
+    path: Path, *, base_dir: Path, pipeline: bool = False, model_packages: Mapping[str, Any] | None = None
+) -> EnvironmentConfig:
     """Parse and validate one environment file; raise :class:`ConfigError` on any problem.
-    ``pipeline``: the delivery pipeline deploys it (and resolves model package groups)."""
+    ``pipeline``: the delivery pipeline deploys it (and resolves model package groups);
+    ``model_packages``: the versions it resolved, by group (scripts.resolve_model_packages)."""
     return _load(
         path,
         EnvironmentConfig,
         base_dir=base_dir,
-        context={"base_dir": base_dir, "expected_environment": path.stem, "pipeline": pipeline},
+        context={
+            "base_dir": base_dir,
+            "expected_environment": path.stem,
+            "pipeline": pipeline,
+            "model_packages": dict(model_packages or {}),
+        },
         empty="expected a mapping with at least 'environment' and 'models'",
     )
 
@@ -169,12 +177,18 @@ def environment_files(config_dir: Path) -> list[Path]:
     return sorted(path for path in config_dir.glob("*.yaml") if path.name != PIPELINE_FILE)
 
 
-def load_environments(paths: Iterable[Path], *, base_dir: Path, pipeline: bool = False) -> list[EnvironmentConfig]:
+def load_environments(
+    paths: Iterable[Path],
+    *,
+    base_dir: Path,
+    pipeline: bool = False,
+    model_packages: Mapping[str, Any] | None = None,
+) -> list[EnvironmentConfig]:
     """Load every file, collecting the problems of all of them before raising."""
     configs, problems = [], []
     for path in paths:
         try:
-            configs.append(load_environment(path, base_dir=base_dir, pipeline=pipeline))
+            configs.append(load_environment(path, base_dir=base_dir, pipeline=pipeline, model_packages=model_packages))
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:

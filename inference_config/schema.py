@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -189,6 +189,24 @@ class ModelConfig(Settings):
             )
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolved_group_version(cls, data: Any, info: ValidationInfo) -> Any:
+        # The pipeline resolved the group before synth (scripts.resolve_model_packages, passed as
+        # -c model_packages=...): its version, artifact and image replace what the file says.
+        resolved = (info.context or {}).get("model_packages") or {}
+        package = data.get("model_package") if isinstance(data, dict) else None
+        group = package.get("group") if isinstance(package, dict) else None
+        if not isinstance(group, str) or group not in resolved:
+            return data
+        version = resolved[group]
+        return {
+            **data,
+            "model_package": {**package, "arn": version["arn"]},
+            "model_data": version["model_data"],
+            "image": {"uri": version["image"]},
+        }
+
     @field_validator("model_package")
     @classmethod
     def _package_is_resolvable(
@@ -210,8 +228,8 @@ class ModelConfig(Settings):
         if value.group is not None and value.arn is None:
             raise ValueError(
                 f"group {value.group!r} is not resolved: the pipeline's synth step writes its latest approved "
-                "version into arn (python -m scripts.resolve_model_packages); run that with credentials to synthesize "
-                "locally"
+                'version into arn (cdk synth -c model_packages="$(python -m scripts.resolve_model_packages)"); run '
+                "that with credentials to synthesize locally"
             )
         return value
 

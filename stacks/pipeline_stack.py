@@ -35,6 +35,14 @@ from inference_core.batch import STATE_MACHINE_NAME_SUFFIX
 from inference_core.iam import SMOKE_TESTS, ClientActions
 from inference_core.naming import ENVIRONMENT_TAG, platform_key_alias_arn_name, platform_stack_name
 from stacks.environment_stage import EnvironmentStage
+from stacks.model_approval import (
+    RESOLVE_COMMAND,
+    SYNTH_WITH_RESOLVED,
+    acknowledge_resolver_wildcards,
+    approval_rule,
+    model_package_groups,
+    resolve_statements,
+)
 
 # CodeBuild's standard 7.0 image has Python 3.11 and Node.js 20, which `make` needs.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
@@ -110,11 +118,18 @@ class PipelineStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         self.source = self._source(settings)
+        # Models served from a Model Registry group: synth deploys the latest approved versions.
+        self.model_package_groups = model_package_groups(environments.values())
         self.synth_step = pipelines.CodeBuildStep(
             "Synth",
             input=self.source,
             # The same checks a developer runs, then the templates the pipeline deploys.
-            commands=["make test", "make synth"],
+            commands=["make test", RESOLVE_COMMAND, SYNTH_WITH_RESOLVED]
+            if self.model_package_groups
+            else ["make test", "make synth"],
+            role_policy_statements=resolve_statements(self, self.model_package_groups)
+            if self.model_package_groups
+            else None,
             primary_output_directory="cdk.out",
         )
         self.pipeline = pipelines.CodePipeline(
@@ -155,6 +170,9 @@ class PipelineStack(cdk.Stack):
             )
         # Build now, so the generated projects and roles exist for the acknowledgements below.
         self.pipeline.build_pipeline()
+        if self.model_package_groups:
+            self.approval_rule = approval_rule(self, self.pipeline.pipeline, self.model_package_groups)
+            acknowledge_resolver_wildcards(self.pipeline.synth_project.role, self.model_package_groups)
         self._join_to_sub_in_action_configurations()
         self._acknowledge_findings()
 

@@ -1,0 +1,98 @@
+"""Approval triggers delivery: a rule on the model package approvals of the named groups starts
+the pipeline, whose synth step resolves the approved versions with exactly the calls it makes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inference_config.schema import ModelImage
+from inference_constructs.model_package import ModelPackageSource
+from stacks.application import build_pipeline, register_compliance_checks
+from stacks.model_approval import APPROVAL_DETAIL_TYPE
+from tests.conftest import new_app, resources_of_type
+from tests.stacks.test_pipeline_stack import build_commands, settings  # noqa: F401 - the shipped pipeline.yaml
+
+GROUP = "iris-models"
+ARN = f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/7"
+
+
+@pytest.fixture(scope="module")
+def approval_template(settings, shipped_configs, tmp_path_factory):  # noqa: F811
+    # Every environment serves iris from the group, at the version the synth step resolved.
+    configs = [
+        config.model_copy(
+            update={
+                "models": [
+                    model.model_copy(
+                        update={
+                            "model_package": ModelPackageSource(group=GROUP, arn=ARN),
+                            "model_data": "s3://ml-registry-artifacts-111111111111/iris/7/model.tar.gz",
+                            "image": ModelImage(
+                                uri="141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+                            ),
+                        }
+                    )
+                    for model in config.models
+                ]
+            }
+        )
+        for config in shipped_configs.values()
+    ]
+    app = new_app(tmp_path_factory.mktemp("approval.out"))
+    stack = build_pipeline(app, settings, configs, base_dir=".", cli_version="2.1148.1")
+    register_compliance_checks(app)
+    assembly = app.synth()  # raises on any unacknowledged cdk-nag finding
+    return assembly.get_stack_by_name(stack.stack_name).template
+
+
+def test_an_approval_in_the_group_starts_the_pipeline(approval_template):
+    (rule,) = resources_of_type(approval_template, "AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": [APPROVAL_DETAIL_TYPE],
+        "detail": {"ModelPackageGroupName": [GROUP], "ModelApprovalStatus": ["Approved"]},
+    }
+    (target,) = rule["Properties"]["Targets"]
+    (pipeline_id,) = resources_of_type(approval_template, "AWS::CodePipeline::Pipeline")
+    assert pipeline_id in json.dumps(target["Arn"])
+    # EventBridge starts the pipeline with a role allowed exactly that.
+    roles = resources_of_type(approval_template, "AWS::IAM::Policy")
+    starts = [
+        statement
+        for policy in roles.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "codepipeline:StartPipelineExecution"
+    ]
+    assert len(starts) == 1 and pipeline_id in json.dumps(starts[0]["Resource"])
+
+
+def test_synth_resolves_the_approved_versions_before_synthesizing(approval_template):
+    spec = json.loads(build_commands(approval_template, "Synth"))
+    assert spec["phases"]["build"]["commands"] == [
+        "make test",
+        ".venv/bin/python -m scripts.resolve_model_packages > model-packages.json",
+        'make synth SYNTH_CONTEXT="-c model_packages=model-packages.json"',
+    ]
+
+
+def test_the_synth_role_may_list_and_describe_only_the_groups_packages(approval_template):
+    statements = [
+        statement
+        for key, policy in resources_of_type(approval_template, "AWS::IAM::Policy").items()
+        if "Synth" in key or "BuildProject" in key
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if str(statement["Action"]).startswith("sagemaker:")
+    ]
+    assert {statement["Action"]: statement["Resource"] for statement in statements} == {
+        "sagemaker:ListModelPackages": f"arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/{GROUP}",
+        "sagemaker:DescribeModelPackage": f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/*",
+    }
+
+
+def test_without_a_group_the_pipeline_has_no_rule(settings, shipped_configs):  # noqa: F811
+    from aws_cdk.assertions import Template
+
+    stack = build_pipeline(new_app(), settings, shipped_configs.values(), base_dir=".", cli_version="2.1148.1")
+    Template.from_stack(stack).resource_count_is("AWS::Events::Rule", 0)
