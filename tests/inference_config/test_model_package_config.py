@@ -1,0 +1,45 @@
+"""A group-sourced model validates only once the pipeline has resolved it (and only in the pipeline)."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference_config.loader import ConfigError, load_environment
+
+GROUP = "iris-models"
+ARN = f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/7"
+IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+ARTIFACT = "s3://ml-registry-artifacts-111111111111/iris/7/model.tar.gz"
+CONFIG = f"""\
+environment: dev
+models:
+  - name: iris
+    image: {{framework: sklearn, version: "1.4-2"}}
+    model_data: s3://placeholder/replaced-by-the-resolved-version.tar.gz
+    model_package: {{group: {GROUP}}}
+    realtime:
+      instance_type: ml.m5.large
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "dev.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_the_resolved_version_its_artifact_and_image_replace_the_files(config_file):
+    resolved = {GROUP: {"arn": ARN, "model_data": ARTIFACT, "image": IMAGE}}
+    config = load_environment(config_file, base_dir=config_file.parent, pipeline=True, model_packages=resolved)
+    (model,) = config.models
+    assert model.model_package is not None and model.model_package.arn == ARN and model.model_package.group == GROUP
+    assert model.model_data == ARTIFACT and model.image.uri == IMAGE
+
+
+def test_an_unresolved_group_in_the_pipeline_says_how_to_resolve_it(config_file):
+    with pytest.raises(ConfigError) as error:
+        load_environment(config_file, base_dir=config_file.parent, pipeline=True)
+    (problem,) = error.value.problems
+    assert problem.startswith("dev.yaml:6: models[0].model_package: group 'iris-models' is not resolved")
+    assert "python -m scripts.resolve_model_packages" in problem
