@@ -13,7 +13,7 @@ from review_bundle.diff import diff_report
 from review_bundle.findings import findings, findings_report
 from review_bundle.iam import iam_report
 from review_bundle.limits import limits_report
-from review_bundle.modes import deployments, mode_labels, mode_title
+from review_bundle.modes import ModelDeployment, deployments, mode_labels, mode_title
 from review_bundle.summary import environment_summary
 from review_bundle.template import table
 
@@ -63,6 +63,12 @@ def _svg(bundle: Bundle, relative: str, dot: str) -> None:
         bundle.warnings.append(f"{relative} not drawn: {error}; its Graphviz source is next to it (.dot)")
 
 
+def _with_versions(deployment: ModelDeployment) -> str:
+    """A model's name, with the Model Registry version(s) it runs in this environment."""
+    versions = deployment.model_packages
+    return deployment.name + (f" (model package {', '.join(versions)})" if versions else "")
+
+
 def index(assembly: Assembly, prices: PriceTable, bundle: Bundle) -> str:
     environments = assembly.environments
     found = findings(assembly)
@@ -76,7 +82,7 @@ def index(assembly: Assembly, prices: PriceTable, bundle: Bundle) -> str:
             (
                 f"[{environment}](environments/{environment}.md)",
                 len(assembly.stacks_of(environment)),
-                ", ".join(deployment.name for deployment in served) or "-",
+                ", ".join(_with_versions(deployment) for deployment in served) or "-",
                 ", ".join(mode_title(mode).lower() for mode in modes) or "-",
                 f"{floor.total:,.2f} {prices.currency}" + ("" if floor.complete else " + unpriced"),
                 f"[{environment}.svg](diagrams/{environment}.svg)"

@@ -197,6 +197,12 @@ class ModelDeployment:
     shared_resources: list[str]
 
     @property
+    def model_packages(self) -> list[str]:
+        """The Model Registry versions this model runs (``<group>/<version>``), if it runs any."""
+        arns = {value for settings in self.models.values() for key, value in settings if key == MODEL_PACKAGE_SETTING}
+        return sorted(arn.split(":model-package/", 1)[-1] for arn in arns)
+
+    @property
     def modes(self) -> list[str]:
         served = {endpoint.mode for endpoint in self.endpoints} | ({BATCH} if self.batches else set())
         return [mode for mode in mode_labels() if mode in served]
@@ -232,6 +238,9 @@ def _deployment(assembly: Assembly, stack: Stack) -> ModelDeployment:
     )
 
 
+MODEL_PACKAGE_SETTING = "Model package version"
+
+
 def _model_settings(render: Renderer, resource: dict[str, Any]) -> list[tuple[str, str]]:
     properties = resource.get("Properties", {})
     containers = (
@@ -239,7 +248,10 @@ def _model_settings(render: Renderer, resource: dict[str, Any]) -> list[tuple[st
     )
     settings = []
     for container in containers:
-        settings.append(("Image", render.text(container.get("Image", container.get("ModelPackageName", "?")))))
+        if "ModelPackageName" in container:  # a Model Registry version: its image and artifact are the package's
+            settings.append((MODEL_PACKAGE_SETTING, render.text(container["ModelPackageName"])))
+        else:
+            settings.append(("Image", render.text(container.get("Image", "?"))))
         if "ModelDataUrl" in container:
             settings.append(("Model artifact", render.text(container["ModelDataUrl"])))
     isolation = properties.get("EnableNetworkIsolation", False)

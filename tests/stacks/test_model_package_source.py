@@ -89,3 +89,15 @@ def test_cfn_lint_finds_nothing_in_the_package_model(synthesized_package):
     result = subprocess.run([str(cfn_lint), "--format", "json", "--", *files], capture_output=True, text=True)
     errors = [m for m in json.loads(result.stdout or "[]") if m["Level"] == "Error"]
     assert not errors, errors
+
+
+def test_the_review_bundle_says_which_model_version_the_environment_runs(synthesized_package, tmp_path):
+    from review_bundle.bundle import write_bundle
+    from review_bundle.cost import DEFAULT_PRICES
+
+    outdir, _ = synthesized_package
+    write_bundle(outdir, tmp_path / "review", DEFAULT_PRICES)
+    index = (tmp_path / "review" / "index.md").read_text()
+    assert "| iris (model package iris-models/3) |" in index
+    summary = (tmp_path / "review" / "environments" / "dev.md").read_text()
+    assert f"| Model package version | `{ARN}` |" in summary or f"| Model package version | {ARN} |" in summary
