@@ -16,12 +16,12 @@ from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.inference_model import (
     ModelImage,
+    check_image_runs_on,
     check_local_artifact_exists,
     check_model_data,
     check_model_name,
     check_reserved_environment,
 )
-from inference_constructs.instance_types import check_architecture
 from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
@@ -202,7 +202,7 @@ class ModelConfig(Settings):
         problems = []
         for field, instance_type in self.instance_types():
             try:
-                check_architecture(self.image.architecture, instance_type)
+                check_image_runs_on(self.image.runs_on, self.image.architecture, instance_type)
             except ValueError as error:
                 problems.append(f"{field}: {error}")
         if problems:

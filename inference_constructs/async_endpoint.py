@@ -37,7 +37,8 @@ from inference_constructs.realtime_endpoint import (
     INSTANCE_COUNT_DIMENSION,
     InstanceType,
 )
-from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.settings import CapacityRange
+from inference_constructs.variant_settings import VariantSettings, variant_properties
 from inference_constructs.wake_from_zero import WakeFromZero
 from inference_core.naming import SAGEMAKER_NAME
 from inference_core.s3 import FAILURE_FOLDER, INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
@@ -123,7 +124,7 @@ class AsyncAlarms(AlarmEvaluation):
         return AlarmEvaluation(evaluation_periods=self.evaluation_periods, datapoints_to_alarm=self.datapoints_to_alarm)
 
 
-class AsyncSettings(Settings):
+class AsyncSettings(VariantSettings):
     """Props of an asynchronous endpoint: instances, queue behaviour, scaling and alarms."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
@@ -319,6 +320,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                     instance_type=settings.instance_type,
                     initial_instance_count=settings.initial_instance_count,
                     initial_variant_weight=1.0,
+                    **variant_properties(settings),
                 )
             ],
             async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(

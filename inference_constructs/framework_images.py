@@ -86,18 +86,22 @@ def check_framework_version(framework: str, version: str) -> None:
         raise ValueError(f"unknown {framework} image version {version!r}; allowed: {', '.join(versions)}")
 
 
-def _registry_mapping(scope: Construct) -> cdk.CfnMapping:
-    """One region-to-registry mapping per stack, shared by every model in it."""
+def registry_mapping(scope: Construct, mapping_id: str, accounts: dict[str, str]) -> cdk.CfnMapping:
+    """One region-to-registry-account mapping ``mapping_id`` per stack, shared by every model in it."""
     stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child(_MAPPING_ID)
+    existing = stack.node.try_find_child(mapping_id)
     if existing is not None:
         return existing  # type: ignore[return-value]
     return cdk.CfnMapping(
         stack,
-        _MAPPING_ID,
-        mapping={region: {"account": account} for region, account in REGISTRY_ACCOUNTS.items()},
+        mapping_id,
+        mapping={region: {"account": account} for region, account in accounts.items()},
         lazy=True,  # a stack with a concrete region gets the literal URI, no mapping
     )
+
+
+def _registry_mapping(scope: Construct) -> cdk.CfnMapping:
+    return registry_mapping(scope, _MAPPING_ID, REGISTRY_ACCOUNTS)
 
 
 @dataclass(frozen=True)

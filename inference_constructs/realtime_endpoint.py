@@ -26,6 +26,7 @@ from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
 from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.variant_settings import VariantSettings, variant_properties
 from inference_core.naming import SAGEMAKER_NAME
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
@@ -157,7 +158,7 @@ class RealtimeAlarms(AlarmEvaluation):
     )
 
 
-class ShadowVariantSettings(Settings):
+class ShadowVariantSettings(VariantSettings):
     """A shadow variant: a new model version receiving a copy of production traffic, whose
     answers are logged (with data capture) but never returned to callers."""
 
@@ -170,7 +171,7 @@ class ShadowVariantSettings(Settings):
     variant_name: str = Field(default="Shadow", pattern=SAGEMAKER_NAME.pattern, description="Shadow variant name.")
 
 
-class RealtimeSettings(Settings):
+class RealtimeSettings(VariantSettings):
     """Props of a real-time endpoint's production variant."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
@@ -318,6 +319,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                     instance_type=checked.instance_type,
                     initial_instance_count=checked.initial_instance_count,
                     initial_variant_weight=checked.initial_variant_weight,
+                    **variant_properties(checked),
                 )
             ],
             shadow_production_variants=self._shadow_variants(checked.shadow, shadow_model),
@@ -371,6 +373,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 initial_instance_count=shadow.initial_instance_count,
                 # Relative to the production variant's weight: the share of requests mirrored.
                 initial_variant_weight=self.settings.initial_variant_weight * shadow.traffic_percent / 100,
+                **variant_properties(shadow),
             )
         ]
 
