@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.dlc_images import DLC_REGISTRY_ACCOUNTS
 from inference_constructs.inference_model import (
     ModelImage,
     check_image_runs_on,
@@ -136,7 +137,8 @@ class ModelConfig(Settings):
         "built from a Dockerfile at deploy time ({dockerfile})."
     )
     model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
-        description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz."
+        description="Local .tar.gz (relative to the repository root), s3://bucket/key.tar.gz, or an uncompressed "
+        "model's S3 prefix s3://bucket/prefix/ (every object under it, for large models)."
     )
     environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
         default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
@@ -325,6 +327,22 @@ class EnvironmentConfig(Settings):
                     f"model names {too_long} are too long for endpoint names in environment "
                     f"{environment!r}; at most {longest} characters"
                 )
+        return models
+
+    @field_validator("models")
+    @classmethod
+    def _images_published_in_the_region(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
+        # The Deep Learning Container table holds the regions where AWS publishes every image
+        # of it (inference_constructs/dlc_images.py); a pinned region outside it has no registry.
+        region = info.data.get("region")
+        if region is None or region in DLC_REGISTRY_ACCOUNTS:
+            return models
+        using = [model.name for model in models if model.image.dlc is not None]
+        if using:
+            raise ValueError(
+                f"models {using} use Deep Learning Container images, and no Deep Learning Container registry is "
+                f"recorded for region {region}; regions: {', '.join(sorted(DLC_REGISTRY_ACCOUNTS))}"
+            )
         return models
 
     @model_validator(mode="after")
