@@ -38,7 +38,14 @@ from inference_constructs.realtime_endpoint import (
     InstanceType,
 )
 from inference_constructs.settings import CapacityRange
-from inference_constructs.variant_settings import VariantSettings, variant_properties
+from inference_constructs.variant_settings import (
+    DownloadTimeoutSeconds,
+    HealthCheckTimeoutSeconds,
+    RoutingStrategy,
+    VariantSettings,
+    VolumeSizeInGb,
+    variant_properties,
+)
 from inference_constructs.wake_from_zero import WakeFromZero
 from inference_core.naming import SAGEMAKER_NAME
 from inference_core.s3 import FAILURE_FOLDER, INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
@@ -169,6 +176,10 @@ class AsyncSettings(VariantSettings):
     data_capture: DataCaptureSettings | None = Field(
         default=None, description="Capture requests and/or responses to the platform's data-capture bucket."
     )
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _consistent(self) -> AsyncSettings:

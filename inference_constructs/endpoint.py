@@ -412,6 +412,14 @@ class InstanceBackedEndpoint(EndpointBase):
     def metric_disk_utilization(self, **props: Any) -> cloudwatch.Metric:
         return self.metric("DiskUtilization", namespace=INSTANCE_NAMESPACE, **props)
 
+    def metric_gpu_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Average GPU utilization across instances (100% per GPU, summed over an instance's GPUs)."""
+        return self.metric("GPUUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_gpu_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Average GPU memory utilization across instances (100% per GPU, summed over an instance's GPUs)."""
+        return self.metric("GPUMemoryUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
     def metric_instances_reporting(self, **props: Any) -> cloudwatch.Metric:
         """Instances in service: every instance reports CPUUtilization once a minute, so the
         one-minute sample count is the instance count (SageMaker's own advice)."""

@@ -24,9 +24,16 @@ from inference_constructs.deployment_policy import DeploymentPolicy, check_polic
 from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint, check_instance_endpoint_props
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
-from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
+from inference_constructs.instance_types import check_autoscalable, check_instance_type, gpus_of, vcpus_of
 from inference_constructs.settings import CapacityRange, Settings
-from inference_constructs.variant_settings import VariantSettings, variant_properties
+from inference_constructs.variant_settings import (
+    DownloadTimeoutSeconds,
+    HealthCheckTimeoutSeconds,
+    RoutingStrategy,
+    VariantSettings,
+    VolumeSizeInGb,
+    variant_properties,
+)
 from inference_core.naming import SAGEMAKER_NAME
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
@@ -156,6 +163,20 @@ class RealtimeAlarms(AlarmEvaluation):
     disk_utilization_percent: float = Field(
         default=90, gt=0, le=100, description="Average disk utilization per instance, in percent."
     )
+    gpu_utilization_percent: float = Field(
+        default=90,
+        gt=0,
+        le=100,
+        description="On GPU instance types: average GPU utilization in percent of all the instance's GPUs; rendered "
+        "per GPU, as CloudWatch reports it (90 on a 4-GPU instance alarms at 360%).",
+    )
+    gpu_memory_utilization_percent: float = Field(
+        default=90,
+        gt=0,
+        le=100,
+        description="On GPU instance types: average GPU memory utilization in percent of all the instance's GPUs' "
+        "memory; rendered per GPU like gpu_utilization_percent.",
+    )
 
 
 class ShadowVariantSettings(VariantSettings):
@@ -169,6 +190,10 @@ class ShadowVariantSettings(VariantSettings):
     initial_instance_count: int = Field(default=1, ge=1, le=1000, description="Instances of the shadow variant.")
     traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
     variant_name: str = Field(default="Shadow", pattern=SAGEMAKER_NAME.pattern, description="Shadow variant name.")
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
 
 class RealtimeSettings(VariantSettings):
@@ -200,6 +225,10 @@ class RealtimeSettings(VariantSettings):
         default=None,
         description="A shadow variant: a new model version on mirrored traffic (its answers are not returned).",
     )
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _count_within_bounds(self) -> RealtimeSettings:
@@ -239,6 +268,47 @@ class RealtimeSettings(VariantSettings):
         if self.shadow is not None and self.shadow.variant_name == self.variant_name:
             raise ValueError("shadow.variant_name must differ from variant_name")
         return self
+
+
+def gpu_alarm_specs(
+    endpoint: InstanceBackedEndpoint,
+    instance_type: str,
+    thresholds: RealtimeAlarms,
+    treat_missing_data: cloudwatch.TreatMissingData,
+) -> list[AlarmSpec]:
+    """GPU and GPU memory alarms of a variant on a GPU instance type (none on other types).
+
+    SageMaker reports both per instance as the sum over its GPUs, 100% each ("multiplied by the
+    number of GPUs": https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html);
+    the thresholds are shares of all the instance's GPUs, so they are rendered per GPU, like CPU
+    per vCPU.
+    """
+    gpus = gpus_of(instance_type)
+    if gpus == 0:
+        return []
+    return [
+        AlarmSpec(
+            key,
+            metric,
+            percent * gpus,
+            f"average {what} per instance is above {percent:g}% of its {gpus} GPU(s)",
+            treat_missing_data,
+        )
+        for key, metric, percent, what in (
+            (
+                "GpuUtilization",
+                endpoint.metric_gpu_utilization(),
+                thresholds.gpu_utilization_percent,
+                "GPU utilization",
+            ),
+            (
+                "GpuMemoryUtilization",
+                endpoint.metric_gpu_memory_utilization(),
+                thresholds.gpu_memory_utilization_percent,
+                "GPU memory utilization",
+            ),
+        )
+    ]
 
 
 class RealtimeEndpoint(InstanceBackedEndpoint):
@@ -434,6 +504,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 "average disk utilization per instance is high",
                 keep_state,
             ),
+            *gpu_alarm_specs(self, self.settings.instance_type, thresholds, keep_state),
         ]
 
     def _autoscale(self, scaling: InstanceAutoscaling) -> autoscaling.ScalableTarget:

@@ -71,53 +71,73 @@ def check_volume_size_fits(volume_size_in_gb: int | None, instance_type: str) ->
         )
 
 
-class VariantSettings(Settings):
-    """Start-up, storage and routing settings of an instance-backed variant (all optional:
-    unset, SageMaker's defaults apply). Mixed into the settings of every instance variant."""
-
-    container_startup_health_check_timeout_seconds: Annotated[int, _in_range(HEALTH_CHECK_TIMEOUT_SHAPE)] | None = (
-        Field(
-            default=None,
-            description="How long the container may take to answer its first /ping after start (60-3600 s); "
-            "large models loading into GPU memory need more than SageMaker's default.",
-        )
-    )
-    model_data_download_timeout_seconds: Annotated[int, _in_range(DOWNLOAD_TIMEOUT_SHAPE)] | None = Field(
-        default=None, description="How long downloading (and unpacking) the model from S3 may take (60-3600 s)."
-    )
-    volume_size_in_gb: Annotated[int, _in_range(VOLUME_SIZE_SHAPE)] | None = Field(
+HealthCheckTimeoutSeconds = Annotated[
+    Annotated[int, _in_range(HEALTH_CHECK_TIMEOUT_SHAPE)] | None,
+    Field(
+        default=None,
+        description="How long the container may take to answer its first /ping after start (60-3600 s); large "
+        "models loading into GPU memory need more than SageMaker's default.",
+    ),
+]
+DownloadTimeoutSeconds = Annotated[
+    Annotated[int, _in_range(DOWNLOAD_TIMEOUT_SHAPE)] | None,
+    Field(default=None, description="How long downloading (and unpacking) the model from S3 may take (60-3600 s)."),
+]
+VolumeSizeInGb = Annotated[
+    Annotated[int, _in_range(VOLUME_SIZE_SHAPE)] | None,
+    Field(
         default=None,
         description="EBS volume per instance, in GB (1-512); refused on instance types with local NVMe storage "
         "(g4dn, g5, g6, p4d, p5, ...), whose storage size is fixed.",
-    )
-    routing_strategy: Annotated[str, AfterValidator(_check_routing_strategy)] | None = Field(
+    ),
+]
+RoutingStrategy = Annotated[
+    Annotated[str, AfterValidator(_check_routing_strategy)] | None,
+    Field(
         default=None,
         description="How requests are spread over the instances: LEAST_OUTSTANDING_REQUESTS or RANDOM "
         "(SageMaker's default).",
-    )
+    ),
+]
+
+
+class VariantSettings(Settings):
+    """Start-up, storage and routing settings of an instance-backed variant (all optional:
+    unset, SageMaker's defaults apply).
+
+    A variant's settings model subclasses this and declares the four fields last, typed with
+    the annotated types above (declared, not inherited, so that a block's own keys such as
+    ``instance_type`` stay first in messages and in the configuration reference)::
+
+        container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+        model_data_download_timeout_seconds: DownloadTimeoutSeconds
+        volume_size_in_gb: VolumeSizeInGb
+        routing_strategy: RoutingStrategy
+    """
 
     @model_validator(mode="after")
     def _volume_fits_the_instance_type(self) -> Self:
         instance_type = getattr(self, "instance_type", None)
         if isinstance(instance_type, str):
-            check_volume_size_fits(self.volume_size_in_gb, instance_type)
+            check_volume_size_fits(getattr(self, "volume_size_in_gb", None), instance_type)
         return self
 
 
 def variant_properties(settings: VariantSettings) -> dict[str, Any]:
     """The ``ProductionVariantProperty`` keyword arguments these settings set (none when unset);
     CDK's property structs are plain Python objects, so no jsii call is made for them."""
-    properties: dict[str, Any] = {}
-    if settings.container_startup_health_check_timeout_seconds is not None:
-        properties["container_startup_health_check_timeout_in_seconds"] = (
-            settings.container_startup_health_check_timeout_seconds
+    values = {key: getattr(settings, key, None) for key in VARIANT_SETTING_KEYS}
+    properties: dict[str, Any] = {
+        property_name: values[key]
+        for key, property_name in (
+            ("container_startup_health_check_timeout_seconds", "container_startup_health_check_timeout_in_seconds"),
+            ("model_data_download_timeout_seconds", "model_data_download_timeout_in_seconds"),
+            ("volume_size_in_gb", "volume_size_in_gb"),
         )
-    if settings.model_data_download_timeout_seconds is not None:
-        properties["model_data_download_timeout_in_seconds"] = settings.model_data_download_timeout_seconds
-    if settings.volume_size_in_gb is not None:
-        properties["volume_size_in_gb"] = settings.volume_size_in_gb
-    if settings.routing_strategy is not None:
+        if values[key] is not None
+    }
+    if values["routing_strategy"] is not None:
         properties["routing_config"] = sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-            routing_strategy=settings.routing_strategy
+            routing_strategy=values["routing_strategy"]
         )
     return properties

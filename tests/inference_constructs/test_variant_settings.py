@@ -77,6 +77,7 @@ def test_bounds_are_accepted():
 
 def test_unset_settings_render_nothing():
     assert variant_properties(VariantSettings()) == {}
+    assert variant_properties(RealtimeSettings(instance_type="ml.m5.large")) == {}
 
 
 @pytest.mark.parametrize("instance_type", ["ml.g5.2xlarge", "ml.g4dn.xlarge", "ml.p4d.24xlarge", "ml.m5d.large"])
