@@ -63,6 +63,8 @@ class DeepLearningContainer:
     tags: dict[str, str]  # version -> image tag
     source_file: str
     description: str
+    # Serves text generation with a streamed response (TGI and LMI: "stream": true in the request).
+    streams_text: bool = False
 
 
 DLC_IMAGES: dict[str, DeepLearningContainer] = {
@@ -76,6 +78,7 @@ DLC_IMAGES: dict[str, DeepLearningContainer] = {
         },
         source_file="huggingface-llm.json",
         description="Hugging Face Text Generation Inference (TGI) for LLMs on NVIDIA GPUs",
+        streams_text=True,
     ),
     "djl-lmi": DeepLearningContainer(
         repository="djl-inference",
@@ -87,6 +90,7 @@ DLC_IMAGES: dict[str, DeepLearningContainer] = {
         },
         source_file="djl-lmi.json",
         description="Large Model Inference (DJL Serving: vLLM, TensorRT-LLM) on NVIDIA GPUs",
+        streams_text=True,
     ),
     "djl-neuronx": DeepLearningContainer(
         repository="djl-inference",
@@ -94,6 +98,7 @@ DLC_IMAGES: dict[str, DeepLearningContainer] = {
         tags={"0.29.0": "0.29.0-neuronx-sdk2.19.1"},
         source_file="djl-neuronx.json",
         description="Large Model Inference (DJL Serving, transformers-neuronx) on Inferentia2/Trainium",
+        streams_text=True,
     ),
     "huggingface-pytorch-gpu": DeepLearningContainer(
         repository="huggingface-pytorch-inference",

@@ -313,10 +313,11 @@ class EndpointBase(Construct):
     # Grants --------------------------------------------------------------------------------
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` invoke this endpoint (and only this endpoint)."""
+        """Let ``grantee`` invoke this endpoint (and only this endpoint), with its answer whole or
+        streamed (``InvokeEndpointWithResponseStream``, which text-generation containers serve)."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=["sagemaker:InvokeEndpoint"],
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
             resource_arns=[self.endpoint_arn],
         )
 

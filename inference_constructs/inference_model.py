@@ -337,6 +337,8 @@ class InferenceModel(Construct):
         self.architecture = checked_image.architecture
         #: What the image runs its model on (CPU, CUDA GPUs, Neuron chips).
         self.accelerator = checked_image.runs_on
+        #: Whether the image streams generated text (a TGI or LMI Deep Learning Container).
+        self.streams_text = checked_image.dlc is not None and DLC_IMAGES[checked_image.dlc].streams_text
         self.server = server
         self.role = iam.Role(
             self,
