@@ -279,6 +279,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling)
+        self._retain_scaling_resources(self.scalable_target)
         self.error_queue: sqs.Queue | None = None
         self.error_dead_letter_queue: sqs.Queue | None = None
         if checked.error_queue:

@@ -332,6 +332,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
+        if self.scalable_target is not None:
+            self._retain_scaling_resources(self.scalable_target)
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
 
     def _capture_data(
