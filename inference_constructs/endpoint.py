@@ -330,6 +330,9 @@ class InstanceBackedEndpoint(EndpointBase):
     """Base for endpoints served by instances (real-time and async): instance metrics and the
     capacity bounds the dashboard draws the instance count against."""
 
+    # Set by each subclass from its checked settings, before it autoscales.
+    settings: _InstanceEndpointSettings
+
     def __init__(
         self, scope: Construct, id: str, *, endpoint_name: str, variant_name: str, capacity_bounds: tuple[int, int]
     ) -> None:
@@ -388,17 +391,9 @@ class InstanceBackedEndpoint(EndpointBase):
                 child.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
     def _variant_instance_type(self) -> str:
-        """The production variant's instance type, as the endpoint config gives it."""
-        variants = self.endpoint_config.production_variants
-        assert isinstance(variants, list), "the endpoint config lists its variants at synth"
-        (instance_type,) = [
-            variant.instance_type
-            for variant in variants
-            if isinstance(variant, sagemaker.CfnEndpointConfig.ProductionVariantProperty)
-            and variant.variant_name == self.variant_name
-        ]
-        assert isinstance(instance_type, str), f"variant {self.variant_name} has no instance type"
-        return instance_type
+        """The production variant's instance type, from the settings the endpoint config was
+        built from (read back from the config, it cost about 30 jsii round trips)."""
+        return self.settings.instance_type
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """Average CPU utilization across instances (100% per vCPU)."""
