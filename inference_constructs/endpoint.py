@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import AfterValidator, Field
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, HealthAlarm, MetricSpec, alarm_name, create_alarms
 from inference_constructs.compliance import REGULATORY_PACKS, acknowledge_rule
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.errors import ProblemCollector
@@ -133,10 +133,10 @@ class EndpointBase(Construct):
             service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
         )
         # Health alarms by key (see inference_constructs.alarms); every mode fills them.
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.alarms: dict[str, cloudwatch.Alarm | HealthAlarm] = {}
         self.alarm_names: dict[str, str] = {}
         # The alarms SageMaker watches while it bakes a deployment (empty: no guardrail).
-        self.rollback_alarms: list[cloudwatch.Alarm] = []
+        self.rollback_alarms: list[cloudwatch.Alarm | HealthAlarm] = []
 
     def _create_endpoint(
         self,
@@ -183,7 +183,7 @@ class EndpointBase(Construct):
 
     def _create_alarms(
         self, specs: list[AlarmSpec], *, evaluation: AlarmEvaluation, topic: sns.ITopic | None
-    ) -> dict[str, cloudwatch.Alarm]:
+    ) -> dict[str, cloudwatch.Alarm | HealthAlarm]:
         """The endpoint's health alarms, through the one shared path, named after the endpoint."""
         self.alarms = create_alarms(self, specs, name_prefix=self.endpoint_name, evaluation=evaluation, topic=topic)
         self.alarm_names = {key: alarm_name(self.endpoint_name, key) for key in self.alarms}
@@ -290,6 +290,23 @@ class EndpointBase(Construct):
             statistic=statistic,
             period=period or cdk.Duration.minutes(1),
             **props,
+        )
+
+    def metric_spec(
+        self,
+        metric_name: str,
+        *,
+        namespace: str = SAGEMAKER_NAMESPACE,
+        statistic: str = "Average",
+        variant_name: str | None = None,
+    ) -> MetricSpec:
+        """:meth:`metric` described in Python, per minute: what the endpoint's own alarms are built
+        from (an alarm on it costs one jsii call, see ``inference_constructs.alarms``)."""
+        return MetricSpec(
+            namespace,
+            metric_name,
+            (("EndpointName", self.endpoint_name), ("VariantName", variant_name or self.variant_name)),
+            statistic,
         )
 
     def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
