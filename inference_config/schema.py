@@ -23,6 +23,7 @@ from inference_constructs.inference_model import (
     check_model_name,
     check_reserved_environment,
 )
+from inference_constructs.instance_types import Accelerator
 from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
@@ -207,6 +208,12 @@ class ModelConfig(Settings):
                 check_image_runs_on(self.image.runs_on, self.image.architecture, instance_type)
             except ValueError as error:
                 problems.append(f"{field}: {error}")
+        # Serverless compute is CPU only: a GPU or Neuron image cannot start there.
+        if self.serverless is not None and self.image.runs_on is not Accelerator.CPU:
+            problems.append(
+                f"serverless: the model's image is built for {self.image.runs_on}, and serverless endpoints run on "
+                "CPU only; serve it from a realtime or async endpoint on a GPU or accelerator instance type"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

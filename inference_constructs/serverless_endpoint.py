@@ -43,7 +43,7 @@ from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings, check_endpoint_props
 from inference_constructs.errors import ProblemCollector, describe_validation_error
 from inference_constructs.inference_model import InferenceModel, ModelImage
-from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
+from inference_constructs.instance_types import Accelerator, Hardware, check_instance_type, hardware_of
 from inference_constructs.settings import CapacityRange, Settings
 from inference_constructs.variant_settings import VARIANT_SETTING_KEYS
 from inference_core.naming import SAGEMAKER_NAME
@@ -332,6 +332,11 @@ def _model_problems(model: InferenceModel) -> list[str]:
             f"model: {model.node.path} has network isolation on, which SageMaker rejects for serverless "
             "endpoints. Serverless needs a VPC-less model without network isolation: build one with "
             "serverless_model(...) or InferenceModel(network=None, network_isolation=False)"
+        )
+    if model.accelerator is not Accelerator.CPU:
+        problems.append(
+            f"model: {model.node.path}'s image is built for {model.accelerator}; "
+            + _NO_ACCELERATORS.format(field="the model")
         )
     return problems
 

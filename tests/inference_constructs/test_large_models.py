@@ -200,3 +200,28 @@ def test_a_gpu_image_on_a_cpu_endpoint_is_refused_by_the_construct():
             endpoint_name="test-llm-realtime",
             settings={"instance_type": "ml.m5.large"},
         )
+
+
+def test_a_gpu_image_cannot_back_a_serverless_endpoint():
+    from inference_constructs.serverless_endpoint import ServerlessEndpoint
+
+    stack = new_stack()
+    model = InferenceModel(
+        stack,
+        "Model",
+        name="llm",
+        name_prefix="test-llm",
+        image=TGI,
+        model_data=PREFIX,
+        encryption_key=new_key(stack),
+        network_isolation=False,
+    )
+    with pytest.raises(InvalidPropsError, match=r"image is built for cuda; serverless endpoints run on CPU only"):
+        ServerlessEndpoint(
+            stack,
+            "Serverless",
+            model=model,
+            encryption_key=model.encryption_key,
+            endpoint_name="test-llm-serverless",
+            settings={"memory_size_in_mb": 2048, "max_concurrency": 2},
+        )
