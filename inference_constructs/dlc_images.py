@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from constructs import Construct
 
-from inference_constructs.framework_images import ResolvedImage, registry_mapping
+from inference_constructs.framework_images import ResolvedImage, registry_image, registry_mapping
 from inference_constructs.instance_types import Accelerator
 
 SOURCE = (
@@ -144,9 +144,5 @@ def dlc_image(scope: Construct, name: str, version: str) -> ResolvedImage:
             f"no Deep Learning Container registry recorded for region {stack.region}; the table "
             f"(inference_constructs/dlc_images.py, from {SOURCE}) has {', '.join(sorted(DLC_REGISTRY_ACCOUNTS))}"
         )
-    account = registry_mapping(scope, _MAPPING_ID, DLC_REGISTRY_ACCOUNTS).find_in_map(stack.region, "account")
-    uri = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{spec.repository}:{spec.tags[version]}"
-    repository_arn = stack.format_arn(
-        service="ecr", account=account, resource="repository", resource_name=spec.repository
-    )
-    return ResolvedImage(uri=uri, repository_arn=repository_arn)
+    mapping = registry_mapping(scope, _MAPPING_ID, DLC_REGISTRY_ACCOUNTS)
+    return registry_image(mapping, spec.repository, spec.tags[version])

@@ -116,12 +116,15 @@ def framework_image(scope: Construct, framework: str, version: str) -> ResolvedI
     """The URI of a prebuilt framework image for the stack's region (a token if env-agnostic)."""
     check_framework_version(framework, version)
     spec = FRAMEWORKS[framework]
-    stack = cdk.Stack.of(scope)
-    account = _registry_mapping(scope).find_in_map(stack.region, "account")
-    uri = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{spec.repository}:{version}{spec.tag_suffix}"
-    repository_arn = stack.format_arn(
-        service="ecr", account=account, resource="repository", resource_name=spec.repository
-    )
+    return registry_image(_registry_mapping(scope), spec.repository, f"{version}{spec.tag_suffix}")
+
+
+def registry_image(mapping: cdk.CfnMapping, repository: str, tag: str) -> ResolvedImage:
+    """``repository:tag`` in the AWS registry that ``mapping`` gives for the stack's region."""
+    stack = cdk.Stack.of(mapping)
+    account = mapping.find_in_map(stack.region, "account")
+    uri = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{repository}:{tag}"
+    repository_arn = stack.format_arn(service="ecr", account=account, resource="repository", resource_name=repository)
     return ResolvedImage(uri=uri, repository_arn=repository_arn)
 
 

@@ -22,7 +22,14 @@ import yaml
 from inference_constructs.dlc_images import DLC_IMAGES, DLC_REGISTRY_ACCOUNTS
 from inference_core.naming import model_stack_name, stage_name
 from tests.e2e.conftest import ENVIRONMENT, REGION, CdkCli, Emulator
-from tests.e2e.test_deploy_round_trip import literal_mismatches, outputs_of, physical_ids, status_of, template_of
+from tests.e2e.test_deploy_round_trip import (
+    _deploy,
+    literal_mismatches,
+    outputs_of,
+    physical_ids,
+    status_of,
+    template_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,14 +59,7 @@ def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def deployed(cdk: CdkCli, emulator: Emulator, config_dir: Path) -> str:
     cdk("bootstrap", f"aws://{emulator.client('sts').get_caller_identity()['Account']}/{REGION}", limit=180)
-    cdk(
-        "deploy",
-        f"{stage_name(ENVIRONMENT)}/*",
-        "--method=direct",
-        "--require-approval",
-        "never",
-        config_dir=str(config_dir),
-    )
+    _deploy(cdk, config_dir)
     return model_stack_name(ENVIRONMENT, "llm")
 
 
