@@ -297,7 +297,9 @@ class InferenceModel(Construct):
     :param image: The serving image. A ``dockerfile`` becomes a CDK ``DockerImageAsset``:
         synth needs no Docker, ``cdk deploy`` builds the image (for linux/amd64) and pushes it
         to the bootstrap ECR repository.
-    :param model_data: ``s3://bucket/key.tar.gz`` or a local ``.tar.gz`` uploaded as an asset.
+    :param model_data: ``s3://bucket/key.tar.gz``, a local ``.tar.gz`` uploaded as an asset, or an
+        uncompressed model's ``s3://bucket/prefix/`` (``ModelDataSource``; the role may list and
+        read that prefix only).
     :param encryption_key: The platform key; the role may decrypt with it.
     :param environment: Extra container environment variables.
     :param network: VPC placement; ``None`` keeps the model out of any VPC.
