@@ -31,6 +31,7 @@ from inference_constructs.endpoint import (
 )
 from inference_constructs.error_queue import ErrorQueue, ErrorQueueSettings
 from inference_constructs.errors import ProblemCollector
+from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_types import check_autoscalable
 from inference_constructs.realtime_endpoint import (
@@ -114,6 +115,8 @@ class AsyncAlarms(AlarmEvaluation):
         description="Alarm when at least this many requests fail within a minute (InvocationFailures): each is "
         "a caller's request lost, so the alarm fires on the first such minute.",
     )
+    gpu_utilization_percent: GpuUtilizationPercent
+    gpu_memory_utilization_percent: GpuMemoryUtilizationPercent
 
     @model_validator(mode="before")
     @classmethod
@@ -486,6 +489,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 # Fires on the first failing minute; clears after evaluation_periods without failures.
                 evaluation=AlarmEvaluation(evaluation_periods=alarms.evaluation_periods, datapoints_to_alarm=1),
             ),
+            # Busy GPUs keep their state while an instance is replaced or the endpoint sits at zero.
+            *gpu_alarm_specs(self, self.settings.instance_type, alarms, cloudwatch.TreatMissingData.MISSING),
         ]
 
     # Metrics -------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ from inference_constructs.endpoint import (
     check_instance_endpoint_props,
 )
 from inference_constructs.errors import ProblemCollector
+from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel, check_model_data
-from inference_constructs.instance_types import check_autoscalable, check_instance_type, gpus_of, vcpus_of
+from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
 from inference_constructs.settings import CapacityRange, Settings
 from inference_constructs.variant_settings import (
     DownloadTimeoutSeconds,
@@ -168,20 +169,8 @@ class RealtimeAlarms(AlarmEvaluation):
     disk_utilization_percent: float = Field(
         default=90, gt=0, le=100, description="Average disk utilization per instance, in percent."
     )
-    gpu_utilization_percent: float = Field(
-        default=90,
-        gt=0,
-        le=100,
-        description="On GPU instance types: average GPU utilization in percent of all the instance's GPUs; rendered "
-        "per GPU, as CloudWatch reports it (90 on a 4-GPU instance alarms at 360%).",
-    )
-    gpu_memory_utilization_percent: float = Field(
-        default=90,
-        gt=0,
-        le=100,
-        description="On GPU instance types: average GPU memory utilization in percent of all the instance's GPUs' "
-        "memory; rendered per GPU like gpu_utilization_percent.",
-    )
+    gpu_utilization_percent: GpuUtilizationPercent
+    gpu_memory_utilization_percent: GpuMemoryUtilizationPercent
 
 
 class ShadowVariantSettings(VariantSettings):
@@ -273,47 +262,6 @@ class RealtimeSettings(VariantSettings):
         if self.shadow is not None and self.shadow.variant_name == self.variant_name:
             raise ValueError("shadow.variant_name must differ from variant_name")
         return self
-
-
-def gpu_alarm_specs(
-    endpoint: InstanceBackedEndpoint,
-    instance_type: str,
-    thresholds: RealtimeAlarms,
-    treat_missing_data: cloudwatch.TreatMissingData,
-) -> list[AlarmSpec]:
-    """GPU and GPU memory alarms of a variant on a GPU instance type (none on other types).
-
-    SageMaker reports both per instance as the sum over its GPUs, 100% each ("multiplied by the
-    number of GPUs": https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html);
-    the thresholds are shares of all the instance's GPUs, so they are rendered per GPU, like CPU
-    per vCPU.
-    """
-    gpus = gpus_of(instance_type)
-    if gpus == 0:
-        return []
-    return [
-        AlarmSpec(
-            key,
-            metric,
-            percent * gpus,
-            f"average {what} per instance is above {percent:g}% of its {gpus} GPU(s)",
-            treat_missing_data,
-        )
-        for key, metric, percent, what in (
-            (
-                "GpuUtilization",
-                endpoint.metric_gpu_utilization(),
-                thresholds.gpu_utilization_percent,
-                "GPU utilization",
-            ),
-            (
-                "GpuMemoryUtilization",
-                endpoint.metric_gpu_memory_utilization(),
-                thresholds.gpu_memory_utilization_percent,
-                "GPU memory utilization",
-            ),
-        )
-    ]
 
 
 class RealtimeEndpoint(InstanceBackedEndpoint):

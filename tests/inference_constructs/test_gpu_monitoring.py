@@ -50,6 +50,7 @@ def _alarms(template: Template) -> dict[str, dict]:
     return {
         alarm["Properties"]["AlarmName"]: alarm["Properties"]
         for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if "AlarmName" in alarm["Properties"]  # the async wake-up alarm has a generated name
     }
 
 
@@ -113,3 +114,43 @@ def test_dashboard_shows_gpu_and_overhead_latency_of_a_gpu_variant(gpu_stacks):
         ("OverheadLatency", "p90"),
         ("OverheadLatency", "p99"),
     ]
+
+
+def test_async_gpu_variants_get_the_same_alarms_and_row():
+    from aws_cdk import aws_s3 as s3
+
+    from inference_constructs.async_endpoint import AsyncEndpoint
+    from inference_constructs.platform_key import PlatformKey
+
+    stack = cdk.Stack(new_app(), "Async", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    key = PlatformKey(stack, "PlatformKey", alias="test/key", removal_policy=cdk.RemovalPolicy.DESTROY).key
+    model = InferenceModel(
+        stack,
+        "Llm",
+        name="llm",
+        name_prefix="test-llm",
+        image={"dlc": "djl-lmi", "version": "0.33.0"},
+        model_data="s3://my-models/llm/",
+        encryption_key=key,
+    )
+    endpoint = AsyncEndpoint(
+        stack,
+        "AsyncLlm",
+        model=model,
+        encryption_key=key,
+        async_bucket=s3.Bucket(stack, "AsyncBucket", encryption=s3.BucketEncryption.KMS, encryption_key=key),
+        path_prefix="test/llm",
+        endpoint_name="test-llm-async",
+        alarm_topic=None,
+        settings={"instance_type": "ml.g5.12xlarge", "alarms": {"gpu_memory_utilization_percent": 50}},
+    )
+    dashboard = InferenceDashboard(stack, "Dashboard", dashboard_name="test", title="Inference: test")
+    dashboard.add_async_endpoint(endpoint, model_name="llm")
+    template = Template.from_stack(stack)
+    alarms = _alarms(template)
+    assert alarms["test-llm-async-GpuUtilization"]["Threshold"] == 360
+    assert alarms["test-llm-async-GpuMemoryUtilization"]["Threshold"] == 200
+    assert alarms["test-llm-async-GpuMemoryUtilization"]["MetricName"] == "GPUMemoryUtilization"
+    graphs = graphs_by_title(dashboard_body(template.to_json())["widgets"])
+    assert "GPU utilization (%, 100 per GPU; 4 GPU(s) per instance)" in graphs
+    assert "Overhead latency (microseconds)" not in graphs  # a real-time signal
