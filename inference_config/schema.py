@@ -14,14 +14,16 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.dlc_images import DLC_REGISTRY_ACCOUNTS
 from inference_constructs.inference_model import (
     ModelImage,
+    check_image_runs_on,
     check_local_artifact_exists,
     check_model_data,
     check_model_name,
     check_reserved_environment,
 )
-from inference_constructs.instance_types import check_architecture
+from inference_constructs.instance_types import Accelerator
 from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.model_package import ModelPackageSource
 from inference_constructs.network import NetworkSettings
@@ -137,7 +139,8 @@ class ModelConfig(Settings):
         "built from a Dockerfile at deploy time ({dockerfile})."
     )
     model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
-        description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz."
+        description="Local .tar.gz (relative to the repository root), s3://bucket/key.tar.gz, or an uncompressed "
+        "model's S3 prefix s3://bucket/prefix/ (every object under it, for large models)."
     )
     environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
         default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
@@ -253,9 +256,15 @@ class ModelConfig(Settings):
         problems = []
         for field, instance_type in self.instance_types():
             try:
-                check_architecture(self.image.architecture, instance_type)
+                check_image_runs_on(self.image.runs_on, self.image.architecture, instance_type)
             except ValueError as error:
                 problems.append(f"{field}: {error}")
+        # Serverless compute is CPU only: a GPU or Neuron image cannot start there.
+        if self.serverless is not None and self.image.runs_on is not Accelerator.CPU:
+            problems.append(
+                f"serverless: the model's image is built for {self.image.runs_on}, and serverless endpoints run on "
+                "CPU only; serve it from a realtime or async endpoint on a GPU or accelerator instance type"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -376,6 +385,22 @@ class EnvironmentConfig(Settings):
                     f"model names {too_long} are too long for endpoint names in environment "
                     f"{environment!r}; at most {longest} characters"
                 )
+        return models
+
+    @field_validator("models")
+    @classmethod
+    def _images_published_in_the_region(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
+        # The Deep Learning Container table holds the regions where AWS publishes every image
+        # of it (inference_constructs/dlc_images.py); a pinned region outside it has no registry.
+        region = info.data.get("region")
+        if region is None or region in DLC_REGISTRY_ACCOUNTS:
+            return models
+        using = [model.name for model in models if model.image.dlc is not None]
+        if using:
+            raise ValueError(
+                f"models {using} use Deep Learning Container images, and no Deep Learning Container registry is "
+                f"recorded for region {region}; regions: {', '.join(sorted(DLC_REGISTRY_ACCOUNTS))}"
+            )
         return models
 
     @model_validator(mode="after")

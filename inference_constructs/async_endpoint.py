@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import Field, model_validator
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MetricSpec
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
@@ -31,13 +31,22 @@ from inference_constructs.endpoint import (
 )
 from inference_constructs.error_queue import ErrorQueue, ErrorQueueSettings
 from inference_constructs.errors import ProblemCollector
+from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_types import check_autoscalable
 from inference_constructs.realtime_endpoint import (
     INSTANCE_COUNT_DIMENSION,
     InstanceType,
 )
-from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.settings import CapacityRange
+from inference_constructs.variant_settings import (
+    DownloadTimeoutSeconds,
+    HealthCheckTimeoutSeconds,
+    RoutingStrategy,
+    VariantSettings,
+    VolumeSizeInGb,
+    variant_properties,
+)
 from inference_constructs.wake_from_zero import WakeFromZero
 from inference_core.naming import SAGEMAKER_NAME
 from inference_core.s3 import FAILURE_FOLDER, INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
@@ -106,6 +115,8 @@ class AsyncAlarms(AlarmEvaluation):
         description="Alarm when at least this many requests fail within a minute (InvocationFailures): each is "
         "a caller's request lost, so the alarm fires on the first such minute.",
     )
+    gpu_utilization_percent: GpuUtilizationPercent
+    gpu_memory_utilization_percent: GpuMemoryUtilizationPercent
 
     @model_validator(mode="before")
     @classmethod
@@ -123,7 +134,7 @@ class AsyncAlarms(AlarmEvaluation):
         return AlarmEvaluation(evaluation_periods=self.evaluation_periods, datapoints_to_alarm=self.datapoints_to_alarm)
 
 
-class AsyncSettings(Settings):
+class AsyncSettings(VariantSettings):
     """Props of an asynchronous endpoint: instances, queue behaviour, scaling and alarms."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
@@ -168,6 +179,10 @@ class AsyncSettings(Settings):
     data_capture: DataCaptureSettings | None = Field(
         default=None, description="Capture requests and/or responses to the platform's data-capture bucket."
     )
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _consistent(self) -> AsyncSettings:
@@ -279,6 +294,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling)
+        self._retain_scaling_resources(self.scalable_target)
         self.error_queue: sqs.Queue | None = None
         self.error_dead_letter_queue: sqs.Queue | None = None
         if checked.error_queue:
@@ -319,6 +335,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                     instance_type=settings.instance_type,
                     initial_instance_count=settings.initial_instance_count,
                     initial_variant_weight=1.0,
+                    **variant_properties(settings),
                 )
             ],
             async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
@@ -448,7 +465,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         return [
             AlarmSpec(
                 "OldestRequestAge",
-                self.metric_approximate_age_of_oldest_request(),
+                self.endpoint_metric_spec("ApproximateAgeOfOldestRequest", statistic="Maximum"),
                 alarms.oldest_request_age_seconds,
                 f"the oldest queued request is older than {alarms.oldest_request_age_seconds} s",
                 not_breaching,
@@ -456,7 +473,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "BacklogSize",
-                self.metric_approximate_backlog_size(statistic="Maximum"),
+                self.endpoint_metric_spec("ApproximateBacklogSize", statistic="Maximum"),
                 alarms.backlog_size,
                 f"more than {alarms.backlog_size} requests are queued",
                 not_breaching,
@@ -464,7 +481,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "InvocationFailures",
-                self.metric_invocation_failures(),
+                self.metric_spec("InvocationFailures", statistic="Sum"),
                 alarms.invocation_failures,
                 f"at least {alarms.invocation_failures} request(s) failed within a minute; the failures are under "
                 f"{self.failure_prefix} and on the error topic",
@@ -472,6 +489,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 # Fires on the first failing minute; clears after evaluation_periods without failures.
                 evaluation=AlarmEvaluation(evaluation_periods=alarms.evaluation_periods, datapoints_to_alarm=1),
             ),
+            # Busy GPUs keep their state while an instance is replaced or the endpoint sits at zero.
+            *gpu_alarm_specs(self, self.settings.instance_type, alarms, cloudwatch.TreatMissingData.MISSING),
         ]
 
     # Metrics -------------------------------------------------------------------------------
@@ -486,6 +505,10 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             period=props.pop("period", None) or cdk.Duration.minutes(1),
             **props,
         )
+
+    def endpoint_metric_spec(self, metric_name: str, *, statistic: str = "Average") -> MetricSpec:
+        """:meth:`metric_endpoint` described in Python, per minute (what the alarms are built from)."""
+        return MetricSpec(SAGEMAKER_NAMESPACE, metric_name, (("EndpointName", self.endpoint_name),), statistic)
 
     def metric_approximate_backlog_size(self, **props: Any) -> cloudwatch.Metric:
         """Requests queued or being processed."""

@@ -21,11 +21,25 @@ from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
-from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint, check_instance_endpoint_props
+from inference_constructs.endpoint import (
+    INSTANCE_NAMESPACE,
+    EndpointLogSettings,
+    InstanceBackedEndpoint,
+    check_instance_endpoint_props,
+)
 from inference_constructs.errors import ProblemCollector
+from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
 from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.variant_settings import (
+    DownloadTimeoutSeconds,
+    HealthCheckTimeoutSeconds,
+    RoutingStrategy,
+    VariantSettings,
+    VolumeSizeInGb,
+    variant_properties,
+)
 from inference_core.naming import SAGEMAKER_NAME
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
@@ -155,9 +169,11 @@ class RealtimeAlarms(AlarmEvaluation):
     disk_utilization_percent: float = Field(
         default=90, gt=0, le=100, description="Average disk utilization per instance, in percent."
     )
+    gpu_utilization_percent: GpuUtilizationPercent
+    gpu_memory_utilization_percent: GpuMemoryUtilizationPercent
 
 
-class ShadowVariantSettings(Settings):
+class ShadowVariantSettings(VariantSettings):
     """A shadow variant: a new model version receiving a copy of production traffic, whose
     answers are logged (with data capture) but never returned to callers."""
 
@@ -168,9 +184,13 @@ class ShadowVariantSettings(Settings):
     initial_instance_count: int = Field(default=1, ge=1, le=1000, description="Instances of the shadow variant.")
     traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
     variant_name: str = Field(default="Shadow", pattern=SAGEMAKER_NAME.pattern, description="Shadow variant name.")
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
 
-class RealtimeSettings(Settings):
+class RealtimeSettings(VariantSettings):
     """Props of a real-time endpoint's production variant."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
@@ -199,6 +219,10 @@ class RealtimeSettings(Settings):
         default=None,
         description="A shadow variant: a new model version on mirrored traffic (its answers are not returned).",
     )
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _count_within_bounds(self) -> RealtimeSettings:
@@ -318,6 +342,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                     instance_type=checked.instance_type,
                     initial_instance_count=checked.initial_instance_count,
                     initial_variant_weight=checked.initial_variant_weight,
+                    **variant_properties(checked),
                 )
             ],
             shadow_production_variants=self._shadow_variants(checked.shadow, shadow_model),
@@ -332,6 +357,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
+        if self.scalable_target is not None:
+            self._retain_scaling_resources(self.scalable_target)
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
 
     def _capture_data(
@@ -371,6 +398,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 initial_instance_count=shadow.initial_instance_count,
                 # Relative to the production variant's weight: the share of requests mirrored.
                 initial_variant_weight=self.settings.initial_variant_weight * shadow.traffic_percent / 100,
+                **variant_properties(shadow),
             )
         ]
 
@@ -389,7 +417,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         return [
             AlarmSpec(
                 "Invocation5XXErrors",
-                self.metric_invocation_5xx_errors(),
+                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
                 thresholds.invocation_5xx_errors,
                 "the model or its container failed requests (HTTP 5XX)",
                 not_breaching,
@@ -403,14 +431,14 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "ModelLatency",
-                self.metric_model_latency(),
+                self.metric_spec("ModelLatency", statistic="p99"),
                 thresholds.model_latency_p99_milliseconds * 1000,
                 "p99 model latency (microseconds) is above the threshold",
                 not_breaching,
             ),
             AlarmSpec(
                 "CpuUtilization",
-                self.metric_cpu_utilization(),
+                self.metric_spec("CPUUtilization", namespace=INSTANCE_NAMESPACE),
                 # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
                 thresholds.cpu_utilization_percent * vcpus_of(self.settings.instance_type),
                 f"average CPU utilization per instance is above {thresholds.cpu_utilization_percent:g}% of its "
@@ -419,18 +447,19 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "MemoryUtilization",
-                self.metric_memory_utilization(),
+                self.metric_spec("MemoryUtilization", namespace=INSTANCE_NAMESPACE),
                 thresholds.memory_utilization_percent,
                 "average memory utilization per instance is high",
                 keep_state,
             ),
             AlarmSpec(
                 "DiskUtilization",
-                self.metric_disk_utilization(),
+                self.metric_spec("DiskUtilization", namespace=INSTANCE_NAMESPACE),
                 thresholds.disk_utilization_percent,
                 "average disk utilization per instance is high",
                 keep_state,
             ),
+            *gpu_alarm_specs(self, self.settings.instance_type, thresholds, keep_state),
         ]
 
     def _autoscale(self, scaling: InstanceAutoscaling) -> autoscaling.ScalableTarget:

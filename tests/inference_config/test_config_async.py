@@ -99,7 +99,7 @@ def test_messages_use_the_yaml_key_async_not_the_python_field(tmp_path):
     text = ASYNC_ONLY.format(extra="      colour: blue\n").replace("    async:", "    async_: {}\n    async:")
     found = "\n".join(problems(tmp_path, text=text))
     assert "models[0].async.colour: unknown field; allowed fields: instance_type," in found
-    assert "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, realtime," in (found)
+    assert "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, model_package, realtime," in (found)
     assert "async_," not in found and not found.rstrip().endswith("async_")
 
 
@@ -110,7 +110,10 @@ def test_a_model_with_no_mode_names_async_as_a_choice(tmp_path):
 
 def test_shipped_environments_serve_async_scaled_to_zero(shipped_configs):
     for name, config in shipped_configs.items():
-        for model in config.models:
+        # Every model but the GPU example (real-time only, in staging and prod).
+        served = [model for model in config.models if model.image.dlc is None]
+        assert served, name
+        for model in served:
             assert model.async_ is not None, name
             assert model.async_.autoscaling.min_capacity == 0, name
             assert model.async_.error_queue is not None, name

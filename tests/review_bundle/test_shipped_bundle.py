@@ -69,13 +69,21 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
         endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
         assert f"| Instance type | {realtime.instance_type} |" in endpoint
         assert f"| Instances at creation | {realtime.initial_instance_count} |" in endpoint
+        assert "| Deployment policy |" in endpoint
+        if realtime.container_startup_health_check_timeout_seconds is not None:
+            timeout = realtime.container_startup_health_check_timeout_seconds
+            assert f"| Start-up health check timeout (s) | {timeout} |" in endpoint
+        if realtime.routing_strategy is not None:
+            assert f"| Routing | {cell(realtime.routing_strategy)} |" in endpoint
         scaling = realtime.autoscaling
+        if scaling is None:
+            assert "| Autoscaling | none: the count stays as created |" in endpoint
+            continue
         bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
         assert f"| Autoscaling (instances) | {bounds} |" in endpoint
         assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
         for action in scaling.scheduled_actions:
             assert f"| Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
-        assert "| Deployment policy |" in endpoint
         assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
     served = next(line for line in summary.splitlines() if line.startswith("Served as: "))
     titles = {
@@ -151,7 +159,14 @@ def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_d
     cost = read(bundle, "cost.md")
     for environment, config in shipped_configs.items():
         expected = sum(
-            model.realtime.autoscaling.min_capacity * table[model.realtime.instance_type] * 730
+            # A real-time variant bills its autoscaling minimum, or its fixed count.
+            (
+                model.realtime.autoscaling.min_capacity
+                if model.realtime.autoscaling
+                else model.realtime.initial_instance_count
+            )
+            * table[model.realtime.instance_type]
+            * 730
             for model in config.models
         ) + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
             model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
