@@ -110,3 +110,59 @@ def test_the_pipeline_file_is_never_read_as_an_environment(tmp_path):
     assert result.returncode == 1
     assert "pipeline.yaml:11: regio: unknown field" in result.stderr
     assert "models" not in result.stderr  # validated as the pipeline, not as an environment
+
+
+def _config_with_a_package_group(tmp_path: Path) -> Path:
+    config_dir = _config_with_pipeline(tmp_path, enabled=True)
+    dev = config_dir / "dev.yaml"
+    dev.write_text(
+        dev.read_text().replace(
+            "    model_data: model_code/dist/model.tar.gz\n",
+            "    model_data: s3://placeholder/replaced.tar.gz\n    model_package: {group: iris-models}\n",
+        )
+    )
+    return config_dir
+
+
+@pytest.mark.usefixtures("model_artifact")
+def test_the_pipeline_synthesizes_the_versions_its_synth_step_resolved(tmp_path):
+    arn = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/iris-models/7"
+    resolved = tmp_path / "model-packages.json"
+    resolved.write_text(
+        json.dumps(
+            {
+                "iris-models": {
+                    "arn": arn,
+                    "model_data": "s3://ml-registry-artifacts-111111111111/iris/7/model.tar.gz",
+                    "image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3",
+                }
+            }
+        )
+    )
+    outdir = tmp_path / "cdk.out"
+    result = run_main(outdir, config_dir=str(_config_with_a_package_group(tmp_path)), model_packages=str(resolved))
+    assert result.returncode == 0, result.stderr
+    dev_models = [
+        resource["Properties"]["PrimaryContainer"]
+        for path in (outdir / "assembly-Pipeline-Dev").glob("*.template.json")
+        for resource in json.loads(path.read_text())["Resources"].values()
+        if resource["Type"] == "AWS::SageMaker::Model"
+    ]
+    assert dev_models and all(container["ModelPackageName"] == arn for container in dev_models)
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    pipeline = json.loads((outdir / manifest["artifacts"]["Pipeline"]["properties"]["templateFile"]).read_text())
+    rules = [resource for resource in pipeline["Resources"].values() if resource["Type"] == "AWS::Events::Rule"]
+    assert [rule["Properties"]["EventPattern"]["detail"]["ModelPackageGroupName"] for rule in rules] == [
+        ["iris-models"]
+    ]
+
+
+@pytest.mark.usefixtures("model_artifact")
+def test_resolved_versions_that_are_not_json_are_refused(tmp_path):
+    config_dir = _config_with_a_package_group(tmp_path)
+    result = run_main(tmp_path / "cdk.out", config_dir=str(config_dir), model_packages="{not json")
+    assert result.returncode == 1
+    assert "pipeline.yaml: -c model_packages is not JSON (" in result.stderr
+    unresolved = run_main(tmp_path / "cdk2.out", config_dir=str(config_dir))
+    assert unresolved.returncode == 1
+    assert "dev.yaml:" in unresolved.stderr and "group 'iris-models' is not resolved" in unresolved.stderr

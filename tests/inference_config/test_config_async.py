@@ -99,7 +99,9 @@ def test_messages_use_the_yaml_key_async_not_the_python_field(tmp_path):
     text = ASYNC_ONLY.format(extra="      colour: blue\n").replace("    async:", "    async_: {}\n    async:")
     found = "\n".join(problems(tmp_path, text=text))
     assert "models[0].async.colour: unknown field; allowed fields: instance_type," in found
-    assert "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, model_package, realtime," in (found)
+    assert "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, model_package," in (
+        found
+    )
     assert "async_," not in found and not found.rstrip().endswith("async_")
 
 

@@ -20,7 +20,12 @@ from review_bundle.cost import DEFAULT_PRICES, BuildRecord, PriceTable, cost_rep
 from tests.conftest import REPO_ROOT
 
 RECORDED = json.loads((Path(__file__).with_name("price_list") / "get_products.json").read_text())["responses"]
-SHIPPED_WANTED = refresh.Wanted(regions=("eu-west-1", "us-east-1"), instance_types=("ml.m5.large",))
+SHIPPED_WANTED = refresh.Wanted(regions=("eu-west-1", "us-east-1"), instance_types=("ml.g5.2xlarge", "ml.m5.large"))
+SHIPPED_ANSWERS = [
+    (region, instance_type, f"{region} {instance_type}")
+    for region in SHIPPED_WANTED.regions
+    for instance_type in SHIPPED_WANTED.instance_types
+]
 
 
 def stubbed(*answers: tuple[str, str, str]) -> tuple[object, Stubber]:
@@ -62,25 +67,29 @@ def test_filters_are_term_matches_on_the_hosting_product():
 def test_refresh_rebuilds_the_table_from_every_page_and_records_how(model_artifact, tmp_path, capsys):
     output = tmp_path / "prices.yaml"
     shutil.copy(DEFAULT_PRICES, output)
-    client, stubber = stubbed(
-        ("eu-west-1", "ml.m5.large", "eu-west-1 ml.m5.large"),
-        ("us-east-1", "ml.m5.large", "us-east-1 ml.m5.large"),
-    )
+    client, stubber = stubbed(*SHIPPED_ANSWERS)
     argv = ["refresh", "--config-dir", str(REPO_ROOT / "config"), "--base-dir", str(REPO_ROOT), "--output", str(output)]
     assert refresh.main(argv, client=client) == 0
     stubber.assert_no_pending_responses()  # both pages of us-east-1 were read
     table = PriceTable.load(output)
     # The Training product on the first page (0.134) is not the endpoint's price and is skipped.
-    assert table.regions["us-east-1"].real_time_inference_per_instance_hour == {"ml.m5.large": 0.115}
-    assert table.regions["eu-west-1"].real_time_inference_per_instance_hour == {"ml.m5.large": 0.128}
+    assert table.regions["us-east-1"].real_time_inference_per_instance_hour == {
+        "ml.g5.2xlarge": 1.52,
+        "ml.m5.large": 0.115,
+    }
+    assert table.regions["eu-west-1"].real_time_inference_per_instance_hour == {
+        "ml.g5.2xlarge": 1.69,
+        "ml.m5.large": 0.128,
+    }
     assert table.regions["eu-west-1"].serverless_provisioned_concurrency_per_gb_second is None
     assert table.checked_against_source and table.source.startswith("AWS Price List Query API")
     assert table.built is not None and table.built.by == "python -m review_bundle.prices refresh"
     assert table.built.publication_dates == ["2026-11-20T18:05:12Z", "2026-11-21T09:14:03Z"]
-    assert table.built.regions == ["eu-west-1", "us-east-1"] and table.built.instance_types == ["ml.m5.large"]
+    assert table.built.regions == ["eu-west-1", "us-east-1"]
+    assert table.built.instance_types == ["ml.g5.2xlarge", "ml.m5.large"]
     assert table.as_of == table.built.at.date() == datetime.datetime.now(datetime.UTC).date()
     assert output.read_text().startswith("# Prices behind the cost floor")
-    assert "2 prices for eu-west-1, us-east-1" in capsys.readouterr().out
+    assert "4 prices for eu-west-1, us-east-1" in capsys.readouterr().out
 
 
 def test_two_prices_for_one_instance_are_refused_naming_the_skus():
@@ -97,12 +106,12 @@ def test_every_missing_price_is_reported_and_nothing_is_written(model_artifact, 
     output = tmp_path / "prices.yaml"
     shutil.copy(DEFAULT_PRICES, output)
     before = output.read_text()
-    client, _ = stubbed(("eu-west-1", "ml.m5.large", "empty"), ("us-east-1", "ml.m5.large", "empty"))
+    client, _ = stubbed(*[(region, instance_type, "empty") for region, instance_type, _ in SHIPPED_ANSWERS])
     argv = ["refresh", "--config-dir", str(REPO_ROOT / "config"), "--base-dir", str(REPO_ROOT), "--output", str(output)]
     assert refresh.main(argv, client=client) == 1
-    assert capsys.readouterr().err == (
-        "error: eu-west-1 ml.m5.large: no on-demand Hosting price in the Price List API\n"
-        "us-east-1 ml.m5.large: no on-demand Hosting price in the Price List API\n"
+    assert capsys.readouterr().err == "error: " + "".join(
+        f"{region} {instance_type}: no on-demand Hosting price in the Price List API\n"
+        for region, instance_type, _ in SHIPPED_ANSWERS
     )
     assert output.read_text() == before
 
