@@ -4,6 +4,9 @@ the pipeline, whose synth step resolves the approved versions with exactly the c
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,14 +15,18 @@ from inference_constructs.model_package import ModelPackageSource
 from stacks.application import build_pipeline, register_compliance_checks
 from stacks.model_approval import APPROVAL_DETAIL_TYPE
 from tests.conftest import new_app, resources_of_type
-from tests.stacks.test_pipeline_stack import build_commands, settings  # noqa: F401 - the shipped pipeline.yaml
+from tests.stacks.test_pipeline_stack import (  # settings: the shipped pipeline.yaml, switched on
+    PIPELINE_EXPLAINED_WARNINGS,
+    build_commands,
+    settings,  # noqa: F401
+)
 
 GROUP = "iris-models"
 ARN = f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/7"
 
 
 @pytest.fixture(scope="module")
-def approval_template(settings, shipped_configs, tmp_path_factory):  # noqa: F811
+def approval_app(settings, shipped_configs, tmp_path_factory):  # noqa: F811
     # Every environment serves iris from the group, at the version the synth step resolved.
     configs = [
         config.model_copy(
@@ -44,7 +51,13 @@ def approval_template(settings, shipped_configs, tmp_path_factory):  # noqa: F81
     stack = build_pipeline(app, settings, configs, base_dir=".", cli_version="2.1148.1")
     register_compliance_checks(app)
     assembly = app.synth()  # raises on any unacknowledged cdk-nag finding
-    return assembly.get_stack_by_name(stack.stack_name).template
+    artifact = assembly.get_stack_by_name(stack.stack_name)
+    return artifact.template, Path(assembly.directory) / artifact.template_file
+
+
+@pytest.fixture(scope="module")
+def approval_template(approval_app):
+    return approval_app[0]
 
 
 def test_an_approval_in_the_group_starts_the_pipeline(approval_template):
@@ -96,3 +109,18 @@ def test_without_a_group_the_pipeline_has_no_rule(settings, shipped_configs):  #
 
     stack = build_pipeline(new_app(), settings, shipped_configs.values(), base_dir=".", cli_version="2.1148.1")
     Template.from_stack(stack).resource_count_is("AWS::Events::Rule", 0)
+
+
+def test_cfn_lint_finds_nothing_new_in_the_pipeline_with_the_rule(approval_app):
+    _, template_file = approval_app
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", str(template_file)], capture_output=True, text=True
+    )
+    assert result.returncode % 2 == 0, result.stderr
+    unexplained = [
+        f"{match['Rule']['Id']} {match['Message']}"
+        for match in json.loads(result.stdout or "[]")
+        if match["Level"] == "Error" or match["Rule"]["Id"] not in PIPELINE_EXPLAINED_WARNINGS
+    ]
+    assert not unexplained, unexplained
