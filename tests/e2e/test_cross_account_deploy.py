@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inference_core.naming import model_stack_name, stage_name
+from inference_core.naming import model_stack_name
 from tests.e2e.conftest import ACCOUNT, ENVIRONMENT, REGION, CdkCli, Emulator, check, run
+from tests.e2e.test_deploy_round_trip import _deploy
 
 pytestmark = pytest.mark.e2e
 
@@ -93,14 +94,7 @@ def deployed(cdk: CdkCli, emulator: Emulator, config_dir: Path) -> dict[str, str
     environment = {**emulator.environment(), **credentials}
     check(run(bootstrap, deadline=cdk.deadline, limit=180, env=environment), emulator)
     # The pipeline account's credentials deploy: the CLI assumes the target's bootstrap roles.
-    cdk(
-        "deploy",
-        f"{stage_name(ENVIRONMENT)}/*",
-        "--method=direct",
-        "--require-approval",
-        "never",
-        config_dir=str(config_dir),
-    )
+    _deploy(cdk, config_dir)
     return credentials
 
 

@@ -4,8 +4,6 @@ the pipeline, whose synth step resolves the approved versions with exactly the c
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +14,9 @@ from stacks.application import build_pipeline, register_compliance_checks
 from stacks.model_approval import APPROVAL_DETAIL_TYPE
 from tests.conftest import new_app, resources_of_type
 from tests.stacks.test_pipeline_stack import (  # settings: the shipped pipeline.yaml, switched on
-    PIPELINE_EXPLAINED_WARNINGS,
     build_commands,
     settings,  # noqa: F401
+    unexplained_lint,
 )
 
 GROUP = "iris-models"
@@ -113,14 +111,4 @@ def test_without_a_group_the_pipeline_has_no_rule(settings, shipped_configs):  #
 
 def test_cfn_lint_finds_nothing_new_in_the_pipeline_with_the_rule(approval_app):
     _, template_file = approval_app
-    cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run(
-        [str(cfn_lint), "--format", "json", "--", str(template_file)], capture_output=True, text=True
-    )
-    assert result.returncode % 2 == 0, result.stderr
-    unexplained = [
-        f"{match['Rule']['Id']} {match['Message']}"
-        for match in json.loads(result.stdout or "[]")
-        if match["Level"] == "Error" or match["Rule"]["Id"] not in PIPELINE_EXPLAINED_WARNINGS
-    ]
-    assert not unexplained, unexplained
+    assert not unexplained_lint(template_file)
