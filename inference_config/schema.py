@@ -122,6 +122,11 @@ def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
         nested = getattr(settings, name)
         if isinstance(nested, Settings):
             found.extend(_instance_types_in(nested, f"{path}.{name}"))
+        # Lists of blocks (weighted variants); one with an image of its own checks it itself.
+        elif isinstance(nested, tuple):
+            for index, item in enumerate(nested):
+                if isinstance(item, Settings) and getattr(item, "image", None) is None:
+                    found.extend(_instance_types_in(item, f"{path}.{name}[{index}]"))
     return found
 
 

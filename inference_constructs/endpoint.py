@@ -146,8 +146,11 @@ class EndpointBase(Construct):
         retain_variant_properties: bool,
         encryption_key: kms.IKey,
         logs_settings: EndpointLogSettings,
+        follow_config: tuple[str, ...] = ("DataCaptureConfig",),
         **extra: Any,
     ) -> sagemaker.CfnEndpoint:
+        """The endpoint (after its log group). With ``retain_variant_properties`` an update keeps
+        the variants' current properties, except the VariantPropertyTypes in ``follow_config``."""
         self.endpoint_config = config
         # SageMaker logs to /aws/sagemaker/Endpoints/<name> and creates that group itself if it
         # is missing: unencrypted, kept forever. Creating it first, with the platform key and a
@@ -170,7 +173,7 @@ class EndpointBase(Construct):
             # Retaining would also keep the old data capture settings and silently ignore the
             # new config's: instance counts are retained, data capture always follows config.
             exclude_retained_variant_properties=[
-                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DataCaptureConfig")
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind) for kind in follow_config
             ]
             if retain_variant_properties
             else None,
@@ -238,32 +241,38 @@ class EndpointBase(Construct):
             )
         return policy.to_cloudformation(names)
 
-    def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
+    def _scalable_target(
+        self, dimension: str, min_capacity: int, max_capacity: int, *, variant_name: str | None = None
+    ) -> autoscaling.ScalableTarget:
         """The variant's scalable target (instance-backed endpoints key theirs by instance type)."""
-        return self._create_scalable_target("ScalableTarget", dimension, min_capacity, max_capacity)
+        return self._create_scalable_target("ScalableTarget", dimension, min_capacity, max_capacity, variant_name)
 
     def _create_scalable_target(
-        self, construct_id: str, dimension: str, min_capacity: int, max_capacity: int
+        self, construct_id: str, dimension: str, min_capacity: int, max_capacity: int, variant_name: str | None = None
     ) -> autoscaling.ScalableTarget:
+        """The scalable target of ``variant_name`` (``None``: the endpoint's first variant)."""
         stack = cdk.Stack.of(self)
-        # Application Auto Scaling's service-linked role for SageMaker, instead of a role of ours.
-        service_linked_role = iam.Role.from_role_arn(
-            self,
-            "AutoScalingServiceLinkedRole",
-            stack.format_arn(
-                service="iam",
-                region="",
-                resource="role",
-                resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-            ),
-        )
+        # Application Auto Scaling's service-linked role for SageMaker, instead of a role of ours
+        # (one reference, whatever the number of autoscaled variants).
+        service_linked_role: iam.IRole | None = getattr(self, "_service_linked_role", None)
+        if service_linked_role is None:
+            service_linked_role = self._service_linked_role = iam.Role.from_role_arn(
+                self,
+                "AutoScalingServiceLinkedRole",
+                stack.format_arn(
+                    service="iam",
+                    region="",
+                    resource="role",
+                    resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+                    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                ),
+            )
         target = autoscaling.ScalableTarget(
             self,
             construct_id,
             role=service_linked_role,
             service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{self.endpoint_name}/variant/{self.variant_name}",
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{variant_name or self.variant_name}",
             scalable_dimension=dimension,
             min_capacity=min_capacity,
             max_capacity=max_capacity,
@@ -366,8 +375,11 @@ class InstanceBackedEndpoint(EndpointBase):
         endpoint.node.add_dependency(self.scaling_guard)
         return endpoint
 
-    def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
-        """The production variant's scalable target; scaling policies go under it.
+    def _scalable_target(
+        self, dimension: str, min_capacity: int, max_capacity: int, *, variant_name: str | None = None
+    ) -> autoscaling.ScalableTarget:
+        """The scalable target of production variant ``variant_name`` (``None``: the endpoint's
+        first); scaling policies go under it. Each variant has its own, registered with the guard.
 
         SageMaker refuses an endpoint update that changes the instance type of (or removes) a
         registered variant (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
@@ -383,23 +395,30 @@ class InstanceBackedEndpoint(EndpointBase):
           behind: the guard deregistered them, and deleting an endpoint deregisters its variants
           (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html).
         """
-        instance_type = self._variant_instance_type()
-        self.scaling_guard.register(self.variant_name, instance_type=instance_type, scalable_dimension=dimension)
-        target = self._create_scalable_target(scalable_target_id(instance_type), dimension, min_capacity, max_capacity)
+        name = variant_name or self.variant_name
+        instance_type = self._variant_instance_type(name)
+        self.scaling_guard.register(name, instance_type=instance_type, scalable_dimension=dimension)
+        # The first variant keeps the ids it always had; a further variant's carry its name too.
+        construct_id = (
+            scalable_target_id(instance_type)
+            if variant_name is None
+            else f"{variant_name}{scalable_target_id(instance_type)}"
+        )
+        target = self._create_scalable_target(construct_id, dimension, min_capacity, max_capacity, variant_name)
         cdk.Aspects.of(self).add(_RetainScalingResources())
         return target
 
-    def _variant_instance_type(self) -> str:
-        """The production variant's instance type, as the endpoint config gives it."""
+    def _variant_instance_type(self, variant_name: str) -> str:
+        """A production variant's instance type, as the endpoint config gives it."""
         variants = self.endpoint_config.production_variants
         assert isinstance(variants, list), "the endpoint config lists its variants at synth"
         (instance_type,) = [
             variant.instance_type
             for variant in variants
             if isinstance(variant, sagemaker.CfnEndpointConfig.ProductionVariantProperty)
-            and variant.variant_name == self.variant_name
+            and variant.variant_name == variant_name
         ]
-        assert isinstance(instance_type, str), f"variant {self.variant_name} has no instance type"
+        assert isinstance(instance_type, str), f"variant {variant_name} has no instance type"
         return instance_type
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:

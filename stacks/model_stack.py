@@ -9,6 +9,7 @@ from constructs import Construct
 
 from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.endpoint import EndpointLogSettings
+from inference_constructs.inference_model import ModelImage
 from inference_core.modes import registered
 from stacks.modes import ModeContext, unit_of
 from stacks.platform_stack import PlatformResources
@@ -72,11 +73,12 @@ class ModelStack(cdk.Stack):
             for key, value in values.items():
                 cdk.CfnOutput(self, key, value=value)
 
-    def model_props(self, model_data: str) -> dict[str, Any]:
+    def model_props(self, model_data: str, image: ModelImage | None = None) -> dict[str, Any]:
         """One description of this model (image, environment, key); each SageMaker model built
-        from it (VPC, shadow, serverless) differs only in its artifact and network."""
+        from it (VPC, shadow, serverless) differs only in its artifact and network (and a
+        weighted variant's in its ``image``, when it has its own)."""
         local = not model_data.startswith("s3://")
-        image = self._model.image
+        image = image or self._model.image
         if image.dockerfile is not None:  # config paths are relative to the repository root
             image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
         return {
