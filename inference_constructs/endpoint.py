@@ -212,12 +212,18 @@ class EndpointBase(Construct):
         return None
 
     def _deployment_config(
-        self, policy: DeploymentPolicy, rollback_alarm_keys: list[str], role: iam.IRole
+        self,
+        policy: DeploymentPolicy,
+        rollback_alarm_keys: list[str],
+        role: iam.IRole,
+        other_roles: Iterable[iam.IRole] = (),
     ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
         """``policy`` rendered for the endpoint, rolling back on this endpoint's own alarms.
 
         SageMaker reads the rollback alarms' state as the execution role while it bakes a
-        deployment, so the role may describe exactly those alarms and no others.
+        deployment, so the role may describe exactly those alarms and no others. Which role that
+        is when the variants run models with different roles is not documented: ``other_roles``
+        (the other variants' models') get the same permission.
         """
         keys = rollback_alarm_keys if policy.auto_rollback else []
         self.rollback_alarms = [self.alarms[key] for key in keys]
@@ -225,20 +231,21 @@ class EndpointBase(Construct):
         names = [self.alarm_names[key] for key in keys]
         if names:
             stack = cdk.Stack.of(self)
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["cloudwatch:DescribeAlarms"],
-                    resources=[
-                        stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name=name,
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                        for name in names
-                    ],
+            for reader in (role, *other_roles):
+                reader.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=["cloudwatch:DescribeAlarms"],
+                        resources=[
+                            stack.format_arn(
+                                service="cloudwatch",
+                                resource="alarm",
+                                resource_name=name,
+                                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                            )
+                            for name in names
+                        ],
+                    )
                 )
-            )
         return policy.to_cloudformation(names)
 
     def _scalable_target(

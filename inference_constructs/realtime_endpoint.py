@@ -457,6 +457,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 checked.deployment,
                 [*ROLLBACK_ALARMS, *(f"{v.variant_name}-{key}" for v in checked.variants for key in ROLLBACK_ALARMS)],
                 model.role,
+                [variant_model.role for variant_model in self.variant_models.values()],
             ),
         )
         self.scalable_target = (

@@ -169,6 +169,22 @@ class Endpoint:
     deployment: list[str]
     retain_variant_properties: bool
     resources: list[str]
+    # ExcludeRetainedVariantProperties: what follows the configuration even when the rest is retained.
+    follow_config: list[str] = field(default_factory=list)
+
+    def keeps_on_update(self, variant_property: str) -> bool:
+        """Whether an update keeps the endpoint's current ``variant_property`` (e.g. DesiredWeight)
+        instead of the configured one."""
+        return self.retain_variant_properties and variant_property not in self.follow_config
+
+    @property
+    def traffic_shares(self) -> dict[str, float] | None:
+        """Each variant's share of requests (weight over the sum of weights), or None if unknown."""
+        weights = {variant.name: variant.weight for variant in self.variants}
+        if not all(isinstance(weight, int | float) for weight in weights.values()):
+            return None
+        total = sum(weights.values())
+        return {name: weight / total for name, weight in weights.items()} if total > 0 else None
 
 
 @dataclass
@@ -317,6 +333,11 @@ def _endpoint(stack: Stack, render: Renderer, logical_id: str | None, config_id:
         data_capture=_data_capture(render, properties.get("DataCaptureConfig")),
         deployment=_deployment_policy(render, endpoint) if logical_id else ["no endpoint uses this configuration"],
         retain_variant_properties=endpoint.get("RetainAllVariantProperties") is True,
+        follow_config=[
+            render.text(item.get("VariantPropertyType", "?"))
+            for item in endpoint.get("ExcludeRetainedVariantProperties", [])
+            if isinstance(item, dict)
+        ],
         resources=sorted(_unit_resources(stack, logical_id or config_id) | linked, key=stack.path_of),
     )
 

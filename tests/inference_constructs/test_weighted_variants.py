@@ -149,6 +149,18 @@ def test_each_variant_has_its_own_alarms_and_rolls_back_the_update(ab):
         },
     )
     assert endpoint.weighted_variant_names == ["Challenger"]
+    # SageMaker reads the rollback alarms as an execution role; the challenger's may read them too.
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": Match.string_like_regexp("^ChallengerModelExecutionRole")}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Action": "cloudwatch:DescribeAlarms", "Resource": Match.any_value()})]
+                )
+            },
+        },
+    )
 
 
 def test_autoscaled_counts_are_kept_but_weights_follow_the_config(ab):

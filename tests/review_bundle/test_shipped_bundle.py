@@ -67,16 +67,26 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
     for model in shipped_configs[environment].models:
         realtime = model.realtime
         endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
-        assert f"| Instance type | {realtime.instance_type} |" in endpoint
-        assert f"| Instances at creation | {realtime.initial_instance_count} |" in endpoint
-        scaling = realtime.autoscaling
-        bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
-        assert f"| Autoscaling (instances) | {bounds} |" in endpoint
-        assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
-        for action in scaling.scheduled_actions:
-            assert f"| Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
+        # With weighted variants, each row names its variant and its share of requests.
+        variants = [realtime, *realtime.variants]
+        total = sum(variant.initial_variant_weight for variant in variants)
+        for variant in variants:
+            prefix = f"Variant {variant.variant_name}: " if realtime.variants else ""
+            assert f"| {prefix}Instance type | {variant.instance_type} |" in endpoint
+            assert f"| {prefix}Instances at creation | {variant.initial_instance_count} |" in endpoint
+            if realtime.variants:
+                share = f"{variant.initial_variant_weight / total:.0%} (weight {variant.initial_variant_weight:g})"
+                assert f"| {prefix}Share of requests | {share} |" in endpoint
+            scaling = variant.autoscaling
+            bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
+            assert f"| {prefix}Autoscaling (instances) | {bounds} |" in endpoint
+            assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
+            for action in scaling.scheduled_actions:
+                assert f"| {prefix}Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
         assert "| Deployment policy |" in endpoint
         assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
+        if realtime.variants:
+            assert "| Variant weights on update | set from the configuration on every update |" in endpoint
     served = next(line for line in summary.splitlines() if line.startswith("Served as: "))
     titles = {
         "realtime": "real-time endpoint",
