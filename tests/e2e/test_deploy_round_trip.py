@@ -886,6 +886,67 @@ def test_changing_the_instance_type_of_autoscaled_endpoints_takes_one_deploy(
         assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
 
 
+# 8b. Weighted variants: an A/B pair deploys, each variant scaled on its own; weights follow the config
+
+
+def _desired_weights(emulator: Emulator, name: str) -> dict[str, float]:
+    variants = emulator.client("sagemaker").describe_endpoint(EndpointName=name)["ProductionVariants"]
+    return {variant["VariantName"]: variant["DesiredWeight"] for variant in variants}
+
+
+def test_an_ab_pair_deploys_and_its_weights_follow_the_config(
+    deployment: Deployment, cdk: CdkCli, tmp_path: Path, dev_config: EnvironmentConfig
+):
+    """The first real-time model of dev becomes an A/B pair (an autoscaled challenger), then its
+    weights change in the config after traffic was shifted outside CloudFormation: the deploy
+    applies the configured weights (ExcludeRetainedVariantProperties: DesiredWeight; the emulator
+    honours retention, tests/e2e/emulator_rules.py rule 7)."""
+    model = next((m for m in dev_config.models if m.realtime is not None), None)
+    if model is None:
+        pytest.skip(f"no real-time model in config/{ENVIRONMENT}.yaml")
+    name = endpoint_name(ENVIRONMENT, model.name, "realtime")
+    first = model.realtime.variant_name
+    emulator = deployment.emulator
+
+    def pair(weights: tuple[float, float]) -> Callable[[dict], None]:
+        def change(document: dict) -> None:
+            block = next(m for m in document["models"] if m["name"] == model.name)["realtime"]
+            block["initial_variant_weight"] = weights[0]
+            block["variants"] = [
+                {
+                    "variant_name": "Challenger",
+                    "instance_type": "ml.c5.large",
+                    "initial_variant_weight": weights[1],
+                    "autoscaling": {"min_capacity": 1, "max_capacity": 2, "target_invocations_per_instance": 1000},
+                }
+            ]
+
+        return change
+
+    _deploy(cdk, _config_copy(tmp_path / "ab", pair((0.9, 0.1))))
+    sagemaker = emulator.client("sagemaker")
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+    assert _desired_weights(emulator, name) == {first: 0.9, "Challenger": 0.1}
+    registered = registered_scaling(emulator, name)
+    assert set(registered) == {f"endpoint/{name}/variant/{first}", f"endpoint/{name}/variant/Challenger"}
+    declared = declared_scaling(template_of(emulator, deployment.model_stack(model)), name)
+    assert {
+        resource_id: (scaling["bounds"], len(scaling["policies"]), scaling["scheduled actions"])
+        for resource_id, scaling in registered.items()
+    } == declared
+
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[
+            {"VariantName": first, "DesiredWeight": 0.5},
+            {"VariantName": "Challenger", "DesiredWeight": 0.5},
+        ],
+    )
+    _deploy(cdk, _config_copy(tmp_path / "shift", pair((0.8, 0.2))))
+    assert _desired_weights(emulator, name) == {first: 0.8, "Challenger": 0.2}
+    assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
+
+
 def platform_exports(emulator: Emulator, stack: str) -> dict[str, str]:
     stack_id = emulator.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
     paginator = emulator.client("cloudformation").get_paginator("list_exports")
