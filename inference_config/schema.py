@@ -7,6 +7,7 @@ once, in the construct, and the config file gets exactly the same validation.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from inference_constructs.inference_model import (
 )
 from inference_constructs.instance_types import check_architecture
 from inference_constructs.log_retention import check_log_retention_days
+from inference_constructs.multi_model import check_model_prefix, check_multi_model_image, is_model_prefix
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
 from inference_constructs.serverless_endpoint import ServerlessSettings
@@ -114,6 +116,21 @@ def _check_container_environment(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _check_model_source(value: str) -> str:
+    """A model artifact (.tar.gz, local or s3://), or the S3 prefix of a multi-model endpoint
+    (which ``ModelConfig`` accepts only with ``multi_model``)."""
+    return value if is_model_prefix(value) else check_model_data(value)
+
+
+def check_problem(check: Callable[[str], object], value: str) -> str:
+    """The message ``check`` raises for ``value`` (empty if it passes)."""
+    try:
+        check(value)
+    except ValueError as error:
+        return str(error)
+    return ""
+
+
 def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
     found = []
     if isinstance(getattr(settings, "instance_type", None), str):
@@ -140,11 +157,17 @@ class ModelConfig(Settings):
         description="A prebuilt framework image ({framework, version}), your own ECR image ({uri}) or your own image "
         "built from a Dockerfile at deploy time ({dockerfile})."
     )
-    model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
-        description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz."
+    model_data: Annotated[str, AfterValidator(_check_model_source)] = Field(
+        description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz; with multi_model, "
+        "an S3 prefix ending in '/'."
     )
     environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
         default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
+    )
+    multi_model: bool = Field(
+        default=False,
+        description="Serve every model under the model_data prefix from one real-time endpoint (a multi-model "
+        "endpoint: callers pick a model with TargetModel); real-time only.",
     )
     realtime: RealtimeSettings | None = Field(default=None, description="Serve as a real-time endpoint.")
     serverless: ServerlessSettings | None = Field(
@@ -199,6 +222,41 @@ class ModelConfig(Settings):
     def _served_somewhere(self) -> ModelConfig:
         if not self.modes:
             raise ValueError(f"serve the model in at least one mode: {', '.join(m.name for m in registered())}")
+        return self
+
+    @model_validator(mode="after")
+    def _multi_model_fits(self) -> ModelConfig:
+        prefix = is_model_prefix(self.model_data)
+        if not self.multi_model:
+            if prefix:
+                raise ValueError(
+                    "model_data is an S3 prefix, which only a multi-model endpoint reads: set multi_model: true, "
+                    "or give a .tar.gz"
+                )
+            return self
+        problems = []
+        if not prefix:
+            problems.append(f"model_data: {check_problem(check_model_prefix, self.model_data)}")
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html (feature exclusions);
+        # async endpoints and batch jobs are not offered one by this platform.
+        others = [mode for mode in self.modes if mode != "realtime"]
+        if others:
+            problems.append(
+                f"a multi-model endpoint is real-time only; remove {', '.join(others)} (serverless endpoints do not "
+                "host multi-model endpoints) or serve those modes from another model entry"
+            )
+        if self.realtime is not None:
+            if self.realtime.shadow is not None or self.realtime.variants:
+                problems.append("realtime.shadow and realtime.variants are not offered with multi_model")
+            for field, instance_type in self.instance_types():
+                try:
+                    check_multi_model_image(
+                        framework=self.image.framework, uri=self.image.uri, instance_type=instance_type
+                    )
+                except ValueError as error:
+                    problems.append(f"{field}: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")

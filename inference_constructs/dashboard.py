@@ -132,6 +132,8 @@ class InferenceDashboard(Construct):
         )
         if weighted:
             self.dashboard.add_widgets(*_variant_comparison(endpoint, [endpoint.variant_name, *weighted]))
+        if endpoint.model.multi_model:
+            self.dashboard.add_widgets(*_multi_model_row(endpoint))
         self._add_alarms_of(endpoint)
 
     def add_serverless_endpoint(self, endpoint: ServerlessEndpoint, *, model_name: str) -> None:
@@ -392,6 +394,31 @@ def _variant_comparison(endpoint: RealtimeEndpoint, variants: list[str]) -> list
         cloudwatch.GraphWidget(
             title="Instances in service per variant",
             left=[endpoint.metric_instances_reporting(variant_name=v, label=_label("instances", v)) for v in variants],
+            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+            width=GRID_WIDTH // 2,
+            height=GRAPH_HEIGHT,
+        ),
+    ]
+
+
+def _multi_model_row(endpoint: RealtimeEndpoint) -> list[cloudwatch.IWidget]:
+    """A multi-model endpoint's row: models loaded against cache hits, and the wait for loading."""
+    thresholds = endpoint.settings.alarms
+    return [
+        cloudwatch.GraphWidget(
+            title="Models loaded and cache hits",
+            left=[endpoint.metric_loaded_model_count(label="models loaded")],
+            right=[endpoint.metric_model_cache_hit(label="requests finding their model loaded (ratio)")],
+            right_annotations=[_line(thresholds.model_cache_hit_percent / 100, "cache hit alarm")],
+            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+            right_y_axis=cloudwatch.YAxisProps(min=0, max=1, show_units=False),
+            width=GRID_WIDTH // 2,
+            height=GRAPH_HEIGHT,
+        ),
+        cloudwatch.GraphWidget(
+            title="Model loading wait (microseconds)",
+            left=[endpoint.metric_model_loading_wait_time(p, label=f"loading wait {p}") for p in LATENCY_PERCENTILES],
+            left_annotations=[_line(thresholds.model_loading_wait_p99_milliseconds * 1000, "p99 alarm")],
             left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
             width=GRID_WIDTH // 2,
             height=GRAPH_HEIGHT,

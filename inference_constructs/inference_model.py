@@ -31,6 +31,12 @@ from inference_constructs.framework_images import (
     framework_image,
 )
 from inference_constructs.instance_types import Architecture, check_architecture
+from inference_constructs.multi_model import (
+    MULTI_MODEL_ENVIRONMENT,
+    S3_MODEL_PREFIX,
+    check_model_prefix,
+    check_multi_model_image,
+)
 from inference_constructs.network import NetworkSettings
 from inference_constructs.settings import Settings
 
@@ -233,6 +239,9 @@ class InferenceModel(Construct):
         serverless endpoints require it off).
     :param server: The model server's invocation timeout and workers for the mode this model
         serves (the framework images read them; other images may ignore them).
+    :param multi_model: Serve every model under ``model_data``, then an S3 prefix ending in
+        ``/``, from one container (``Mode: MultiModel``; callers pick one with ``TargetModel``).
+        The role may read under that prefix only (see :mod:`inference_constructs.multi_model`).
     """
 
     def __init__(
@@ -249,11 +258,21 @@ class InferenceModel(Construct):
         network: NetworkSettings | Mapping[str, Any] | None = None,
         network_isolation: bool = True,
         server: ModelServer = ModelServer(),
+        multi_model: bool = False,
     ) -> None:
         super().__init__(scope, id)
         checked_image, checked_network = _checked_props(
-            self.node.path, name=name, image=image, model_data=model_data, environment=environment, network=network
+            self.node.path,
+            name=name,
+            image=image,
+            model_data=model_data,
+            environment=environment,
+            network=network,
+            multi_model=multi_model,
         )
+        #: Whether the container serves every model under the model data prefix.
+        self.multi_model = multi_model
+        self.checked_image = checked_image
         environment = dict(environment or {})
 
         self.name = name
@@ -277,6 +296,8 @@ class InferenceModel(Construct):
         container_environment = dict(environment)
         if checked_image.is_framework:
             container_environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+            if multi_model:
+                container_environment.update(MULTI_MODEL_ENVIRONMENT)
         container_environment.update(server.environment())
         self.cfn_model = sagemaker.CfnModel(
             self,
@@ -286,7 +307,7 @@ class InferenceModel(Construct):
                 image=self.image.uri,
                 model_data_url=self.model_data_url,
                 environment=container_environment or None,
-                mode="SingleModel",
+                mode="MultiModel" if multi_model else "SingleModel",
             ),
             enable_network_isolation=network_isolation,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
@@ -303,8 +324,12 @@ class InferenceModel(Construct):
         self._acknowledge_findings()
 
     def check_runs_on(self, instance_type: str) -> None:
-        """Raise ValueError unless this model's image runs on ``instance_type``."""
+        """Raise ValueError unless this model's image runs on ``instance_type`` (and, for a
+        multi-model endpoint, serves several models there)."""
         check_architecture(self.architecture, instance_type)
+        if self.multi_model:
+            image = self.checked_image
+            check_multi_model_image(framework=image.framework, uri=image.uri, instance_type=instance_type)
 
     @property
     def model_name(self) -> str:
@@ -333,6 +358,8 @@ class InferenceModel(Construct):
         return ecr_image(self, image.uri)
 
     def _model_data_url(self, model_data: str) -> str:
+        if self.multi_model:
+            return self._model_prefix_url(model_data)
         if model_data.startswith("s3://"):
             match = S3_MODEL_URI.fullmatch(model_data)
             assert match is not None
@@ -349,6 +376,22 @@ class InferenceModel(Construct):
             )
         )
         return artifact.s3_object_url
+
+    def _model_prefix_url(self, prefix: str) -> str:
+        """A multi-model endpoint's prefix: the role may read the objects under it, and only those."""
+        match = S3_MODEL_PREFIX.fullmatch(prefix)
+        assert match is not None
+        objects = cdk.Stack.of(self).format_arn(
+            service="s3", region="", account="", resource=match["bucket"], resource_name=f"{match['key']}*"
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+        acknowledge_wildcard_resources(
+            self.role,
+            [objects],
+            "A multi-model endpoint loads whichever model a request names (TargetModel) from under its model data "
+            f"prefix {prefix}; reads are confined to that prefix.",
+        )
+        return prefix
 
     def _grant_runtime_access(self) -> None:
         stack = cdk.Stack.of(self)
@@ -463,6 +506,7 @@ def _checked_props(
     model_data: str,
     environment: Mapping[str, str] | None,
     network: NetworkSettings | Mapping[str, Any] | None,
+    multi_model: bool = False,
 ) -> tuple[ModelImage, NetworkSettings | None]:
     """The validated image and network; every problem with the props raised together."""
     problems = ProblemCollector()
@@ -476,8 +520,11 @@ def _checked_props(
 
     check_value("name", name, check_model_name)
     checked_image = problems.validate(ModelImage, image, "image")
-    check_value("model_data", model_data, check_model_data)
-    check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
+    if multi_model:
+        check_value("model_data", model_data, check_model_prefix)
+    else:
+        check_value("model_data", model_data, check_model_data)
+        check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
     if checked_image is not None and checked_image.dockerfile:
         check_value(
             "image.dockerfile", checked_image.dockerfile, lambda value: check_dockerfile_exists(value, Path.cwd())

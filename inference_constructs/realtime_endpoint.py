@@ -157,6 +157,18 @@ class RealtimeAlarms(AlarmEvaluation):
     disk_utilization_percent: float = Field(
         default=90, gt=0, le=100, description="Average disk utilization per instance, in percent."
     )
+    model_loading_wait_p99_milliseconds: int = Field(
+        default=5000,
+        ge=1,
+        le=3_600_000,
+        description="Multi-model endpoints only: p99 time a request waits for its model to be downloaded and loaded.",
+    )
+    model_cache_hit_percent: float = Field(
+        default=50,
+        gt=0,
+        le=100,
+        description="Multi-model endpoints only: alarm when fewer requests than this find their model loaded.",
+    )
 
 
 class ShadowVariantSettings(Settings):
@@ -532,7 +544,38 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         self, thresholds: RealtimeAlarms, instance_type: str, variant_name: str | None = None
     ) -> list[AlarmSpec]:
         """The alarms of one production variant (``None``: the endpoint's first, ``variant_name``)."""
-        v = variant_name
+        return [
+            *self._common_alarm_specs(thresholds, instance_type, variant_name),
+            *self._multi_model_alarm_specs(thresholds, variant_name),
+        ]
+
+    def _multi_model_alarm_specs(self, thresholds: RealtimeAlarms, variant_name: str | None) -> list[AlarmSpec]:
+        """A multi-model endpoint's own alarms: requests waiting for models to load, and too few
+        finding their model loaded (the instances hold too few models for the traffic).
+        https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-endpoint-cloudwatch-metrics.html"""
+        if not self.model.multi_model:
+            return []
+        return [
+            AlarmSpec(
+                "ModelLoadingWaitTime",
+                self.metric_model_loading_wait_time(variant_name=variant_name),
+                thresholds.model_loading_wait_p99_milliseconds * 1000,
+                "p99 time requests wait for their model to be downloaded and loaded (microseconds) is above the "
+                "threshold",
+                # No requests, no waiting: silence is not a problem.
+                cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            AlarmSpec(
+                "ModelCacheHit",
+                self.metric_model_cache_hit(variant_name=variant_name),
+                thresholds.model_cache_hit_percent / 100,
+                "too few requests find their model already loaded (Average of ModelCacheHit is the ratio)",
+                cloudwatch.TreatMissingData.NOT_BREACHING,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            ),
+        ]
+
+    def _common_alarm_specs(self, thresholds: RealtimeAlarms, instance_type: str, v: str | None) -> list[AlarmSpec]:
         # Invocation alarms: no traffic is not an error, so missing data is not breaching.
         # Utilization alarms keep their state while data is missing: instances being replaced
         # during a deployment report nothing for a minute or two.
@@ -626,6 +669,21 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 time_zone=cdk.TimeZone.of(action.time_zone) if action.time_zone else None,
             )
         return target
+
+    # Multi-model endpoint metrics (AWS/SageMaker, per endpoint and variant):
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-endpoint-cloudwatch-metrics.html
+
+    def metric_loaded_model_count(self, **props: Any) -> cloudwatch.Metric:
+        """Models loaded in the variant's containers."""
+        return self.metric("LoadedModelCount", statistic="Maximum", **props)
+
+    def metric_model_cache_hit(self, **props: Any) -> cloudwatch.Metric:
+        """Average: the share of requests whose model was already loaded (0 to 1)."""
+        return self.metric("ModelCacheHit", statistic="Average", **props)
+
+    def metric_model_loading_wait_time(self, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
+        """Time a request waited for its model to be downloaded and loaded, in microseconds."""
+        return self.metric("ModelLoadingWaitTime", statistic=statistic, **props)
 
     @property
     def weighted_variant_names(self) -> list[str]:

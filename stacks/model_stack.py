@@ -88,4 +88,6 @@ class ModelStack(cdk.Stack):
             "model_data": f"{self._base_dir}/{model_data}" if local else model_data,
             "encryption_key": self._platform.encryption_key,
             "environment": self._model.environment,
+            # Only real-time serves multi-model (the config refuses other modes with it).
+            **({"multi_model": True} if self._model.multi_model else {}),
         }
