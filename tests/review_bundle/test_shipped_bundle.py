@@ -160,9 +160,10 @@ def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_d
     assembly = Assembly.load(assembly_dir)
     cost = read(bundle, "cost.md")
     for environment, config in shipped_configs.items():
-        expected = sum(
-            model.realtime.autoscaling.min_capacity * table[model.realtime.instance_type] * 730
+        expected = sum(  # every production variant's minimum, weighted variants included
+            variant.autoscaling.min_capacity * table[variant.instance_type] * 730
             for model in config.models
+            for variant in (model.realtime, *model.realtime.variants)
         ) + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
             model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
             for model in config.models

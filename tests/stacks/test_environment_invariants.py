@@ -132,9 +132,14 @@ def _served_models(template: dict) -> dict[str, set[str]]:
     return served
 
 
-def test_every_environment_serves_a_serverless_endpoint_and_publishes_its_name(synthesized):
+def test_every_environment_serves_a_serverless_endpoint_and_publishes_its_name(synthesized, shipped_configs):
     for name in ENVIRONMENTS:
+        # Every model with a serverless block (a multi-model endpoint is real-time only), and one at least.
+        serverless = {model.name for model in shipped_configs[name].models if model.serverless is not None}
+        assert serverless, name
         for model_name, stack in synthesized.stages[name].model_stacks.items():
+            if model_name not in serverless:
+                continue
             template = synthesized.template(stack)
             expected = f"{name}-{model_name}-serverless"
             endpoints = [
