@@ -249,6 +249,8 @@ def _label(stack: Stack, render: Renderer, logical_id: str, resource: dict[str, 
         for container in containers:
             image = render.text(container.get("Image", "?"))
             lines.append(image.rsplit("/", 1)[-1])
+            if container.get("Mode") == "MultiModel":
+                lines += ["multi-model endpoint, models under", render.text(container.get("ModelDataUrl", "?"))]
         lines.append("network isolated" if properties.get("EnableNetworkIsolation") is True else "network access")
         if properties.get("VpcConfig"):
             lines.append(f"in a VPC, {len(properties['VpcConfig'].get('Subnets', []))} subnets")

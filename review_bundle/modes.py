@@ -256,7 +256,15 @@ def _model_settings(render: Renderer, resource: dict[str, Any]) -> list[tuple[st
     settings = []
     for container in containers:
         settings.append(("Image", render.text(container.get("Image", container.get("ModelPackageName", "?")))))
-        if "ModelDataUrl" in container:
+        if container.get("Mode") == "MultiModel":
+            settings.append(
+                (
+                    "Models (multi-model endpoint)",
+                    f"every .tar.gz under {render.text(container.get('ModelDataUrl', '?'))}, loaded on the first "
+                    "request that names it (TargetModel)",
+                )
+            )
+        elif "ModelDataUrl" in container:
             settings.append(("Model artifact", render.text(container["ModelDataUrl"])))
     isolation = properties.get("EnableNetworkIsolation", False)
     settings.append(("Network isolation", "on (the container has no network access)" if isolation is True else "off"))

@@ -947,6 +947,43 @@ def test_an_ab_pair_deploys_and_its_weights_follow_the_config(
     assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
 
 
+# 8c. A multi-model endpoint deploys as a model stack of its own
+
+
+def test_a_multi_model_endpoint_deploys_on_its_prefix(deployment: Deployment, cdk: CdkCli, tmp_path: Path):
+    """A copy of the dev config with one more model, a multi-model endpoint: its stack deploys,
+    the model serves the prefix in MultiModel mode and its endpoint is in service. The stack is
+    deleted afterwards, as the later steps deploy the shipped config (cdk deploy never deletes
+    a stack the app no longer has)."""
+    prefix = "s3://tenant-models/tenants/"
+    stack = model_stack_name(ENVIRONMENT, "tenants")
+
+    def add(document: dict) -> None:
+        document["models"].append(
+            {
+                "name": "tenants",
+                "image": {"framework": "sklearn", "version": "1.4-2"},
+                "multi_model": True,
+                "model_data": prefix,
+                "realtime": {"instance_type": "ml.m5.large", "deployment": {"strategy": "all_at_once"}},
+            }
+        )
+
+    _deploy(cdk, _config_copy(tmp_path, add))
+    emulator = deployment.emulator
+    sagemaker = emulator.client("sagemaker")
+    try:
+        (model,) = model_names_of(emulator, stack)
+        container = sagemaker.describe_model(ModelName=model)["PrimaryContainer"]
+        assert (container["Mode"], container["ModelDataUrl"]) == ("MultiModel", prefix)
+        name = endpoint_name(ENVIRONMENT, "tenants", "realtime")
+        assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+    finally:
+        cloudformation = emulator.client("cloudformation")
+        cloudformation.delete_stack(StackName=stack)
+        cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack)
+
+
 def platform_exports(emulator: Emulator, stack: str) -> dict[str, str]:
     stack_id = emulator.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
     paginator = emulator.client("cloudformation").get_paginator("list_exports")

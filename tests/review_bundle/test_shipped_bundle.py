@@ -249,3 +249,15 @@ def test_aws_rules_page_names_each_violation(tmp_path):
     page = aws_rules_report(tmp_path)
     assert "**1 violation(s)** of" in page
     assert "| datapoints-within-evaluation-periods | Dev.template.json | Alarm |" in page
+
+
+def test_a_multi_model_endpoint_is_recognised_in_summary_and_diagram(bundle, shipped_configs):
+    staging = shipped_configs["staging"]
+    (tenants,) = [model for model in staging.models if model.multi_model]
+    summary = read(bundle, "environments/staging.md")
+    assert (
+        f"| Models (multi-model endpoint) | every .tar.gz under {tenants.model_data}, loaded on the first request "
+        "that names it (TargetModel) |" in summary
+    )
+    dot = read(bundle, "diagrams/staging.dot")
+    assert f"multi-model endpoint, models under\\n{tenants.model_data}" in dot
