@@ -22,7 +22,12 @@ from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
-from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint, check_instance_endpoint_props
+from inference_constructs.endpoint import (
+    INSTANCE_NAMESPACE,
+    EndpointLogSettings,
+    InstanceBackedEndpoint,
+    check_instance_endpoint_props,
+)
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, ModelImage, check_model_data
 from inference_constructs.instance_types import check_architecture, check_autoscalable, check_instance_type, vcpus_of
@@ -481,6 +486,9 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             for v in checked.variants
             if v.autoscaling is not None
         }
+        for target in [self.scalable_target, *self.variant_scalable_targets.values()]:
+            if target is not None:
+                self._retain_scaling_resources(target)
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
 
     def _capture_data(
@@ -558,7 +566,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         return [
             AlarmSpec(
                 "ModelLoadingWaitTime",
-                self.metric_model_loading_wait_time(variant_name=variant_name),
+                self.metric_spec("ModelLoadingWaitTime", statistic="p99", variant_name=variant_name),
                 thresholds.model_loading_wait_p99_milliseconds * 1000,
                 "p99 time requests wait for their model to be downloaded and loaded (microseconds) is above the "
                 "threshold",
@@ -567,7 +575,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "ModelCacheHit",
-                self.metric_model_cache_hit(variant_name=variant_name),
+                self.metric_spec("ModelCacheHit", statistic="Average", variant_name=variant_name),
                 thresholds.model_cache_hit_percent / 100,
                 "too few requests find their model already loaded (Average of ModelCacheHit is the ratio)",
                 cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -593,7 +601,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         return [
             AlarmSpec(
                 "Invocation5XXErrors",
-                self.metric_invocation_5xx_errors(variant_name=v),
+                self.metric_spec("Invocation5XXErrors", statistic="Sum", variant_name=v),
                 thresholds.invocation_5xx_errors,
                 "the model or its container failed requests (HTTP 5XX)",
                 not_breaching,
@@ -607,14 +615,14 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "ModelLatency",
-                self.metric_model_latency(variant_name=v),
+                self.metric_spec("ModelLatency", statistic="p99", variant_name=v),
                 thresholds.model_latency_p99_milliseconds * 1000,
                 "p99 model latency (microseconds) is above the threshold",
                 not_breaching,
             ),
             AlarmSpec(
                 "CpuUtilization",
-                self.metric_cpu_utilization(variant_name=v),
+                self.metric_spec("CPUUtilization", namespace=INSTANCE_NAMESPACE, variant_name=v),
                 # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
                 thresholds.cpu_utilization_percent * vcpus_of(instance_type),
                 f"average CPU utilization per instance is above {thresholds.cpu_utilization_percent:g}% of its "
@@ -623,14 +631,14 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "MemoryUtilization",
-                self.metric_memory_utilization(variant_name=v),
+                self.metric_spec("MemoryUtilization", namespace=INSTANCE_NAMESPACE, variant_name=v),
                 thresholds.memory_utilization_percent,
                 "average memory utilization per instance is high",
                 keep_state,
             ),
             AlarmSpec(
                 "DiskUtilization",
-                self.metric_disk_utilization(variant_name=v),
+                self.metric_spec("DiskUtilization", namespace=INSTANCE_NAMESPACE, variant_name=v),
                 thresholds.disk_utilization_percent,
                 "average disk utilization per instance is high",
                 keep_state,
