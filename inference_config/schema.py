@@ -17,6 +17,7 @@ from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.inference_model import (
     ModelImage,
+    check_dockerfile_exists,
     check_local_artifact_exists,
     check_model_data,
     check_model_name,
@@ -27,6 +28,7 @@ from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.multi_model import check_model_prefix, check_multi_model_image, is_model_prefix
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
+from inference_constructs.serial_pipeline import MAX_PIPELINE_CONTAINERS, PipelineContainer
 from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
@@ -169,6 +171,11 @@ class ModelConfig(Settings):
         description="Serve every model under the model_data prefix from one real-time endpoint (a multi-model "
         "endpoint: callers pick a model with TargetModel); real-time only.",
     )
+    serial_pipeline: tuple[PipelineContainer, ...] = Field(
+        default=(),
+        description="Containers run in order in front of the model's own, each answer the next one's request (a "
+        "serial inference pipeline); real-time and batch only.",
+    )
     realtime: RealtimeSettings | None = Field(default=None, description="Serve as a real-time endpoint.")
     serverless: ServerlessSettings | None = Field(
         default=None, description="Serverless endpoint; its model runs outside any VPC, without network isolation."
@@ -186,6 +193,47 @@ class ModelConfig(Settings):
     def _platform_variables_are_reserved(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         image = info.data.get("image")
         check_reserved_environment(value, framework_image=image is not None and image.is_framework)
+        return value
+
+    @field_validator("serial_pipeline")
+    @classmethod
+    def _pipeline_environments_fit(cls, value: tuple[PipelineContainer, ...]) -> tuple[PipelineContainer, ...]:
+        if len(value) > MAX_PIPELINE_CONTAINERS:
+            raise ValueError(
+                f"at most {MAX_PIPELINE_CONTAINERS} containers in front of the model's own (sagemaker "
+                f"ContainerDefinitionList takes {MAX_PIPELINE_CONTAINERS + 1}); got {len(value)}"
+            )
+        problems = []
+        for index, container in enumerate(value):
+            try:
+                _check_container_environment(container.environment)
+                check_reserved_environment(container.environment, framework_image=container.image.is_framework)
+            except ValueError as error:
+                problems.append(f"[{index}].environment: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("serial_pipeline")
+    @classmethod
+    def _pipeline_artifacts_exist(
+        cls, value: tuple[PipelineContainer, ...], info: ValidationInfo
+    ) -> tuple[PipelineContainer, ...]:
+        base_dir = (info.context or {}).get("base_dir")
+        problems = []
+        for index, container in enumerate(value):
+            for field, check in (
+                ("model_data", lambda path: check_local_artifact_exists(path, Path(base_dir))),
+                ("image.dockerfile", lambda path: check_dockerfile_exists(path, Path(base_dir))),
+            ):
+                path = container.model_data if field == "model_data" else container.image.dockerfile
+                if base_dir is not None and path is not None:
+                    try:
+                        check(path)
+                    except ValueError as error:
+                        problems.append(f"[{index}].{field}: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @field_validator("batch")
@@ -225,6 +273,20 @@ class ModelConfig(Settings):
         return self
 
     @model_validator(mode="after")
+    def _pipeline_fits_its_modes(self) -> ModelConfig:
+        # Serverless endpoints exclude inference pipelines
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html, feature exclusions);
+        # real-time and batch run them (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-pipelines.html).
+        # Async endpoints are not offered one by this platform (not checked against AWS).
+        refused = [mode for mode in ("serverless", "async") if mode in self.modes]
+        if self.serial_pipeline and refused:
+            raise ValueError(
+                f"a serial pipeline runs on real-time endpoints and batch transform only; remove {', '.join(refused)} "
+                "(serverless endpoints exclude inference pipelines) or serve those modes from another model entry"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _multi_model_fits(self) -> ModelConfig:
         prefix = is_model_prefix(self.model_data)
         if not self.multi_model:
@@ -237,6 +299,8 @@ class ModelConfig(Settings):
         problems = []
         if not prefix:
             problems.append(f"model_data: {check_problem(check_model_prefix, self.model_data)}")
+        if self.serial_pipeline:
+            problems.append("serial_pipeline: a multi-model endpoint runs one container")
         # https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html (feature exclusions);
         # async endpoints and batch jobs are not offered one by this platform.
         others = [mode for mode in self.modes if mode != "realtime"]
@@ -263,11 +327,15 @@ class ModelConfig(Settings):
     def _image_runs_on_every_instance(self) -> ModelConfig:
         # Serverless compute is x86_64 (no instance type to choose), like the framework images.
         problems = []
+        images = [("image", self.image)] + [
+            (f"serial_pipeline[{index}].image", container.image) for index, container in enumerate(self.serial_pipeline)
+        ]
         for field, instance_type in self.instance_types():
-            try:
-                check_architecture(self.image.architecture, instance_type)
-            except ValueError as error:
-                problems.append(f"{field}: {error}")
+            for image_field, image in images:
+                try:
+                    check_architecture(image.architecture, instance_type)
+                except ValueError as error:
+                    problems.append(f"{field}: {error}" + (f" ({image_field})" if image is not self.image else ""))
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -39,6 +39,9 @@ from inference_constructs.multi_model import (
 )
 from inference_constructs.network import NetworkSettings
 from inference_constructs.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_constructs.serial_pipeline import PipelineContainer
 
 ECR_IMAGE_URI = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
@@ -239,6 +242,8 @@ class InferenceModel(Construct):
         serverless endpoints require it off).
     :param server: The model server's invocation timeout and workers for the mode this model
         serves (the framework images read them; other images may ignore them).
+    :param pipeline: Containers run in order in front of this model's own, each answer the next
+        one's request (a serial inference pipeline, see :mod:`inference_constructs.serial_pipeline`).
     :param multi_model: Serve every model under ``model_data``, then an S3 prefix ending in
         ``/``, from one container (``Mode: MultiModel``; callers pick one with ``TargetModel``).
         The role may read under that prefix only (see :mod:`inference_constructs.multi_model`).
@@ -259,8 +264,10 @@ class InferenceModel(Construct):
         network_isolation: bool = True,
         server: ModelServer = ModelServer(),
         multi_model: bool = False,
+        pipeline: Sequence[PipelineContainer | Mapping[str, Any]] = (),
     ) -> None:
         super().__init__(scope, id)
+        checked_pipeline = _checked_pipeline(f"{scope.node.path}/{id}", pipeline, multi_model=multi_model)
         checked_image, checked_network = _checked_props(
             self.node.path,
             name=name,
@@ -299,16 +306,24 @@ class InferenceModel(Construct):
             if multi_model:
                 container_environment.update(MULTI_MODEL_ENVIRONMENT)
         container_environment.update(server.environment())
+        own_container = sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=self.image.uri,
+            model_data_url=self.model_data_url,
+            environment=container_environment or None,
+            mode="MultiModel" if multi_model else "SingleModel",
+        )
+        #: The images of the containers in front of the model's own (a serial pipeline), in order.
+        self.pipeline_images: list[ResolvedImage] = []
+        containers = [*self._pipeline_containers(checked_pipeline, server), own_container] if pipeline else None
         self.cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=self.image.uri,
-                model_data_url=self.model_data_url,
-                environment=container_environment or None,
-                mode="MultiModel" if multi_model else "SingleModel",
-            ),
+            primary_container=None if containers else own_container,
+            containers=containers,
+            inference_execution_config=sagemaker.CfnModel.InferenceExecutionConfigProperty(mode="Serial")
+            if containers
+            else None,
             enable_network_isolation=network_isolation,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 security_group_ids=list(checked_network.security_group_ids), subnets=checked_network.subnet_ids
@@ -336,12 +351,38 @@ class InferenceModel(Construct):
         """The CloudFormation-generated model name (replaced whenever the model changes)."""
         return self.cfn_model.attr_model_name
 
-    def _resolve_image(self, image: ModelImage) -> ResolvedImage:
+    def _pipeline_containers(
+        self, pipeline: Sequence[PipelineContainer], server: ModelServer
+    ) -> list[sagemaker.CfnModel.ContainerDefinitionProperty]:
+        """The containers in front of the model's own: each image pulled and artifact read by the
+        role, framework images given their handler variables and the mode's server limits."""
+        containers = []
+        for index, container in enumerate(pipeline, start=1):
+            image = self._resolve_image(container.image, f"Container{index}Image")
+            self._grant_pull(image)
+            self.pipeline_images.append(image)
+            environment = dict(container.environment)
+            if container.image.is_framework:
+                environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+                environment.update(server.environment())
+            containers.append(
+                sagemaker.CfnModel.ContainerDefinitionProperty(
+                    container_hostname=f"step{index}",
+                    image=image.uri,
+                    model_data_url=self._model_data_url(container.model_data, f"Container{index}Artifact")
+                    if container.model_data
+                    else None,
+                    environment=environment or None,
+                )
+            )
+        return containers
+
+    def _resolve_image(self, image: ModelImage, asset_id: str = "Image") -> ResolvedImage:
         if image.dockerfile is not None:
             dockerfile = Path(image.dockerfile)
             asset = ecr_assets.DockerImageAsset(
                 self,
-                "Image",
+                asset_id,
                 directory=str(dockerfile.parent),
                 file=dockerfile.name,
                 # Built for the instances' architecture, whatever machine runs cdk deploy: an
@@ -357,7 +398,7 @@ class InferenceModel(Construct):
         assert image.uri is not None
         return ecr_image(self, image.uri)
 
-    def _model_data_url(self, model_data: str) -> str:
+    def _model_data_url(self, model_data: str, asset_id: str = "Artifact") -> str:
         if self.multi_model:
             return self._model_prefix_url(model_data)
         if model_data.startswith("s3://"):
@@ -368,7 +409,7 @@ class InferenceModel(Construct):
             )
             self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
             return model_data
-        artifact = s3_assets.Asset(self, "Artifact", path=model_data)
+        artifact = s3_assets.Asset(self, asset_id, path=model_data)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
@@ -395,12 +436,7 @@ class InferenceModel(Construct):
 
     def _grant_runtime_access(self) -> None:
         stack = cdk.Stack.of(self)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[self.image.repository_arn],
-            )
-        )
+        self._grant_pull(self.image)
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         self.encryption_key.grant_decrypt(self.role)
         self.log_resources = [
@@ -429,6 +465,14 @@ class InferenceModel(Construct):
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
+
+    def _grant_pull(self, image: ResolvedImage) -> None:
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[image.repository_arn],
             )
         )
 
@@ -536,3 +580,33 @@ def _checked_props(
     assert isinstance(checked_image, ModelImage)
     assert checked_network is None or isinstance(checked_network, NetworkSettings)
     return checked_image, checked_network
+
+
+def _checked_pipeline(
+    path: str, pipeline: Sequence[PipelineContainer | Mapping[str, Any]], *, multi_model: bool
+) -> list[PipelineContainer]:
+    """The validated containers of a serial pipeline; every problem raised together."""
+    # Imported here: serial_pipeline builds its container settings from this module's ModelImage.
+    from inference_constructs.serial_pipeline import MAX_PIPELINE_CONTAINERS, PipelineContainer
+
+    problems = ProblemCollector()
+    checked = []
+    for index, container in enumerate(pipeline):
+        valid = problems.validate(PipelineContainer, container, f"pipeline[{index}]")
+        if isinstance(valid, PipelineContainer):
+            checked.append(valid)
+            framework = valid.image.is_framework
+            problems.attempt(
+                lambda valid=valid, framework=framework: check_reserved_environment(
+                    valid.environment, framework_image=framework
+                ),
+                f"pipeline[{index}].environment",
+            )
+    problems.check(
+        len(pipeline) <= MAX_PIPELINE_CONTAINERS,
+        f"pipeline: at most {MAX_PIPELINE_CONTAINERS} containers in front of the model's own (sagemaker "
+        f"ContainerDefinitionList takes {MAX_PIPELINE_CONTAINERS + 1}); got {len(pipeline)}",
+    )
+    problems.check(not (pipeline and multi_model), "pipeline: a multi-model endpoint runs one container")
+    problems.raise_if_any(path)
+    return checked

@@ -10,6 +10,7 @@ from constructs import Construct
 from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.endpoint import EndpointLogSettings
 from inference_constructs.inference_model import ModelImage
+from inference_constructs.serial_pipeline import PipelineContainer
 from inference_core.modes import registered
 from stacks.modes import ModeContext, unit_of
 from stacks.platform_stack import PlatformResources
@@ -90,4 +91,19 @@ class ModelStack(cdk.Stack):
             "environment": self._model.environment,
             # Only real-time serves multi-model (the config refuses other modes with it).
             **({"multi_model": True} if self._model.multi_model else {}),
+            # Only real-time and batch run serial pipelines (the config refuses other modes with one).
+            **(
+                {"pipeline": [self._local_paths(c) for c in self._model.serial_pipeline]}
+                if self._model.serial_pipeline
+                else {}
+            ),
         }
+
+    def _local_paths(self, container: PipelineContainer) -> PipelineContainer:
+        """A pipeline container with its local artifact and Dockerfile under the repository root."""
+        image, data = container.image, container.model_data
+        if image.dockerfile is not None:
+            image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
+        if data is not None and not data.startswith("s3://"):
+            data = f"{self._base_dir}/{data}"
+        return container.model_copy(update={"image": image, "model_data": data})
