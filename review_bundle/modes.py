@@ -254,8 +254,13 @@ def _model_settings(render: Renderer, resource: dict[str, Any]) -> list[tuple[st
         [properties["PrimaryContainer"]] if "PrimaryContainer" in properties else properties.get("Containers", [])
     )
     settings = []
-    for container in containers:
-        settings.append(("Image", render.text(container.get("Image", container.get("ModelPackageName", "?")))))
+    if len(containers) > 1:
+        # A serial inference pipeline: each container's answer is the next one's request.
+        chain = " → ".join(render.text(c.get("Image", "?")).rsplit("/", 1)[-1] for c in containers)
+        settings.append(("Serial pipeline", f"{len(containers)} containers in order: {chain}"))
+    for index, container in enumerate(containers, start=1):
+        label = f"Container {index} image" if len(containers) > 1 else "Image"
+        settings.append((label, render.text(container.get("Image", container.get("ModelPackageName", "?")))))
         if container.get("Mode") == "MultiModel":
             settings.append(
                 (

@@ -947,41 +947,58 @@ def test_an_ab_pair_deploys_and_its_weights_follow_the_config(
     assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
 
 
-# 8c. A multi-model endpoint deploys as a model stack of its own
+# 8c. A multi-model endpoint and a serial pipeline deploy as model stacks of their own
 
 
-def test_a_multi_model_endpoint_deploys_on_its_prefix(deployment: Deployment, cdk: CdkCli, tmp_path: Path):
-    """A copy of the dev config with one more model, a multi-model endpoint: its stack deploys,
-    the model serves the prefix in MultiModel mode and its endpoint is in service. The stack is
-    deleted afterwards, as the later steps deploy the shipped config (cdk deploy never deletes
-    a stack the app no longer has)."""
+PREPROCESS_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/iris-preprocess:1"
+
+
+def test_a_multi_model_endpoint_and_a_serial_pipeline_deploy_as_model_stacks(
+    deployment: Deployment, cdk: CdkCli, tmp_path: Path
+):
+    """A copy of the dev config with two more models: a multi-model endpoint and a serial
+    pipeline. Their stacks deploy; the first model serves the prefix in MultiModel mode, the
+    second lists its containers in order, the model's own last; both endpoints are in service.
+    The stacks are deleted afterwards, as the later steps deploy the shipped config (cdk deploy
+    never deletes a stack the app no longer has)."""
     prefix = "s3://tenant-models/tenants/"
-    stack = model_stack_name(ENVIRONMENT, "tenants")
+    realtime = {"instance_type": "ml.m5.large", "deployment": {"strategy": "all_at_once"}}
+    image = {"framework": "sklearn", "version": "1.4-2"}
 
     def add(document: dict) -> None:
-        document["models"].append(
+        artifact = document["models"][0]["model_data"]
+        document["models"] += [
+            {"name": "tenants", "image": image, "multi_model": True, "model_data": prefix, "realtime": realtime},
             {
-                "name": "tenants",
-                "image": {"framework": "sklearn", "version": "1.4-2"},
-                "multi_model": True,
-                "model_data": prefix,
-                "realtime": {"instance_type": "ml.m5.large", "deployment": {"strategy": "all_at_once"}},
-            }
-        )
+                "name": "piped",
+                "image": image,
+                "model_data": artifact,
+                "serial_pipeline": [{"image": {"uri": PREPROCESS_IMAGE}, "environment": {"STEP": "scale"}}],
+                "realtime": realtime,
+            },
+        ]
 
+    stacks = [model_stack_name(ENVIRONMENT, name) for name in ("tenants", "piped")]
     _deploy(cdk, _config_copy(tmp_path, add))
     emulator = deployment.emulator
     sagemaker = emulator.client("sagemaker")
     try:
-        (model,) = model_names_of(emulator, stack)
-        container = sagemaker.describe_model(ModelName=model)["PrimaryContainer"]
+        (tenants,) = model_names_of(emulator, stacks[0])
+        container = sagemaker.describe_model(ModelName=tenants)["PrimaryContainer"]
         assert (container["Mode"], container["ModelDataUrl"]) == ("MultiModel", prefix)
-        name = endpoint_name(ENVIRONMENT, "tenants", "realtime")
-        assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+        (piped,) = model_names_of(emulator, stacks[1])
+        containers = sagemaker.describe_model(ModelName=piped)["Containers"]
+        assert [c["Image"] for c in containers][0] == PREPROCESS_IMAGE
+        assert containers[0]["Environment"] == {"STEP": "scale"}
+        assert "sagemaker-scikit-learn" in containers[1]["Image"] and len(containers) == 2
+        for name in ("tenants", "piped"):
+            endpoint = endpoint_name(ENVIRONMENT, name, "realtime")
+            assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
     finally:
         cloudformation = emulator.client("cloudformation")
-        cloudformation.delete_stack(StackName=stack)
-        cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack)
+        for stack in stacks:
+            cloudformation.delete_stack(StackName=stack)
+            cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
 
 
 def platform_exports(emulator: Emulator, stack: str) -> dict[str, str]:

@@ -261,3 +261,14 @@ def test_a_multi_model_endpoint_is_recognised_in_summary_and_diagram(bundle, shi
     )
     dot = read(bundle, "diagrams/staging.dot")
     assert f"multi-model endpoint, models under\\n{tenants.model_data}" in dot
+
+
+def test_a_serial_pipeline_shows_its_chain_in_summary_and_diagram(bundle, shipped_configs):
+    (model,) = [m for m in shipped_configs["staging"].models if m.serial_pipeline]
+    summary = read(bundle, "environments/staging.md")
+    (container,) = model.serial_pipeline
+    first = container.image.uri.rsplit("/", 1)[-1]
+    assert f"| Serial pipeline | 2 containers in order: {first} → sagemaker-scikit-learn:1.4-2-cpu-py3 |" in summary
+    assert f"| Container 1 image | {container.image.uri} |" in summary
+    dot = read(bundle, "diagrams/staging.dot")
+    assert f"serial pipeline of 2:\\n1. {first}\\n2. sagemaker-scikit-learn:1.4-2-cpu-py3" in dot
