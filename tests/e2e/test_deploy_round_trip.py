@@ -988,7 +988,7 @@ def test_a_multi_model_endpoint_and_a_serial_pipeline_deploy_as_model_stacks(
         assert (container["Mode"], container["ModelDataUrl"]) == ("MultiModel", prefix)
         (piped,) = model_names_of(emulator, stacks[1])
         containers = sagemaker.describe_model(ModelName=piped)["Containers"]
-        assert [c["Image"] for c in containers][0] == PREPROCESS_IMAGE
+        assert containers[0]["Image"] == PREPROCESS_IMAGE
         assert containers[0]["Environment"] == {"STEP": "scale"}
         assert "sagemaker-scikit-learn" in containers[1]["Image"] and len(containers) == 2
         for name in ("tenants", "piped"):
