@@ -284,6 +284,16 @@ class ModelConfig(Settings):
                 f"a serial pipeline runs on real-time endpoints and batch transform only; remove {', '.join(refused)} "
                 "(serverless endpoints exclude inference pipelines) or serve those modes from another model entry"
             )
+        # "If you pass multiple containers to a CreateModel request, then the maximum length of all of
+        # their maps, combined, is also 32 KB" (ContainerDefinition.Environment,
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+        environments = [self.environment, *(container.environment for container in self.serial_pipeline)]
+        size = sum(len(key.encode()) + len(value.encode()) for env in environments for key, value in env.items())
+        if self.serial_pipeline and size > MAX_CONTAINER_ENVIRONMENT_BYTES:
+            raise ValueError(
+                f"the environments of the model and its serial_pipeline containers take {size} bytes together; "
+                "CreateModel allows 32 KB for all containers combined"
+            )
         return self
 
     @model_validator(mode="after")

@@ -307,6 +307,9 @@ class InferenceModel(Construct):
                 container_environment.update(MULTI_MODEL_ENVIRONMENT)
         container_environment.update(server.environment())
         own_container = sagemaker.CfnModel.ContainerDefinitionProperty(
+            # SageMaker wants a hostname on every container of a pipeline or on none (ContainerHostname,
+            # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+            container_hostname="model" if pipeline else None,
             image=self.image.uri,
             model_data_url=self.model_data_url,
             environment=container_environment or None,

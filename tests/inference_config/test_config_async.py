@@ -113,9 +113,9 @@ def test_a_model_with_no_mode_names_async_as_a_choice(tmp_path):
 
 def test_shipped_environments_serve_async_scaled_to_zero(shipped_configs):
     for name, config in shipped_configs.items():
-        # Every model serves async except multi-model endpoints (real-time only).
+        # Every model serves async except multi-model endpoints and serial pipelines (no async for them).
         for model in config.models:
-            assert model.async_ is not None or model.multi_model, name
+            assert model.async_ is not None or model.multi_model or model.serial_pipeline, name
             if model.async_ is None:
                 continue
             assert model.async_.autoscaling.min_capacity == 0, name

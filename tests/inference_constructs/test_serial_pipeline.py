@@ -36,8 +36,10 @@ def test_the_containers_run_in_order_the_models_own_last(pipeline):
     assert first["Image"] == PREPROCESS["image"]["uri"] and first["ContainerHostname"] == "step1"
     assert first["ModelDataUrl"] == PREPROCESS["model_data"] and first["Environment"] == {"SCALER": "standard"}
     assert second["ContainerHostname"] == "step2" and "ModelDataUrl" not in second and "Environment" not in second
-    # The model's own container: the framework image with its handler variables, last.
+    # The model's own container: the framework image with its handler variables, last; every
+    # container has a hostname (SageMaker wants all or none).
     assert own["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py" and own["Mode"] == "SingleModel"
+    assert own["ContainerHostname"] == "model"
 
 
 def test_the_role_pulls_each_image_and_reads_each_artifact(pipeline):
