@@ -197,41 +197,41 @@ class ModelConfig(Settings):
 
     @field_validator("serial_pipeline")
     @classmethod
-    def _pipeline_environments_fit(cls, value: tuple[PipelineContainer, ...]) -> tuple[PipelineContainer, ...]:
+    def _pipeline_containers_fit(
+        cls, value: tuple[PipelineContainer, ...], info: ValidationInfo
+    ) -> tuple[PipelineContainer, ...]:
         if len(value) > MAX_PIPELINE_CONTAINERS:
             raise ValueError(
                 f"at most {MAX_PIPELINE_CONTAINERS} containers in front of the model's own (sagemaker "
                 f"ContainerDefinitionList takes {MAX_PIPELINE_CONTAINERS + 1}); got {len(value)}"
             )
-        problems = []
-        for index, container in enumerate(value):
-            try:
-                _check_container_environment(container.environment)
-                check_reserved_environment(container.environment, framework_image=container.image.is_framework)
-            except ValueError as error:
-                problems.append(f"[{index}].environment: {error}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return value
-
-    @field_validator("serial_pipeline")
-    @classmethod
-    def _pipeline_artifacts_exist(
-        cls, value: tuple[PipelineContainer, ...], info: ValidationInfo
-    ) -> tuple[PipelineContainer, ...]:
         base_dir = (info.context or {}).get("base_dir")
         problems = []
         for index, container in enumerate(value):
-            for field, check in (
-                ("model_data", lambda path: check_local_artifact_exists(path, Path(base_dir))),
-                ("image.dockerfile", lambda path: check_dockerfile_exists(path, Path(base_dir))),
-            ):
-                path = container.model_data if field == "model_data" else container.image.dockerfile
-                if base_dir is not None and path is not None:
-                    try:
-                        check(path)
-                    except ValueError as error:
-                        problems.append(f"[{index}].{field}: {error}")
+            # (field, check): its environment as the model's, and its local files where the config is read.
+            checks: list[tuple[str, Callable[[], object]]] = [
+                ("environment", lambda c=container: _check_container_environment(c.environment)),
+                (
+                    "environment",
+                    lambda c=container: check_reserved_environment(c.environment, framework_image=c.image.is_framework),
+                ),
+            ]
+            if base_dir is not None and container.model_data is not None:
+                checks.append(
+                    ("model_data", lambda c=container: check_local_artifact_exists(c.model_data, Path(base_dir)))
+                )
+            if base_dir is not None and container.image.dockerfile is not None:
+                checks.append(
+                    (
+                        "image.dockerfile",
+                        lambda c=container: check_dockerfile_exists(c.image.dockerfile, Path(base_dir)),
+                    )
+                )
+            for field, check in checks:
+                try:
+                    check()
+                except ValueError as error:
+                    problems.append(f"[{index}].{field}: {error}")
         if problems:
             raise ValueError("; ".join(problems))
         return value
@@ -242,7 +242,8 @@ class ModelConfig(Settings):
         cls, value: BatchSettings | None, info: ValidationInfo
     ) -> BatchSettings | None:
         image = info.data.get("image")
-        if value is None or image is None or not image.is_framework:
+        # With a serial pipeline the first container, not the model's handler, reads the job's records.
+        if value is None or image is None or not image.is_framework or info.data.get("serial_pipeline"):
             return value
         problems = []
         if value.content_type.split(";")[0].strip() not in HANDLER_CONTENT_TYPES:
