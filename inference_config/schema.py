@@ -15,15 +15,17 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.dlc_images import DLC_REGISTRY_ACCOUNTS
 from inference_constructs.inference_model import (
     ModelImage,
     check_dockerfile_exists,
+    check_image_runs_on,
     check_local_artifact_exists,
     check_model_data,
     check_model_name,
     check_reserved_environment,
 )
-from inference_constructs.instance_types import check_architecture
+from inference_constructs.instance_types import Accelerator
 from inference_constructs.log_retention import check_log_retention_days
 from inference_constructs.multi_model import check_model_prefix, check_multi_model_image, is_model_prefix
 from inference_constructs.network import NetworkSettings
@@ -118,12 +120,6 @@ def _check_container_environment(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-def _check_model_source(value: str) -> str:
-    """A model artifact (.tar.gz, local or s3://), or the S3 prefix of a multi-model endpoint
-    (which ``ModelConfig`` accepts only with ``multi_model``)."""
-    return value if is_model_prefix(value) else check_model_data(value)
-
-
 def check_problem(check: Callable[[str], object], value: str) -> str:
     """The message ``check`` raises for ``value`` (empty if it passes)."""
     try:
@@ -159,9 +155,10 @@ class ModelConfig(Settings):
         description="A prebuilt framework image ({framework, version}), your own ECR image ({uri}) or your own image "
         "built from a Dockerfile at deploy time ({dockerfile})."
     )
-    model_data: Annotated[str, AfterValidator(_check_model_source)] = Field(
-        description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz; with multi_model, "
-        "an S3 prefix ending in '/'."
+    model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
+        description="Local .tar.gz (relative to the repository root), s3://bucket/key.tar.gz, or an uncompressed "
+        "model's S3 prefix s3://bucket/prefix/ (every object under it, for large models); with multi_model, the S3 "
+        "prefix under which each .tar.gz is one model."
     )
     environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
         default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
@@ -299,14 +296,10 @@ class ModelConfig(Settings):
 
     @model_validator(mode="after")
     def _multi_model_fits(self) -> ModelConfig:
-        prefix = is_model_prefix(self.model_data)
+        # Without multi_model, an S3 prefix is an uncompressed model (check_model_data).
         if not self.multi_model:
-            if prefix:
-                raise ValueError(
-                    "model_data is an S3 prefix, which only a multi-model endpoint reads: set multi_model: true, "
-                    "or give a .tar.gz"
-                )
             return self
+        prefix = is_model_prefix(self.model_data)
         problems = []
         if not prefix:
             problems.append(f"model_data: {check_problem(check_model_prefix, self.model_data)}")
@@ -344,9 +337,15 @@ class ModelConfig(Settings):
         for field, instance_type in self.instance_types():
             for image_field, image in images:
                 try:
-                    check_architecture(image.architecture, instance_type)
+                    check_image_runs_on(image.runs_on, image.architecture, instance_type)
                 except ValueError as error:
                     problems.append(f"{field}: {error}" + (f" ({image_field})" if image is not self.image else ""))
+        # Serverless compute is CPU only: a GPU or Neuron image cannot start there.
+        if self.serverless is not None and self.image.runs_on is not Accelerator.CPU:
+            problems.append(
+                f"serverless: the model's image is built for {self.image.runs_on}, and serverless endpoints run on "
+                "CPU only; serve it from a realtime or async endpoint on a GPU or accelerator instance type"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -467,6 +466,22 @@ class EnvironmentConfig(Settings):
                     f"model names {too_long} are too long for endpoint names in environment "
                     f"{environment!r}; at most {longest} characters"
                 )
+        return models
+
+    @field_validator("models")
+    @classmethod
+    def _images_published_in_the_region(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
+        # The Deep Learning Container table holds the regions where AWS publishes every image
+        # of it (inference_constructs/dlc_images.py); a pinned region outside it has no registry.
+        region = info.data.get("region")
+        if region is None or region in DLC_REGISTRY_ACCOUNTS:
+            return models
+        using = [model.name for model in models if model.image.dlc is not None]
+        if using:
+            raise ValueError(
+                f"models {using} use Deep Learning Container images, and no Deep Learning Container registry is "
+                f"recorded for region {region}; regions: {', '.join(sorted(DLC_REGISTRY_ACCOUNTS))}"
+            )
         return models
 
     @model_validator(mode="after")

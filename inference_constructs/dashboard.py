@@ -23,6 +23,8 @@ from constructs import Construct
 
 from inference_constructs.async_endpoint import AsyncEndpoint
 from inference_constructs.endpoint import EndpointBase, InstanceBackedEndpoint
+from inference_constructs.gpu_alarms import GpuThresholds
+from inference_constructs.instance_types import gpus_of
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint
 
@@ -130,11 +132,51 @@ class InferenceDashboard(Construct):
             ),
             self._instances(endpoint),
         )
+        self._add_gpus(
+            endpoint,
+            endpoint.settings.instance_type,
+            thresholds,
+            # What SageMaker adds on top of the model: on LLM endpoints, queueing in front of busy instances.
+            self._graph(
+                "Overhead latency (microseconds)",
+                [endpoint.metric_overhead_latency(p, label=f"overhead {p}") for p in LATENCY_PERCENTILES],
+            ),
+        )
         if weighted:
             self.dashboard.add_widgets(*_variant_comparison(endpoint, [endpoint.variant_name, *weighted]))
         if endpoint.model.multi_model:
             self.dashboard.add_widgets(*_multi_model_row(endpoint))
         self._add_alarms_of(endpoint)
+
+    def _add_gpus(
+        self,
+        endpoint: InstanceBackedEndpoint,
+        instance_type: str,
+        thresholds: GpuThresholds,
+        *more: cloudwatch.IWidget,
+    ) -> None:
+        """GPU and GPU memory utilization, per GPU as CloudWatch reports them, on GPU instance
+        types, then ``more`` widgets on the same row."""
+        gpus = gpus_of(instance_type)
+        if gpus == 0:
+            return
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title=f"GPU utilization (%, 100 per GPU; {gpus} GPU(s) per instance)",
+                left=[
+                    endpoint.metric_gpu_utilization(label="GPU"),
+                    endpoint.metric_gpu_memory_utilization(label="GPU memory"),
+                ],
+                left_annotations=[
+                    _line(thresholds.gpu_utilization_percent * gpus, "GPU alarm"),
+                    _line(thresholds.gpu_memory_utilization_percent * gpus, "GPU memory alarm"),
+                ],
+                left_y_axis=cloudwatch.YAxisProps(min=0, max=100 * gpus, show_units=False),
+                width=GRID_WIDTH // 4,
+                height=GRAPH_HEIGHT,
+            ),
+            *more,
+        )
 
     def add_serverless_endpoint(self, endpoint: ServerlessEndpoint, *, model_name: str) -> None:
         """A serverless endpoint: invocations, errors, latency with overhead, cold starts and concurrency."""
@@ -207,6 +249,7 @@ class InferenceDashboard(Construct):
             ),
             self._instances(endpoint),
         )
+        self._add_gpus(endpoint, endpoint.settings.instance_type, thresholds)
         self._add_alarms_of(endpoint)
 
     def add_batch_job(self, job: BatchJobMetrics, *, model_name: str) -> None:

@@ -345,10 +345,11 @@ class EndpointBase(Construct):
     # Grants --------------------------------------------------------------------------------
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` invoke this endpoint (and only this endpoint)."""
+        """Let ``grantee`` invoke this endpoint (and only this endpoint), with its answer whole or
+        streamed (``InvokeEndpointWithResponseStream``, which text-generation containers serve)."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=["sagemaker:InvokeEndpoint"],
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
             resource_arns=[self.endpoint_arn],
         )
 
@@ -455,6 +456,14 @@ class InstanceBackedEndpoint(EndpointBase):
 
     def metric_disk_utilization(self, **props: Any) -> cloudwatch.Metric:
         return self.metric("DiskUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_gpu_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Average GPU utilization across instances (100% per GPU, summed over an instance's GPUs)."""
+        return self.metric("GPUUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_gpu_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Average GPU memory utilization across instances (100% per GPU, summed over an instance's GPUs)."""
+        return self.metric("GPUMemoryUtilization", namespace=INSTANCE_NAMESPACE, **props)
 
     def metric_instances_reporting(self, **props: Any) -> cloudwatch.Metric:
         """Instances in service: every instance reports CPUUtilization once a minute, so the

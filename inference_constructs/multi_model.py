@@ -22,7 +22,10 @@ import re
 
 from inference_constructs.instance_types import Hardware, hardware_of
 
-S3_MODEL_PREFIX = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>([^\s]+/)?)$")
+# The shape of an S3 key prefix that "always ends with a forward slash", as an uncompressed
+# model's (https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html);
+# inference_model reads both kinds of prefix with it.
+S3_MODEL_PREFIX = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>([^\s/]+/)+)$")
 # The framework images on AWS's list of containers that support multi-model endpoints (CPU).
 MULTI_MODEL_FRAMEWORKS = frozenset({"sklearn", "xgboost"})
 # The SageMaker Triton Inference Server images live in repositories named so

@@ -29,10 +29,19 @@ from inference_constructs.endpoint import (
     check_instance_endpoint_props,
 )
 from inference_constructs.errors import ProblemCollector
+from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel, ModelImage, check_model_data
 from inference_constructs.instance_types import check_architecture, check_autoscalable, check_instance_type, vcpus_of
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.variant_settings import (
+    DownloadTimeoutSeconds,
+    HealthCheckTimeoutSeconds,
+    RoutingStrategy,
+    VariantSettings,
+    VolumeSizeInGb,
+    variant_properties,
+)
 from inference_core.naming import SAGEMAKER_NAME
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
@@ -174,9 +183,11 @@ class RealtimeAlarms(AlarmEvaluation):
         le=100,
         description="Multi-model endpoints only: alarm when fewer requests than this find their model loaded.",
     )
+    gpu_utilization_percent: GpuUtilizationPercent
+    gpu_memory_utilization_percent: GpuMemoryUtilizationPercent
 
 
-class ShadowVariantSettings(Settings):
+class ShadowVariantSettings(VariantSettings):
     """A shadow variant: a new model version receiving a copy of production traffic, whose
     answers are logged (with data capture) but never returned to callers."""
 
@@ -187,6 +198,10 @@ class ShadowVariantSettings(Settings):
     initial_instance_count: int = Field(default=1, ge=1, le=1000, description="Instances of the shadow variant.")
     traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
     variant_name: str = Field(default="Shadow", pattern=SAGEMAKER_NAME.pattern, description="Shadow variant name.")
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
 
 def check_instance_capacity(
@@ -217,7 +232,7 @@ def _check_variant_name(value: str) -> str:
     return check_string("sagemaker", "VariantName", value)
 
 
-class WeightedVariantSettings(Settings):
+class WeightedVariantSettings(VariantSettings):
     """A further production variant (A/B, champion/challenger): its own model version, instances,
     autoscaling and alarms, answering a weighted share of requests. Its share is its
     ``initial_variant_weight`` over the sum of every variant's weight, the endpoint's own
@@ -241,6 +256,10 @@ class WeightedVariantSettings(Settings):
         default=None, description="This variant's own scalable target and policies (as realtime.autoscaling)."
     )
     alarms: RealtimeAlarms = Field(default=RealtimeAlarms(), description="This variant's alarm thresholds.")
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _capacity_fits(self) -> WeightedVariantSettings:
@@ -250,7 +269,7 @@ class WeightedVariantSettings(Settings):
         return self
 
 
-class RealtimeSettings(Settings):
+class RealtimeSettings(VariantSettings):
     """Props of a real-time endpoint's production variant (and of any further weighted variants)."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
@@ -294,6 +313,10 @@ class RealtimeSettings(Settings):
         description="Keep the weights the endpoint has (e.g. shifted with UpdateEndpointWeightsAndCapacities) "
         "through deploys; by default every deploy applies the configured weights.",
     )
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _count_within_bounds(self) -> RealtimeSettings:
@@ -447,6 +470,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                     instance_type=checked.instance_type,
                     initial_instance_count=checked.initial_instance_count,
                     initial_variant_weight=checked.initial_variant_weight,
+                    **variant_properties(checked),
                 ),
                 *self._weighted_variants(),
             ],
@@ -528,6 +552,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 instance_type=variant.instance_type,
                 initial_instance_count=variant.initial_instance_count,
                 initial_variant_weight=variant.initial_variant_weight,
+                **variant_properties(variant),
             )
             for variant in self.settings.variants
         ]
@@ -545,6 +570,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 initial_instance_count=shadow.initial_instance_count,
                 # Relative to the production variant's weight: the share of requests mirrored.
                 initial_variant_weight=self.settings.initial_variant_weight * shadow.traffic_percent / 100,
+                **variant_properties(shadow),
             )
         ]
 
@@ -643,6 +669,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 "average disk utilization per instance is high",
                 keep_state,
             ),
+            *gpu_alarm_specs(self, instance_type, thresholds, keep_state, variant_name=v),
         ]
 
     def _autoscale(

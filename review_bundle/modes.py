@@ -106,6 +106,15 @@ class Scaling:
         return f"{_number(self.min_capacity)} to {_number(self.max_capacity)} {self.unit}"
 
 
+# A production variant's start-up, storage and routing properties, and how the review names them.
+VARIANT_SETTINGS = {
+    "ContainerStartupHealthCheckTimeoutInSeconds": "Start-up health check timeout (s)",
+    "ModelDataDownloadTimeoutInSeconds": "Model download timeout (s)",
+    "VolumeSizeInGB": "Storage volume (GB)",
+    "RoutingConfig": "Routing",
+}
+
+
 @dataclass
 class Variant:
     """One production variant of an endpoint configuration."""
@@ -116,6 +125,8 @@ class Variant:
     weight: Any
     serverless: dict[str, Any] | None
     scaling: list[Scaling] = field(default_factory=list)
+    #: Start-up, storage and routing settings as the template gives them (VARIANT_SETTINGS).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def scaling_of(self, dimension: str) -> Scaling | None:
         return next((scaling for scaling in self.scaling if scaling.dimension == dimension), None)
@@ -271,6 +282,15 @@ def _model_settings(render: Renderer, resource: dict[str, Any]) -> list[tuple[st
             )
         elif "ModelDataUrl" in container:
             settings.append(("Model artifact", render.text(container["ModelDataUrl"])))
+        source = container.get("ModelDataSource", {}).get("S3DataSource")
+        if source:
+            settings.append(
+                (
+                    "Model data",
+                    f"{render.text(source.get('S3Uri', '?'))} ({source.get('S3DataType')}, compression "
+                    f"{source.get('CompressionType')})",
+                )
+            )
     isolation = properties.get("EnableNetworkIsolation", False)
     settings.append(("Network isolation", "on (the container has no network access)" if isolation is True else "off"))
     vpc = properties.get("VpcConfig")
@@ -323,6 +343,7 @@ def _endpoint(stack: Stack, render: Renderer, logical_id: str | None, config_id:
             instance_type=render.text(variant["InstanceType"]) if "InstanceType" in variant else None,
             initial_instance_count=as_int(variant.get("InitialInstanceCount")),
             weight=variant.get("InitialVariantWeight"),
+            settings={key: variant[key] for key in VARIANT_SETTINGS if key in variant},
             serverless=render.value(variant["ServerlessConfig"]) if "ServerlessConfig" in variant else None,
         )
         for variant in properties.get("ProductionVariants", [])

@@ -9,6 +9,7 @@ from review_bundle.assembly import Assembly, Stack
 from review_bundle.modes import (
     BATCH,
     SERVERLESS,
+    VARIANT_SETTINGS,
     Batch,
     Endpoint,
     ModelDeployment,
@@ -203,6 +204,9 @@ def _endpoint(endpoint: Endpoint) -> list[str]:
         if variant.instance_type is not None:
             rows.append((f"{prefix}Instance type", variant.instance_type))
             rows.append((f"{prefix}Instances at creation", _text(variant.initial_instance_count)))
+        for key, value in variant.settings.items():
+            shown = value.get("RoutingStrategy", "?") if isinstance(value, dict) else _text(value)
+            rows.append((f"{prefix}{VARIANT_SETTINGS[key]}", shown))
         if variant.serverless is not None:
             rows.append((f"{prefix}Memory", f"{_text(variant.memory_mb)} MB"))
             rows.append((f"{prefix}Maximum concurrency", _text(variant.max_concurrency)))

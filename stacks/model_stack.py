@@ -66,10 +66,12 @@ class ModelStack(cdk.Stack):
             construct = unit.build(context, settings)
             self.units[mode.name] = construct
             values = unit.outputs(construct)
-            if tuple(values) != mode.outputs:
+            required = tuple(key for key in values if key not in mode.optional_outputs)
+            if required != mode.outputs or not set(values) <= {*mode.outputs, *mode.optional_outputs}:
                 raise ValueError(
                     f"mode {mode.name}: its unit publishes outputs {list(values)}, but inference_core.modes "
-                    f"declares {list(mode.outputs)}; clients read the declared ones"
+                    f"declares {list(mode.outputs)} (and optionally {list(mode.optional_outputs)}); clients read "
+                    "the declared ones"
                 )
             for key, value in values.items():
                 cdk.CfnOutput(self, key, value=value)

@@ -50,7 +50,8 @@ class RealtimeUnit(ModeUnit[RealtimeSettings, RealtimeEndpoint]):
         )
 
     def outputs(self, construct: RealtimeEndpoint) -> dict[str, str]:
-        return {outputs.REALTIME_ENDPOINT_NAME: construct.endpoint_name}
+        streaming = {outputs.REALTIME_RESPONSE_STREAMING: "text-generation"} if construct.model.streams_text else {}
+        return {outputs.REALTIME_ENDPOINT_NAME: construct.endpoint_name, **streaming}
 
     def add_to_dashboard(self, dashboard: InferenceDashboard, construct: RealtimeEndpoint, *, model_name: str) -> None:
         dashboard.add_realtime_endpoint(construct, model_name=model_name)

@@ -254,6 +254,25 @@ def _s3_bucket_notifications_without_lambda() -> None:
     CustomModel.create_from_cloudformation_json = classmethod(create)
 
 
+def _sagemaker_instance_types_from_botocore() -> None:
+    # moto 5.2.5 checks endpoint variants against an old hard-coded list of instance types
+    # without ml.g5, ml.g6, ml.p4d, ml.inf2 ... which SageMaker offers; check them against the
+    # ProductionVariantInstanceType enum of botocore's sagemaker model instead, as AWS does.
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import FakeEndpointConfig
+
+    from inference_constructs.instance_types import InstanceUse, offered
+
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if instance_type not in offered(InstanceUse.HOSTING):
+            raise ValidationError(
+                message=f"Value '{instance_type}' at 'instanceType' failed to satisfy constraint: Member must "
+                "satisfy enum value set (ProductionVariantInstanceType)"
+            )
+
+    FakeEndpointConfig.validate_instance_type = validate_instance_type
+
+
 def apply() -> None:
     _s3_bucket_notifications_without_lambda()
     _run_state_machines_created_by_cloudformation()
@@ -263,6 +282,7 @@ def apply() -> None:
     _kms_key_tags_from_cloudformation()
     _sagemaker_endpoint_name_from_cloudformation()
     _sagemaker_models_with_containers_from_cloudformation()
+    _sagemaker_instance_types_from_botocore()
 
 
 if __name__ == "__main__":

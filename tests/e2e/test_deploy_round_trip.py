@@ -900,7 +900,7 @@ def test_an_ab_pair_deploys_and_its_weights_follow_the_config(
     """The first real-time model of dev becomes an A/B pair (an autoscaled challenger), then its
     weights change in the config after traffic was shifted outside CloudFormation: the deploy
     applies the configured weights (ExcludeRetainedVariantProperties: DesiredWeight; the emulator
-    honours retention, tests/e2e/emulator_rules.py rule 7)."""
+    honours retention, tests/e2e/emulator_rules.py rule 8)."""
     model = next((m for m in dev_config.models if m.realtime is not None), None)
     if model is None:
         pytest.skip(f"no real-time model in config/{ENVIRONMENT}.yaml")

@@ -239,3 +239,42 @@ def test_production_variant_names_are_unique_and_at_most_ten(emulator: Emulator)
             EndpointConfigName="rules-eleven",
             ProductionVariants=[{**variant, "VariantName": f"V{index}"} for index in range(11)],
         )
+
+
+def test_an_uncompressed_model_prefix_without_a_trailing_slash_is_refused(emulator: Emulator):
+    sagemaker = emulator.client("sagemaker")
+    container = {
+        "Image": "763104351884.dkr.ecr.eu-west-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.7.0",
+        "ModelDataSource": {
+            "S3DataSource": {"S3Uri": "s3://models/llm", "S3DataType": "S3Prefix", "CompressionType": "None"}
+        },
+    }
+    role = f"arn:aws:iam::{ACCOUNT}:role/rules-sagemaker"
+    with pytest.raises(ClientError, match=r"S3Uri 's3://models/llm' is an S3Prefix and must end with '/'"):
+        sagemaker.create_model(ModelName="rules-prefix", ExecutionRoleArn=role, PrimaryContainer=container)
+    container["ModelDataSource"]["S3DataSource"]["S3Uri"] = "s3://models/llm/"
+    sagemaker.create_model(ModelName="rules-prefix", ExecutionRoleArn=role, PrimaryContainer=container)
+
+
+def test_a_volume_size_on_local_nvme_storage_is_refused_and_current_gpu_types_are_offered(emulator: Emulator):
+    sagemaker = emulator.client("sagemaker")
+    variant = {"VariantName": "AllTraffic", "ModelName": "rules-prefix", "InitialInstanceCount": 1}
+    with pytest.raises(
+        ClientError, match=r"VolumeSizeInGB is not supported for variants \['AllTraffic \(ml.g5.2xlarge\)'\]"
+    ):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-nvme",
+            ProductionVariants=[{**variant, "InstanceType": "ml.g5.2xlarge", "VolumeSizeInGB": 100}],
+        )
+    # moto's own list lacks ml.g5 (the workaround checks botocore's enum); an EBS-backed GPU takes a volume.
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="rules-g5", ProductionVariants=[{**variant, "InstanceType": "ml.g5.2xlarge"}]
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="rules-p3",
+        ProductionVariants=[{**variant, "InstanceType": "ml.p3.2xlarge", "VolumeSizeInGB": 100}],
+    )
+    with pytest.raises(ClientError, match="ProductionVariantInstanceType"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-typo", ProductionVariants=[{**variant, "InstanceType": "ml.g5.huge"}]
+        )

@@ -67,6 +67,12 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
     for model in shipped_configs[environment].models:
         realtime = model.realtime
         endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
+        assert "| Deployment policy |" in endpoint
+        if realtime.container_startup_health_check_timeout_seconds is not None:
+            timeout = realtime.container_startup_health_check_timeout_seconds
+            assert f"| Start-up health check timeout (s) | {timeout} |" in endpoint
+        if realtime.routing_strategy is not None:
+            assert f"| Routing | {cell(realtime.routing_strategy)} |" in endpoint
         # With weighted variants, each row names its variant and its share of requests.
         variants = [realtime, *realtime.variants]
         total = sum(variant.initial_variant_weight for variant in variants)
@@ -78,13 +84,16 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
                 share = f"{variant.initial_variant_weight / total:.0%} (weight {variant.initial_variant_weight:g})"
                 assert f"| {prefix}Share of requests | {share} |" in endpoint
             scaling = variant.autoscaling
+            if scaling is None:
+                assert f"| {prefix}Autoscaling | none: the count stays as created |" in endpoint
+                continue
             bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
             assert f"| {prefix}Autoscaling (instances) | {bounds} |" in endpoint
             assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
             for action in scaling.scheduled_actions:
                 assert f"| {prefix}Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
-        assert "| Deployment policy |" in endpoint
-        assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
+        if any(variant.autoscaling is not None for variant in variants):
+            assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
         if realtime.variants:
             assert "| Variant weights on update | set from the configuration on every update |" in endpoint
     served = next(line for line in summary.splitlines() if line.startswith("Served as: "))
@@ -160,8 +169,11 @@ def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_d
     assembly = Assembly.load(assembly_dir)
     cost = read(bundle, "cost.md")
     for environment, config in shipped_configs.items():
-        expected = sum(  # every production variant's minimum, weighted variants included
-            variant.autoscaling.min_capacity * table[variant.instance_type] * 730
+        expected = sum(
+            # A real-time variant bills its autoscaling minimum, or its fixed count; weighted variants too.
+            (variant.autoscaling.min_capacity if variant.autoscaling else variant.initial_instance_count)
+            * table[variant.instance_type]
+            * 730
             for model in config.models
             for variant in (model.realtime, *model.realtime.variants)
         ) + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero

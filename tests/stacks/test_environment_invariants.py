@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from inference_constructs.instance_types import has_local_storage
 from tests.conftest import ENVIRONMENTS, resources_of_type
 
 
@@ -90,9 +91,13 @@ def test_no_full_access_or_admin_policies_anywhere(templates):
 
 
 def test_every_endpoint_config_is_encrypted(templates):
+    # Except on instance types with local NVMe storage, which SageMaker encrypts in hardware and
+    # where it refuses a volume key (inference_constructs.instance_types.LOCAL_STORAGE_FAMILIES).
     for path, template in templates.items():
         for config in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values():
-            assert "KmsKeyId" in config["Properties"], path
+            variants = config["Properties"]["ProductionVariants"]
+            local = [v["InstanceType"] for v in variants if has_local_storage(v.get("InstanceType", "ml.none.none"))]
+            assert ("KmsKeyId" in config["Properties"]) is not bool(local), (path, local)
 
 
 def test_models_and_endpoint_configs_have_generated_names(templates):
@@ -132,10 +137,11 @@ def _served_models(template: dict) -> dict[str, set[str]]:
     return served
 
 
-def test_every_environment_serves_a_serverless_endpoint_and_publishes_its_name(synthesized, shipped_configs):
+def test_every_environment_serves_a_serverless_endpoint_and_publishes_its_name(synthesized):
     for name in ENVIRONMENTS:
-        # Every model with a serverless block (a multi-model endpoint is real-time only), and one at least.
-        serverless = {model.name for model in shipped_configs[name].models if model.serverless is not None}
+        # Every model that can be served serverless (the GPU example cannot: serverless is CPU only; nor can
+        # multi-model endpoints and serial pipelines).
+        serverless = {model.name for model in synthesized.configs[name].models if model.serverless is not None}
         assert serverless, name
         for model_name, stack in synthesized.stages[name].model_stacks.items():
             if model_name not in serverless:
