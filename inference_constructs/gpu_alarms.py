@@ -55,7 +55,9 @@ class GpuThresholds(Protocol):
 class InstanceMetrics(Protocol):
     """An endpoint describing its variant's metrics in Python (``EndpointBase.metric_spec``)."""
 
-    def metric_spec(self, metric_name: str, *, namespace: str = ..., statistic: str = ...) -> MetricSpec: ...
+    def metric_spec(
+        self, metric_name: str, *, namespace: str = ..., statistic: str = ..., variant_name: str | None = ...
+    ) -> MetricSpec: ...
 
 
 def gpu_alarm_specs(
@@ -63,8 +65,10 @@ def gpu_alarm_specs(
     instance_type: str,
     thresholds: GpuThresholds,
     treat_missing_data: cloudwatch.TreatMissingData,
+    variant_name: str | None = None,
 ) -> list[AlarmSpec]:
-    """The GPU and GPU memory alarms of a variant on ``instance_type`` (none on types without GPUs)."""
+    """The GPU and GPU memory alarms of a variant on ``instance_type`` (none on types without GPUs);
+    ``variant_name``: a weighted variant's (default: the endpoint's first)."""
     gpus = gpus_of(instance_type)
     if gpus == 0:
         return []
@@ -79,13 +83,13 @@ def gpu_alarm_specs(
         for key, metric, percent, what in (
             (
                 "GpuUtilization",
-                endpoint.metric_spec("GPUUtilization", namespace=INSTANCE_NAMESPACE),
+                endpoint.metric_spec("GPUUtilization", namespace=INSTANCE_NAMESPACE, variant_name=variant_name),
                 thresholds.gpu_utilization_percent,
                 "GPU utilization",
             ),
             (
                 "GpuMemoryUtilization",
-                endpoint.metric_spec("GPUMemoryUtilization", namespace=INSTANCE_NAMESPACE),
+                endpoint.metric_spec("GPUMemoryUtilization", namespace=INSTANCE_NAMESPACE, variant_name=variant_name),
                 thresholds.gpu_memory_utilization_percent,
                 "GPU memory utilization",
             ),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -33,19 +33,28 @@ from inference_constructs.framework_images import (
 )
 from inference_constructs.instance_types import Accelerator, Architecture, check_accelerator, check_architecture
 from inference_constructs.model_package import check_model_package_arn
+from inference_constructs.multi_model import (
+    MULTI_MODEL_ENVIRONMENT,
+    S3_MODEL_PREFIX,
+    check_model_prefix,
+    check_multi_model_image,
+)
 from inference_constructs.network import NetworkSettings
 from inference_constructs.service_models import max_length
 from inference_constructs.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_constructs.serial_pipeline import PipelineContainer
 
 ECR_IMAGE_URI = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
 )
 S3_MODEL_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$")
-# An uncompressed model: every object under a key prefix, which "always ends with a forward
+# An uncompressed model is every object under a key prefix, which "always ends with a forward
 # slash" (botocore's S3ModelDataSource.S3DataType documentation; the deployment guide is
-# https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html).
-S3_MODEL_PREFIX = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>([^\s/]+/)+)$")
+# https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html);
+# S3_MODEL_PREFIX (from multi_model, whose endpoints read a prefix too) is its shape.
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 
 # Environment variables the framework containers read to find our handler inside the
@@ -311,6 +320,11 @@ class InferenceModel(Construct):
     :param model_package: A model package version ARN from the Model Registry: the container
         names it instead of ``image`` and ``model_data``, which then say what the package holds
         (the role may read exactly those), see ``inference_constructs.model_package``.
+    :param pipeline: Containers run in order in front of this model's own, each answer the next
+        one's request (a serial inference pipeline, see :mod:`inference_constructs.serial_pipeline`).
+    :param multi_model: Serve every model under ``model_data``, then an S3 prefix ending in
+        ``/``, from one container (``Mode: MultiModel``; callers pick one with ``TargetModel``).
+        The role may read under that prefix only (see :mod:`inference_constructs.multi_model`).
     """
 
     def __init__(
@@ -328,11 +342,23 @@ class InferenceModel(Construct):
         network_isolation: bool = True,
         server: ModelServer = ModelServer(),
         model_package: str | None = None,
+        multi_model: bool = False,
+        pipeline: Sequence[PipelineContainer | Mapping[str, Any]] = (),
     ) -> None:
         super().__init__(scope, id)
+        checked_pipeline = _checked_pipeline(f"{scope.node.path}/{id}", pipeline, multi_model=multi_model)
         checked_image, checked_network = _checked_props(
-            self.node.path, name=name, image=image, model_data=model_data, environment=environment, network=network
+            self.node.path,
+            name=name,
+            image=image,
+            model_data=model_data,
+            environment=environment,
+            network=network,
+            multi_model=multi_model,
         )
+        #: Whether the container serves every model under the model data prefix.
+        self.multi_model = multi_model
+        self.checked_image = checked_image
         environment = dict(environment or {})
 
         self.name = name
@@ -355,7 +381,8 @@ class InferenceModel(Construct):
         )
         self.image = self._resolve_image(checked_image)
         #: Whether the model is an uncompressed S3 prefix (ModelDataSource) rather than a .tar.gz.
-        self.uncompressed = is_uncompressed(model_data)
+        # (A multi-model endpoint's prefix is read model by model, never copied whole.)
+        self.uncompressed = is_uncompressed(model_data) and not multi_model
         self.model_data_url = self._model_data_url(model_data)
         self._grant_runtime_access()
         if model_package is not None:
@@ -364,20 +391,33 @@ class InferenceModel(Construct):
         container_environment = dict(environment)
         if checked_image.is_framework:
             container_environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+            if multi_model:
+                container_environment.update(MULTI_MODEL_ENVIRONMENT)
         container_environment.update(server.environment())
+        own_container = sagemaker.CfnModel.ContainerDefinitionProperty(
+            # SageMaker wants a hostname on every container of a pipeline or on none (ContainerHostname,
+            # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+            container_hostname="model" if pipeline else None,
+            # A Model Registry version brings its own image and artifact (ModelPackageName).
+            image=self.image.uri if model_package is None else None,
+            model_data_url=None if self.uncompressed or model_package is not None else self.model_data_url,
+            model_data_source=self._model_data_source() if self.uncompressed and model_package is None else None,
+            model_package_name=model_package,
+            environment=container_environment or None,
+            mode="MultiModel" if multi_model else "SingleModel",
+        )
+        #: The images of the containers in front of the model's own (a serial pipeline), in order.
+        self.pipeline_images: list[ResolvedImage] = []
+        containers = [*self._pipeline_containers(checked_pipeline, server), own_container] if pipeline else None
         self.cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                # A Model Registry version brings its own image and artifact (ModelPackageName).
-                image=self.image.uri if model_package is None else None,
-                model_data_url=None if self.uncompressed or model_package is not None else self.model_data_url,
-                model_data_source=self._model_data_source() if self.uncompressed and model_package is None else None,
-                model_package_name=model_package,
-                environment=container_environment or None,
-                mode="SingleModel",
-            ),
+            primary_container=None if containers else own_container,
+            containers=containers,
+            inference_execution_config=sagemaker.CfnModel.InferenceExecutionConfigProperty(mode="Serial")
+            if containers
+            else None,
             enable_network_isolation=network_isolation,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 security_group_ids=list(checked_network.security_group_ids), subnets=checked_network.subnet_ids
@@ -394,20 +434,49 @@ class InferenceModel(Construct):
 
     def check_runs_on(self, instance_type: str) -> None:
         """Raise ValueError unless this model's image runs on ``instance_type`` (CPU architecture
-        and accelerator)."""
+        and accelerator; and, for a multi-model endpoint, serves several models there)."""
         check_image_runs_on(self.accelerator, self.architecture, instance_type)
+        if self.multi_model:
+            image = self.checked_image
+            check_multi_model_image(framework=image.framework, uri=image.uri, instance_type=instance_type)
 
     @property
     def model_name(self) -> str:
         """The CloudFormation-generated model name (replaced whenever the model changes)."""
         return self.cfn_model.attr_model_name
 
-    def _resolve_image(self, image: ModelImage) -> ResolvedImage:
+    def _pipeline_containers(
+        self, pipeline: Sequence[PipelineContainer], server: ModelServer
+    ) -> list[sagemaker.CfnModel.ContainerDefinitionProperty]:
+        """The containers in front of the model's own: each image pulled and artifact read by the
+        role, framework images given their handler variables and the mode's server limits."""
+        containers = []
+        for index, container in enumerate(pipeline, start=1):
+            image = self._resolve_image(container.image, f"Container{index}Image")
+            self._grant_pull(image)
+            self.pipeline_images.append(image)
+            environment = dict(container.environment)
+            if container.image.is_framework:
+                environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+                environment.update(server.environment())
+            containers.append(
+                sagemaker.CfnModel.ContainerDefinitionProperty(
+                    container_hostname=f"step{index}",
+                    image=image.uri,
+                    model_data_url=self._model_data_url(container.model_data, f"Container{index}Artifact")
+                    if container.model_data
+                    else None,
+                    environment=environment or None,
+                )
+            )
+        return containers
+
+    def _resolve_image(self, image: ModelImage, asset_id: str = "Image") -> ResolvedImage:
         if image.dockerfile is not None:
             dockerfile = Path(image.dockerfile)
             asset = ecr_assets.DockerImageAsset(
                 self,
-                "Image",
+                asset_id,
                 directory=str(dockerfile.parent),
                 file=dockerfile.name,
                 # Built for the instances' architecture, whatever machine runs cdk deploy: an
@@ -435,7 +504,9 @@ class InferenceModel(Construct):
             )
         )
 
-    def _model_data_url(self, model_data: str) -> str:
+    def _model_data_url(self, model_data: str, asset_id: str = "Artifact") -> str:
+        if self.multi_model:
+            return self._model_prefix_url(model_data)
         prefix = S3_MODEL_PREFIX.fullmatch(model_data)
         if prefix is not None:
             self._grant_prefix(prefix["bucket"], prefix["key"])
@@ -448,7 +519,7 @@ class InferenceModel(Construct):
             )
             self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
             return model_data
-        artifact = s3_assets.Asset(self, "Artifact", path=model_data)
+        artifact = s3_assets.Asset(self, asset_id, path=model_data)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
@@ -456,6 +527,21 @@ class InferenceModel(Construct):
             )
         )
         return artifact.s3_object_url
+
+    def _model_prefix_url(self, prefix: str) -> str:
+        """A multi-model endpoint's prefix: the role may read the objects under it, and only those."""
+        bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+        objects = cdk.Stack.of(self).format_arn(
+            service="s3", region="", account="", resource=bucket, resource_name=f"{key_prefix}*"
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+        acknowledge_wildcard_resources(
+            self.role,
+            [objects],
+            "A multi-model endpoint loads whichever model a request names (TargetModel) from under its model data "
+            f"prefix {prefix}; reads are confined to that prefix.",
+        )
+        return prefix
 
     def _grant_prefix(self, bucket: str, key_prefix: str) -> None:
         """Read every object under the model's prefix, and list that prefix only: SageMaker lists
@@ -475,12 +561,7 @@ class InferenceModel(Construct):
 
     def _grant_runtime_access(self) -> None:
         stack = cdk.Stack.of(self)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[self.image.repository_arn],
-            )
-        )
+        self._grant_pull(self.image)
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         self.encryption_key.grant_decrypt(self.role)
         self.log_resources = [
@@ -517,6 +598,14 @@ class InferenceModel(Construct):
         the package's artifact and image are already granted (model_data, image)."""
         check_model_package_arn(arn)
         self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[arn]))
+
+    def _grant_pull(self, image: ResolvedImage) -> None:
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[image.repository_arn],
+            )
+        )
 
     def _grant_network_interfaces(self, network: NetworkSettings) -> None:
         """SageMaker attaches the model's instances to the VPC with the execution role."""
@@ -599,6 +688,7 @@ def _checked_props(
     model_data: str,
     environment: Mapping[str, str] | None,
     network: NetworkSettings | Mapping[str, Any] | None,
+    multi_model: bool = False,
 ) -> tuple[ModelImage, NetworkSettings | None]:
     """The validated image and network; every problem with the props raised together."""
     problems = ProblemCollector()
@@ -612,8 +702,11 @@ def _checked_props(
 
     check_value("name", name, check_model_name)
     checked_image = problems.validate(ModelImage, image, "image")
-    check_value("model_data", model_data, check_model_data)
-    check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
+    if multi_model:
+        check_value("model_data", model_data, check_model_prefix)
+    else:
+        check_value("model_data", model_data, check_model_data)
+        check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
     if checked_image is not None and checked_image.dockerfile:
         check_value(
             "image.dockerfile", checked_image.dockerfile, lambda value: check_dockerfile_exists(value, Path.cwd())
@@ -625,3 +718,33 @@ def _checked_props(
     assert isinstance(checked_image, ModelImage)
     assert checked_network is None or isinstance(checked_network, NetworkSettings)
     return checked_image, checked_network
+
+
+def _checked_pipeline(
+    path: str, pipeline: Sequence[PipelineContainer | Mapping[str, Any]], *, multi_model: bool
+) -> list[PipelineContainer]:
+    """The validated containers of a serial pipeline; every problem raised together."""
+    # Imported here: serial_pipeline builds its container settings from this module's ModelImage.
+    from inference_constructs.serial_pipeline import MAX_PIPELINE_CONTAINERS, PipelineContainer
+
+    problems = ProblemCollector()
+    checked = []
+    for index, container in enumerate(pipeline):
+        valid = problems.validate(PipelineContainer, container, f"pipeline[{index}]")
+        if isinstance(valid, PipelineContainer):
+            checked.append(valid)
+            framework = valid.image.is_framework
+            problems.attempt(
+                lambda valid=valid, framework=framework: check_reserved_environment(
+                    valid.environment, framework_image=framework
+                ),
+                f"pipeline[{index}].environment",
+            )
+    problems.check(
+        len(pipeline) <= MAX_PIPELINE_CONTAINERS,
+        f"pipeline: at most {MAX_PIPELINE_CONTAINERS} containers in front of the model's own (sagemaker "
+        f"ContainerDefinitionList takes {MAX_PIPELINE_CONTAINERS + 1}); got {len(pipeline)}",
+    )
+    problems.check(not (pipeline and multi_model), "pipeline: a multi-model endpoint runs one container")
+    problems.raise_if_any(path)
+    return checked

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -127,8 +127,13 @@ class SmokeTests:
         run_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        target_models: Mapping[str, str] | None = None,
     ) -> None:
         self.environment = environment
+        #: Model name -> the model a multi-model endpoint of it is asked for (InvokeEndpoint's
+        #: TargetModel: the artifact's key under the endpoint's model data prefix).
+        self.target_models = dict(target_models or {})
+        self._target_model: str | None = None
         self.sample = sample or Sample()
         self.timeout = timeout
         self.poll_interval = poll_interval
@@ -168,6 +173,7 @@ class SmokeTests:
             detail = f"the stack has {marker} but lacks {', '.join(missing)}"
             return CheckResult(model, mode.name, Outcome.FAILED, detail)
         started = self._clock()
+        self._target_model = self.target_models.get(model)
         try:
             detail = self.checks[mode.invocation](mode, outputs)
             outcome = Outcome.PASSED
@@ -180,14 +186,15 @@ class SmokeTests:
     # --- endpoints invoked synchronously (real-time, serverless) ------------------------
 
     def run_endpoint(self, mode: Mode, outputs: dict[str, str]) -> str:
-        """InvokeEndpoint on the endpoint the mode's first output names; a text-generation
-        endpoint (its stack says so) is asked for a few tokens, streamed."""
+        """InvokeEndpoint on the endpoint the mode's first output names (with the model's
+        TargetModel, when one is given: a multi-model endpoint answers nothing without it); a
+        text-generation endpoint (its stack says so) is asked for a few tokens, streamed."""
         if (
             mode.marker_output == output_keys.REALTIME_ENDPOINT_NAME
             and output_keys.REALTIME_RESPONSE_STREAMING in outputs
         ):
             return self.stream(outputs[mode.marker_output])
-        return self.invoke(outputs[mode.marker_output])
+        return self.invoke(outputs[mode.marker_output], target_model=self._target_model)
 
     def stream(self, endpoint: str) -> str:
         tokens: list[str] = []
@@ -200,12 +207,13 @@ class SmokeTests:
         text = "".join(tokens)
         return f"{endpoint} streamed {stats.tokens} tokens ({text[:60]!r})"
 
-    def invoke(self, endpoint: str) -> str:
+    def invoke(self, endpoint: str, *, target_model: str | None = None) -> str:
         response = self.runtime.invoke_endpoint(
             EndpointName=endpoint,
             ContentType=self.sample.content_type,
             Accept=self.sample.accept,
             Body=self.sample.body,
+            **({"TargetModel": target_model} if target_model else {}),
         )
         content_type = response.get("ContentType", "")
         body = response["Body"].read()

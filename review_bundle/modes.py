@@ -180,6 +180,22 @@ class Endpoint:
     deployment: list[str]
     retain_variant_properties: bool
     resources: list[str]
+    # ExcludeRetainedVariantProperties: what follows the configuration even when the rest is retained.
+    follow_config: list[str] = field(default_factory=list)
+
+    def keeps_on_update(self, variant_property: str) -> bool:
+        """Whether an update keeps the endpoint's current ``variant_property`` (e.g. DesiredWeight)
+        instead of the configured one."""
+        return self.retain_variant_properties and variant_property not in self.follow_config
+
+    @property
+    def traffic_shares(self) -> dict[str, float] | None:
+        """Each variant's share of requests (weight over the sum of weights), or None if unknown."""
+        weights = {variant.name: variant.weight for variant in self.variants}
+        if not all(isinstance(weight, int | float) for weight in weights.values()):
+            return None
+        total = sum(weights.values())
+        return {name: weight / total for name, weight in weights.items()} if total > 0 else None
 
 
 @dataclass
@@ -258,12 +274,25 @@ def _model_settings(render: Renderer, resource: dict[str, Any]) -> list[tuple[st
         [properties["PrimaryContainer"]] if "PrimaryContainer" in properties else properties.get("Containers", [])
     )
     settings = []
-    for container in containers:
+    if len(containers) > 1:
+        # A serial inference pipeline: each container's answer is the next one's request.
+        chain = " → ".join(render.text(c.get("Image", "?")).rsplit("/", 1)[-1] for c in containers)
+        settings.append(("Serial pipeline", f"{len(containers)} containers in order: {chain}"))
+    for index, container in enumerate(containers, start=1):
+        label = f"Container {index} image" if len(containers) > 1 else "Image"
         if "ModelPackageName" in container:  # a Model Registry version: its image and artifact are the package's
             settings.append((MODEL_PACKAGE_SETTING, render.text(container["ModelPackageName"])))
         else:
-            settings.append(("Image", render.text(container.get("Image", "?"))))
-        if "ModelDataUrl" in container:
+            settings.append((label, render.text(container.get("Image", "?"))))
+        if container.get("Mode") == "MultiModel":
+            settings.append(
+                (
+                    "Models (multi-model endpoint)",
+                    f"every .tar.gz under {render.text(container.get('ModelDataUrl', '?'))}, loaded on the first "
+                    "request that names it (TargetModel)",
+                )
+            )
+        elif "ModelDataUrl" in container:
             settings.append(("Model artifact", render.text(container["ModelDataUrl"])))
         source = container.get("ModelDataSource", {}).get("S3DataSource")
         if source:
@@ -350,6 +379,11 @@ def _endpoint(stack: Stack, render: Renderer, logical_id: str | None, config_id:
         data_capture=_data_capture(render, properties.get("DataCaptureConfig")),
         deployment=_deployment_policy(render, endpoint) if logical_id else ["no endpoint uses this configuration"],
         retain_variant_properties=endpoint.get("RetainAllVariantProperties") is True,
+        follow_config=[
+            render.text(item.get("VariantPropertyType", "?"))
+            for item in endpoint.get("ExcludeRetainedVariantProperties", [])
+            if isinstance(item, dict)
+        ],
         resources=sorted(_unit_resources(stack, logical_id or config_id) | linked, key=stack.path_of),
     )
 

@@ -9,6 +9,8 @@ from constructs import Construct
 
 from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.endpoint import EndpointLogSettings
+from inference_constructs.inference_model import ModelImage
+from inference_constructs.serial_pipeline import PipelineContainer
 from inference_core.modes import registered
 from stacks.modes import ModeContext, unit_of
 from stacks.platform_stack import PlatformResources
@@ -74,12 +76,13 @@ class ModelStack(cdk.Stack):
             for key, value in values.items():
                 cdk.CfnOutput(self, key, value=value)
 
-    def model_props(self, model_data: str) -> dict[str, Any]:
+    def model_props(self, model_data: str, image: ModelImage | None = None) -> dict[str, Any]:
         """One description of this model (image, environment, key); each SageMaker model built
-        from it (VPC, shadow, serverless) differs only in its artifact and network."""
+        from it (VPC, shadow, serverless) differs only in its artifact and network (and a
+        weighted variant's in its ``image``, when it has its own)."""
         local = not model_data.startswith("s3://")
-        package = self._model.model_package
-        image = self._model.image
+        package = self._model.model_package if image is None else None  # a variant's own image: not the package
+        image = image or self._model.image
         if image.dockerfile is not None:  # config paths are relative to the repository root
             image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
         return {
@@ -91,4 +94,21 @@ class ModelStack(cdk.Stack):
             "environment": self._model.environment,
             # The package is the primary model; a shadow variant serves its own model_data.
             "model_package": package.arn if package is not None and model_data == self._model.model_data else None,
+            # Only real-time serves multi-model (the config refuses other modes with it).
+            **({"multi_model": True} if self._model.multi_model else {}),
+            # Only real-time and batch run serial pipelines (the config refuses other modes with one).
+            **(
+                {"pipeline": [self._local_paths(c) for c in self._model.serial_pipeline]}
+                if self._model.serial_pipeline
+                else {}
+            ),
         }
+
+    def _local_paths(self, container: PipelineContainer) -> PipelineContainer:
+        """A pipeline container with its local artifact and Dockerfile under the repository root."""
+        image, data = container.image, container.model_data
+        if image.dockerfile is not None:
+            image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
+        if data is not None and not data.startswith("s3://"):
+            data = f"{self._base_dir}/{data}"
+        return container.model_copy(update={"image": image, "model_data": data})

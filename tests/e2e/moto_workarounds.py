@@ -50,6 +50,23 @@ def _sagemaker_endpoint_name_from_cloudformation() -> None:
     FakeEndpoint.create_from_cloudformation_json = classmethod(create)
 
 
+def _sagemaker_models_with_containers_from_cloudformation() -> None:
+    # moto's AWS::SageMaker::Model handler reads PrimaryContainer unconditionally: a model that
+    # lists Containers instead (a serial inference pipeline; AWS takes one or the other) fails
+    # with KeyError. moto's CreateModel takes both as optional, so a missing one becomes None.
+    from moto.sagemaker.models import Model
+
+    original = Model.create_from_cloudformation_json.__func__
+
+    def create(cls: type, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        if "Containers" in properties and "PrimaryContainer" not in properties:
+            cloudformation_json = {**cloudformation_json, "Properties": {**properties, "PrimaryContainer": None}}
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    Model.create_from_cloudformation_json = classmethod(create)
+
+
 def _use_previous_value_of_defaulted_parameters() -> None:
     # On update, the CDK CLI passes UsePreviousValue for the BootstrapVersion parameter. moto looks
     # the previous value up among the parameters *passed* at creation only; one that took its
@@ -264,6 +281,7 @@ def apply() -> None:
     _use_previous_value_of_defaulted_parameters()
     _kms_key_tags_from_cloudformation()
     _sagemaker_endpoint_name_from_cloudformation()
+    _sagemaker_models_with_containers_from_cloudformation()
     _sagemaker_instance_types_from_botocore()
 
 

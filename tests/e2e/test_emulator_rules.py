@@ -173,6 +173,74 @@ def test_an_export_another_stack_imports_cannot_be_removed_changed_or_deleted(cl
     cloudformation.delete_stack(StackName="rules-exporter")
 
 
+AB_ENDPOINT = "rules-ab"
+
+
+def _ab_shape(weights: tuple[float, float], *, follow_config: list[str]) -> str:
+    """An endpoint with two weighted variants that retains its variant properties on update,
+    except the property types in ``follow_config``."""
+    template = json.loads(_old_shape("ml.m5.large"))
+    resources = {name: template["Resources"][name] for name in ("Model", "Config", "Endpoint")}
+    (first,) = resources["Config"]["Properties"]["ProductionVariants"]
+    resources["Config"]["Properties"]["ProductionVariants"] = [
+        {**first, "InitialVariantWeight": weights[0]},
+        {**first, "VariantName": "Challenger", "InitialVariantWeight": weights[1]},
+    ]
+    resources["Endpoint"]["Properties"].update(
+        EndpointName=AB_ENDPOINT,
+        RetainAllVariantProperties=True,
+        ExcludeRetainedVariantProperties=[{"VariantPropertyType": kind} for kind in follow_config],
+    )
+    return json.dumps({"Resources": resources})
+
+
+def _weights(sagemaker) -> dict[str, float]:
+    variants = sagemaker.describe_endpoint(EndpointName=AB_ENDPOINT)["ProductionVariants"]
+    return {variant["VariantName"]: variant["DesiredWeight"] for variant in variants}
+
+
+def test_retained_weights_are_kept_through_an_update_unless_excluded(emulator: Emulator, cloudformation):
+    sagemaker = emulator.client("sagemaker")
+    cloudformation.create_stack(StackName="rules-ab", TemplateBody=_ab_shape((0.9, 0.1), follow_config=[]))
+    assert _weights(sagemaker) == {"AllTraffic": 0.9, "Challenger": 0.1}
+    # Traffic shifted outside CloudFormation, then a deploy with other configured weights.
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=AB_ENDPOINT,
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "AllTraffic", "DesiredWeight": 0.5},
+            {"VariantName": "Challenger", "DesiredWeight": 0.5},
+        ],
+    )
+    cloudformation.update_stack(StackName="rules-ab", TemplateBody=_ab_shape((0.8, 0.2), follow_config=[]))
+    assert _weights(sagemaker) == {"AllTraffic": 0.5, "Challenger": 0.5}, "retained weights were overwritten"
+    # With DesiredWeight excluded from retention, the configured weights apply.
+    cloudformation.update_stack(
+        StackName="rules-ab", TemplateBody=_ab_shape((0.7, 0.3), follow_config=["DesiredWeight"])
+    )
+    assert _weights(sagemaker) == {"AllTraffic": 0.7, "Challenger": 0.3}
+    cloudformation.delete_stack(StackName="rules-ab")
+
+
+def test_production_variant_names_are_unique_and_at_most_ten(emulator: Emulator):
+    sagemaker = emulator.client("sagemaker")
+    sagemaker.create_model(
+        ModelName="rules-variants",
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/rules-sagemaker",
+        PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/rules:1"},
+    )
+    variant = {"ModelName": "rules-variants", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    with pytest.raises(ClientError, match=r"variant names must be unique; duplicated: \['A'\]"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-duplicates",
+            ProductionVariants=[{**variant, "VariantName": "A"}, {**variant, "VariantName": "A"}],
+        )
+    with pytest.raises(ClientError, match="takes 1 to 10 production variants; got 11"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-eleven",
+            ProductionVariants=[{**variant, "VariantName": f"V{index}"} for index in range(11)],
+        )
+
+
 def test_an_uncompressed_model_prefix_without_a_trailing_slash_is_refused(emulator: Emulator):
     sagemaker = emulator.client("sagemaker")
     container = {

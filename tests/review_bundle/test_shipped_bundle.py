@@ -67,24 +67,35 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
     for model in shipped_configs[environment].models:
         realtime = model.realtime
         endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
-        assert f"| Instance type | {realtime.instance_type} |" in endpoint
-        assert f"| Instances at creation | {realtime.initial_instance_count} |" in endpoint
         assert "| Deployment policy |" in endpoint
         if realtime.container_startup_health_check_timeout_seconds is not None:
             timeout = realtime.container_startup_health_check_timeout_seconds
             assert f"| Start-up health check timeout (s) | {timeout} |" in endpoint
         if realtime.routing_strategy is not None:
             assert f"| Routing | {cell(realtime.routing_strategy)} |" in endpoint
-        scaling = realtime.autoscaling
-        if scaling is None:
-            assert "| Autoscaling | none: the count stays as created |" in endpoint
-            continue
-        bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
-        assert f"| Autoscaling (instances) | {bounds} |" in endpoint
-        assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
-        for action in scaling.scheduled_actions:
-            assert f"| Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
-        assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
+        # With weighted variants, each row names its variant and its share of requests.
+        variants = [realtime, *realtime.variants]
+        total = sum(variant.initial_variant_weight for variant in variants)
+        for variant in variants:
+            prefix = f"Variant {variant.variant_name}: " if realtime.variants else ""
+            assert f"| {prefix}Instance type | {variant.instance_type} |" in endpoint
+            assert f"| {prefix}Instances at creation | {variant.initial_instance_count} |" in endpoint
+            if realtime.variants:
+                share = f"{variant.initial_variant_weight / total:.0%} (weight {variant.initial_variant_weight:g})"
+                assert f"| {prefix}Share of requests | {share} |" in endpoint
+            scaling = variant.autoscaling
+            if scaling is None:
+                assert f"| {prefix}Autoscaling | none: the count stays as created |" in endpoint
+                continue
+            bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
+            assert f"| {prefix}Autoscaling (instances) | {bounds} |" in endpoint
+            assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
+            for action in scaling.scheduled_actions:
+                assert f"| {prefix}Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
+        if any(variant.autoscaling is not None for variant in variants):
+            assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
+        if realtime.variants:
+            assert "| Variant weights on update | set from the configuration on every update |" in endpoint
     served = next(line for line in summary.splitlines() if line.startswith("Served as: "))
     titles = {
         "realtime": "real-time endpoint",
@@ -159,15 +170,12 @@ def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_d
     cost = read(bundle, "cost.md")
     for environment, config in shipped_configs.items():
         expected = sum(
-            # A real-time variant bills its autoscaling minimum, or its fixed count.
-            (
-                model.realtime.autoscaling.min_capacity
-                if model.realtime.autoscaling
-                else model.realtime.initial_instance_count
-            )
-            * table[model.realtime.instance_type]
+            # A real-time variant bills its autoscaling minimum, or its fixed count; weighted variants too.
+            (variant.autoscaling.min_capacity if variant.autoscaling else variant.initial_instance_count)
+            * table[variant.instance_type]
             * 730
             for model in config.models
+            for variant in (model.realtime, *model.realtime.variants)
         ) + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
             model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
             for model in config.models
@@ -253,3 +261,26 @@ def test_aws_rules_page_names_each_violation(tmp_path):
     page = aws_rules_report(tmp_path)
     assert "**1 violation(s)** of" in page
     assert "| datapoints-within-evaluation-periods | Dev.template.json | Alarm |" in page
+
+
+def test_a_multi_model_endpoint_is_recognised_in_summary_and_diagram(bundle, shipped_configs):
+    staging = shipped_configs["staging"]
+    (tenants,) = [model for model in staging.models if model.multi_model]
+    summary = read(bundle, "environments/staging.md")
+    assert (
+        f"| Models (multi-model endpoint) | every .tar.gz under {tenants.model_data}, loaded on the first request "
+        "that names it (TargetModel) |" in summary
+    )
+    dot = read(bundle, "diagrams/staging.dot")
+    assert f"multi-model endpoint, models under\\n{tenants.model_data}" in dot
+
+
+def test_a_serial_pipeline_shows_its_chain_in_summary_and_diagram(bundle, shipped_configs):
+    (model,) = [m for m in shipped_configs["staging"].models if m.serial_pipeline]
+    summary = read(bundle, "environments/staging.md")
+    (container,) = model.serial_pipeline
+    first = container.image.uri.rsplit("/", 1)[-1]
+    assert f"| Serial pipeline | 2 containers in order: {first} → sagemaker-scikit-learn:1.4-2-cpu-py3 |" in summary
+    assert f"| Container 1 image | {container.image.uri} |" in summary
+    dot = read(bundle, "diagrams/staging.dot")
+    assert f"serial pipeline of 2:\\n1. {first}\\n2. sagemaker-scikit-learn:1.4-2-cpu-py3" in dot

@@ -139,7 +139,8 @@ def _served_models(template: dict) -> dict[str, set[str]]:
 
 def test_every_environment_serves_a_serverless_endpoint_and_publishes_its_name(synthesized):
     for name in ENVIRONMENTS:
-        # Every model that can be served serverless (the GPU example cannot: serverless is CPU only).
+        # Every model that can be served serverless (the GPU example cannot: serverless is CPU only; nor can
+        # multi-model endpoints and serial pipelines).
         serverless = {model.name for model in synthesized.configs[name].models if model.serverless is not None}
         assert serverless, name
         for model_name, stack in synthesized.stages[name].model_stacks.items():
