@@ -100,7 +100,8 @@ def test_messages_use_the_yaml_key_async_not_the_python_field(tmp_path):
     found = "\n".join(problems(tmp_path, text=text))
     assert "models[0].async.colour: unknown field; allowed fields: instance_type," in found
     assert (
-        "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, multi_model, "
+        "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, model_package, "
+        "multi_model, "
         "serial_pipeline, realtime," in (found)
     )
     assert "async_," not in found and not found.rstrip().endswith("async_")

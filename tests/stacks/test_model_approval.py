@@ -25,7 +25,7 @@ ARN = f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/7"
 
 @pytest.fixture(scope="module")
 def approval_app(settings, shipped_configs, tmp_path_factory):  # noqa: F811
-    # Every environment serves iris from the group, at the version the synth step resolved.
+    # Every environment serves iris (one container) from the group, at the version the synth step resolved.
     configs = [
         config.model_copy(
             update={
@@ -39,6 +39,8 @@ def approval_app(settings, shipped_configs, tmp_path_factory):  # noqa: F811
                             ),
                         }
                     )
+                    if model.name == "iris"
+                    else model
                     for model in config.models
                 ]
             }
