@@ -224,10 +224,11 @@ def test_diff_shows_what_prod_has_that_dev_does_not(bundle):
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_diagram_is_an_svg_with_readable_labels(bundle, environment):
+def test_diagram_is_an_svg_with_readable_labels(bundle, environment, shipped_configs):
     root = ElementTree.parse(bundle / "diagrams" / f"{environment}.svg").getroot()
     texts = [element.text or "" for element in root.iter(f"{SVG}text")]
-    for label in (f"{environment}-iris-realtime", "SageMaker endpoint", "KMS key", "S3 bucket", "Autoscaling target"):
+    first_endpoint = f"{environment}-{shipped_configs[environment].models[0].name}-realtime"
+    for label in (first_endpoint, "SageMaker endpoint", "KMS key", "S3 bucket", "Autoscaling target"):
         assert any(label in text for text in texts), label
     sizes = [float(element.get("font-size", "14")) for element in root.iter(f"{SVG}text")]
     assert min(sizes) >= 9  # readable without zooming
@@ -264,23 +265,22 @@ def test_aws_rules_page_names_each_violation(tmp_path):
 
 
 def test_a_multi_model_endpoint_is_recognised_in_summary_and_diagram(bundle, shipped_configs):
-    staging = shipped_configs["staging"]
-    (tenants,) = [model for model in staging.models if model.multi_model]
-    summary = read(bundle, "environments/staging.md")
+    (tenants,) = [model for model in shipped_configs["examples"].models if model.multi_model]
+    summary = read(bundle, "environments/examples.md")
     assert (
         f"| Models (multi-model endpoint) | every .tar.gz under {tenants.model_data}, loaded on the first request "
         "that names it (TargetModel) |" in summary
     )
-    dot = read(bundle, "diagrams/staging.dot")
+    dot = read(bundle, "diagrams/examples.dot")
     assert f"multi-model endpoint, models under\\n{tenants.model_data}" in dot
 
 
 def test_a_serial_pipeline_shows_its_chain_in_summary_and_diagram(bundle, shipped_configs):
-    (model,) = [m for m in shipped_configs["staging"].models if m.serial_pipeline]
-    summary = read(bundle, "environments/staging.md")
+    (model,) = [m for m in shipped_configs["examples"].models if m.serial_pipeline]
+    summary = read(bundle, "environments/examples.md")
     (container,) = model.serial_pipeline
     first = container.image.uri.rsplit("/", 1)[-1]
     assert f"| Serial pipeline | 2 containers in order: {first} → sagemaker-scikit-learn:1.4-2-cpu-py3 |" in summary
     assert f"| Container 1 image | {container.image.uri} |" in summary
-    dot = read(bundle, "diagrams/staging.dot")
+    dot = read(bundle, "diagrams/examples.dot")
     assert f"serial pipeline of 2:\\n1. {first}\\n2. sagemaker-scikit-learn:1.4-2-cpu-py3" in dot

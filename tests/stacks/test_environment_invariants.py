@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from inference_constructs.instance_types import has_local_storage
-from tests.conftest import ENVIRONMENTS, resources_of_type
+from tests.conftest import DEPLOYED_ENVIRONMENTS, ENVIRONMENTS, resources_of_type
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_prod_runs_at_least_two_instances_so_they_spread_across_zones(synthesize
 
 
 def test_every_environment_serves_async_that_scales_to_zero_and_wakes_on_backlog(synthesized):
-    for name in ENVIRONMENTS:
+    for name in DEPLOYED_ENVIRONMENTS:
         template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
         configs = [
             config["Properties"]["AsyncInferenceConfig"]
@@ -138,7 +138,7 @@ def _served_models(template: dict) -> dict[str, set[str]]:
 
 
 def test_every_environment_serves_a_serverless_endpoint_and_publishes_its_name(synthesized):
-    for name in ENVIRONMENTS:
+    for name in DEPLOYED_ENVIRONMENTS:
         # Every model that can be served serverless (the GPU example cannot: serverless is CPU only; nor can
         # multi-model endpoints and serial pipelines).
         serverless = {model.name for model in synthesized.configs[name].models if model.serverless is not None}

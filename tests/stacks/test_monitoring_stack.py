@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ENVIRONMENTS, resources_of_type
+from tests.conftest import DEPLOYED_ENVIRONMENTS, ENVIRONMENTS, resources_of_type
 from tests.inference_constructs.test_dashboard import dashboard_body
 
 
@@ -68,7 +68,7 @@ def test_alarms_for_every_mode_are_in_every_environment(synthesized):
         "serverless": {"OverheadLatency", "Invocation5XXErrors", "ModelLatency", "ConcurrentExecutionsUtilization"},
         "async": {"OldestRequestAge", "BacklogSize", "InvocationFailures"},
     }
-    for name in ENVIRONMENTS:
+    for name in DEPLOYED_ENVIRONMENTS:
         template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
         names = {
             alarm["Properties"].get("AlarmName")
@@ -82,7 +82,7 @@ def test_alarms_for_every_mode_are_in_every_environment(synthesized):
 
 
 def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthesized, shipped_configs):
-    for name in ENVIRONMENTS:
+    for name in DEPLOYED_ENVIRONMENTS:
         template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
         alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
         for endpoint in resources_of_type(template, "AWS::SageMaker::Endpoint").values():
