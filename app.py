@@ -90,7 +90,14 @@ def main(app: cdk.App | None = None) -> int:
                 paths = environment_files(config_dir)
             if not paths:
                 raise ConfigError([f"{config_dir}: no <environment>.yaml files found"])
-            configs = load_environments(paths, base_dir=BASE_DIR)
+            # Delivered by the pipeline (when enabled) even when built directly (-c pipeline=false):
+            # model package groups then need the versions it resolved (-c model_packages).
+            configs = load_environments(
+                paths,
+                base_dir=BASE_DIR,
+                pipeline=pipeline is not None and pipeline.enabled,
+                model_packages=_model_packages(app, PIPELINE_FILE),
+            )
             build_stages(app, configs, base_dir=str(BASE_DIR))
     except ConfigError as error:
         print(error.report(), file=sys.stderr)

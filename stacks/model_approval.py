@@ -19,13 +19,16 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from inference_config.loader import RESOLVED_MODEL_PACKAGES_FILE
 from inference_config.schema import EnvironmentConfig
 from inference_constructs.compliance import acknowledge_wildcard_resources
 
 APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
-RESOLVED_FILE = "model-packages.json"
-# The synth step writes the resolved versions, then synthesizes with them (app.py reads the file).
-RESOLVE_COMMAND = f".venv/bin/python -m scripts.resolve_model_packages > {RESOLVED_FILE}"
+RESOLVED_FILE = RESOLVED_MODEL_PACKAGES_FILE
+# The synth step resolves the versions first (the resolver runs in the project's venv), so that
+# `make test` checks the versions that will deploy (tests/conftest.py reads the file), then
+# synthesizes with them (app.py reads the file).
+RESOLVE_COMMANDS = ("make venv", f".venv/bin/python -m scripts.resolve_model_packages > {RESOLVED_FILE}")
 SYNTH_WITH_RESOLVED = f'make synth SYNTH_CONTEXT="-c model_packages={RESOLVED_FILE}"'
 
 

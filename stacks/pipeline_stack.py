@@ -36,7 +36,7 @@ from inference_core.iam import SMOKE_TESTS, ClientActions
 from inference_core.naming import ENVIRONMENT_TAG, platform_key_alias_arn_name, platform_stack_name
 from stacks.environment_stage import EnvironmentStage
 from stacks.model_approval import (
-    RESOLVE_COMMAND,
+    RESOLVE_COMMANDS,
     SYNTH_WITH_RESOLVED,
     acknowledge_resolver_wildcards,
     approval_rule,
@@ -124,7 +124,7 @@ class PipelineStack(cdk.Stack):
             "Synth",
             input=self.source,
             # The same checks a developer runs, then the templates the pipeline deploys.
-            commands=["make test", RESOLVE_COMMAND, SYNTH_WITH_RESOLVED]
+            commands=[*RESOLVE_COMMANDS, "make test", SYNTH_WITH_RESOLVED]
             if self.model_package_groups
             else ["make test", "make synth"],
             role_policy_statements=resolve_statements(self, self.model_package_groups)

@@ -21,7 +21,13 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from inference_config.loader import PIPELINE_FILE, environment_files, load_environments, load_pipeline
+from inference_config.loader import (
+    PIPELINE_FILE,
+    RESOLVED_MODEL_PACKAGES_FILE,
+    environment_files,
+    load_environments,
+    load_pipeline,
+)
 from inference_config.schema import EnvironmentConfig
 from model_code.build import DEFAULT_OUTPUT, build
 from stacks.application import build_stages, register_compliance_checks
@@ -84,7 +90,22 @@ def model_artifact() -> Path:
 
 @pytest.fixture(scope="session")
 def shipped_configs(model_artifact: Path) -> dict[str, EnvironmentConfig]:
-    configs = load_environments([CONFIG_DIR / f"{name}.yaml" for name in ENVIRONMENTS], base_dir=REPO_ROOT)
+    return load_shipped_configs(CONFIG_DIR, REPO_ROOT)
+
+
+def load_shipped_configs(config_dir: Path, base_dir: Path) -> dict[str, EnvironmentConfig]:
+    """Every environment of ``config_dir`` as the synth loads it: delivered by the pipeline when
+    pipeline.yaml enables it, with the model package versions the pipeline's synth step resolved
+    (``RESOLVED_MODEL_PACKAGES_FILE`` at ``base_dir``, written before it runs `make test`)."""
+    pipeline_file = config_dir / PIPELINE_FILE
+    pipeline = load_pipeline(pipeline_file, base_dir=base_dir) if pipeline_file.is_file() else None
+    resolved = base_dir / RESOLVED_MODEL_PACKAGES_FILE
+    configs = load_environments(
+        environment_files(config_dir),
+        base_dir=base_dir,
+        pipeline=pipeline is not None and pipeline.enabled,
+        model_packages=json.loads(resolved.read_text()) if resolved.is_file() else None,
+    )
     return {config.environment: config for config in configs}
 
 

@@ -25,9 +25,23 @@ import sys
 import tempfile
 from pathlib import Path
 
+from inference_config.loader import RESOLVED_MODEL_PACKAGES_FILE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE = REPO_ROOT / ".pytest_cache" / "assemblies"
-SOURCES = ("app.py", "cdk.json", "package.json", "config", "inference_constructs", "inference_platform", "stacks")
+SOURCES = (
+    "app.py",
+    "cdk.json",
+    "package.json",
+    "config",
+    "inference_config",
+    "inference_constructs",
+    "inference_core",
+    "inference_platform",
+    "stacks",
+    # The model package versions the pipeline resolved (absent outside the pipeline).
+    RESOLVED_MODEL_PACKAGES_FILE,
+)
 MODEL_ARTIFACT = REPO_ROOT / "model_code" / "dist" / "model.tar.gz"
 # What the CDK CLI adds to the context from cdk.json and its defaults.
 CLI_CONTEXT = {
@@ -43,7 +57,7 @@ def source_hash() -> str:
     digest.update(sys.executable.encode())
     for name in SOURCES:
         root = REPO_ROOT / name
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())  # none if absent
         for path in files:
             if "__pycache__" in path.parts:
                 continue
@@ -74,7 +88,8 @@ def run_app(outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
 
 
 def _synthesize(outdir: Path) -> None:
-    result = run_app(outdir)
+    resolved = REPO_ROOT / RESOLVED_MODEL_PACKAGES_FILE
+    result = run_app(outdir, **({"model_packages": RESOLVED_MODEL_PACKAGES_FILE} if resolved.is_file() else {}))
     if result.returncode != 0:
         raise RuntimeError(f"app.py failed ({result.returncode}):\n{result.stderr[-5000:]}")
 

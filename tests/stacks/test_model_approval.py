@@ -81,11 +81,14 @@ def test_an_approval_in_the_group_starts_the_pipeline(approval_template):
     assert len(starts) == 1 and pipeline_id in json.dumps(starts[0]["Resource"])
 
 
-def test_synth_resolves_the_approved_versions_before_synthesizing(approval_template):
+def test_synth_resolves_the_approved_versions_before_testing_and_synthesizing(approval_template):
+    # Resolved first, so `make test` checks the versions that deploy: the tests read the file
+    # (tests/conftest.py), and a group without its resolved version is refused.
     spec = json.loads(build_commands(approval_template, "Synth"))
     assert spec["phases"]["build"]["commands"] == [
-        "make test",
+        "make venv",
         ".venv/bin/python -m scripts.resolve_model_packages > model-packages.json",
+        "make test",
         'make synth SYNTH_CONTEXT="-c model_packages=model-packages.json"',
     ]
 
