@@ -41,9 +41,24 @@ def latest_approved(sagemaker: Any, group: str) -> ApprovedVersion:
     if not listed:
         raise ModelRegistryError(f"model package group {group!r} has no approved version")
     arn = listed[0]["ModelPackageArn"]
-    containers = (
-        sagemaker.describe_model_package(ModelPackageName=arn).get("InferenceSpecification", {}).get("Containers", [])
-    )
+    return _version(arn, sagemaker.describe_model_package(ModelPackageName=arn))
+
+
+def pinned_version(sagemaker: Any, group: str, arn: str) -> ApprovedVersion:
+    """Version ``arn`` of ``group``, which must be approved: what a pipeline run pinned (to roll
+    back, or to hold a version) instead of the group's latest."""
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    if described.get("ModelPackageGroupName") != group:
+        raise ModelRegistryError(f"{arn} is not a version of model package group {group!r}")
+    if described.get("ModelApprovalStatus") != "Approved":
+        raise ModelRegistryError(
+            f"{arn} is {described.get('ModelApprovalStatus', 'not approved')}; only an approved version deploys"
+        )
+    return _version(arn, described)
+
+
+def _version(arn: str, described: dict[str, Any]) -> ApprovedVersion:
+    containers = described.get("InferenceSpecification", {}).get("Containers", [])
     # One container: a serial pipeline of several is a different kind of model (not served here).
     if len(containers) != 1:
         raise ModelRegistryError(f"{arn}: expected one inference container, found {len(containers)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from inference_platform.model_registry import ModelRegistryError, latest_approved
+from inference_platform.model_registry import ModelRegistryError, latest_approved, pinned_version
 
 
 def groups_in(config_dir: Path) -> list[str]:
@@ -31,13 +31,45 @@ def groups_in(config_dir: Path) -> list[str]:
     return sorted(groups)
 
 
-def resolve(sagemaker: Any, groups: list[str]) -> dict[str, dict[str, str]]:
-    return {group: latest_approved(sagemaker, group).as_dict() for group in groups}
+def resolve(sagemaker: Any, groups: list[str], pinned: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Each group's latest approved version, or the approved version ``pinned`` names for it."""
+    pinned = pinned or {}
+    unknown = sorted(set(pinned) - set(groups))
+    if unknown:
+        raise ModelRegistryError(f"pinned groups {unknown} are not named by any model's model_package.group")
+    return {
+        group: (
+            pinned_version(sagemaker, group, pinned[group]) if group in pinned else latest_approved(sagemaker, group)
+        ).as_dict()
+        for group in groups
+    }
+
+
+def _pinned(text: str) -> dict[str, str]:
+    """``--pinned``: a JSON object of group -> version ARN; empty (the pipeline variable's default) pins nothing."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise argparse.ArgumentTypeError(
+            'expected a JSON object of group to version ARN, e.g. {"iris-models": "arn:..."}'
+        )
+    return value
 
 
 def main(argv: list[str] | None = None, sagemaker: Any = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.resolve_model_packages", description=__doc__)
     parser.add_argument("--config-dir", type=Path, default=Path("config"))
+    parser.add_argument(
+        "--pinned",
+        type=_pinned,
+        default={},
+        help="JSON object of group -> approved version ARN to deploy instead of the latest "
+        "(the pipeline passes its ModelPackageVersions variable)",
+    )
     args = parser.parse_args(argv)
     groups = groups_in(args.config_dir)
     if groups and sagemaker is None:
@@ -45,7 +77,7 @@ def main(argv: list[str] | None = None, sagemaker: Any = None) -> int:
 
         sagemaker = boto3.client("sagemaker")
     try:
-        resolved = resolve(sagemaker, groups) if groups else {}
+        resolved = resolve(sagemaker, groups, args.pinned) if groups or args.pinned else {}
     except ModelRegistryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

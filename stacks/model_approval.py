@@ -28,7 +28,29 @@ RESOLVED_FILE = RESOLVED_MODEL_PACKAGES_FILE
 # The synth step resolves the versions first (the resolver runs in the project's venv), so that
 # `make test` checks the versions that will deploy (tests/conftest.py reads the file), then
 # synthesizes with them (app.py reads the file).
-RESOLVE_COMMANDS = ("make venv", f".venv/bin/python -m scripts.resolve_model_packages > {RESOLVED_FILE}")
+# A pipeline variable pins versions for one run (to roll back, or to hold a version): a JSON object
+# of group -> approved version ARN, given when the run is started by hand
+# (aws codepipeline start-pipeline-execution --variables name=ModelPackageVersions,value='{...}').
+# Runs started by an approval leave it at its default, {}, and every group deploys its latest approved version.
+PINNED_VERSIONS_VARIABLE = "ModelPackageVersions"
+PINNED_VERSIONS_ENV = "MODEL_PACKAGE_VERSIONS"
+RESOLVE_COMMANDS = (
+    "make venv",
+    f'.venv/bin/python -m scripts.resolve_model_packages --pinned "${PINNED_VERSIONS_ENV}" > {RESOLVED_FILE}',
+)
+# How the synth action hands the variable to the resolver: an action environment variable.
+RESOLVE_ENV = {PINNED_VERSIONS_ENV: f"#{{variables.{PINNED_VERSIONS_VARIABLE}}}"}
+
+
+def pinned_versions_variable() -> codepipeline.Variable:
+    """The pipeline-level variable the synth action reads (empty by default: pin nothing)."""
+    return codepipeline.Variable(
+        variable_name=PINNED_VERSIONS_VARIABLE,
+        default_value="{}",
+        description="Model package versions to deploy instead of the latest approved: JSON, group -> version ARN.",
+    )
+
+
 SYNTH_WITH_RESOLVED = f'make synth SYNTH_CONTEXT="-c model_packages={RESOLVED_FILE}"'
 
 

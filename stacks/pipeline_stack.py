@@ -37,10 +37,12 @@ from inference_core.naming import ENVIRONMENT_TAG, platform_key_alias_arn_name, 
 from stacks.environment_stage import EnvironmentStage
 from stacks.model_approval import (
     RESOLVE_COMMANDS,
+    RESOLVE_ENV,
     SYNTH_WITH_RESOLVED,
     acknowledge_resolver_wildcards,
     approval_rule,
     model_package_groups,
+    pinned_versions_variable,
     resolve_statements,
 )
 
@@ -130,6 +132,7 @@ class PipelineStack(cdk.Stack):
             role_policy_statements=resolve_statements(self, self.model_package_groups)
             if self.model_package_groups
             else None,
+            env=RESOLVE_ENV if self.model_package_groups else None,
             primary_output_directory="cdk.out",
         )
         self.pipeline = pipelines.CodePipeline(
@@ -172,6 +175,7 @@ class PipelineStack(cdk.Stack):
         self.pipeline.build_pipeline()
         if self.model_package_groups:
             self.approval_rule = approval_rule(self, self.pipeline.pipeline, self.model_package_groups)
+            self.pipeline.pipeline.add_variable(pinned_versions_variable())
             acknowledge_resolver_wildcards(self.pipeline.synth_project.role, self.model_package_groups)
         self._join_to_sub_in_action_configurations()
         self._acknowledge_findings()

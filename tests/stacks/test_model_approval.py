@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from inference_config.schema import ModelImage
+from inference_constructs import service_models
 from inference_constructs.model_package import ModelPackageSource
 from stacks.application import build_pipeline, register_compliance_checks
 from stacks.model_approval import APPROVAL_DETAIL_TYPE
@@ -87,10 +88,27 @@ def test_synth_resolves_the_approved_versions_before_testing_and_synthesizing(ap
     spec = json.loads(build_commands(approval_template, "Synth"))
     assert spec["phases"]["build"]["commands"] == [
         "make venv",
-        ".venv/bin/python -m scripts.resolve_model_packages > model-packages.json",
+        '.venv/bin/python -m scripts.resolve_model_packages --pinned "$MODEL_PACKAGE_VERSIONS" > model-packages.json',
         "make test",
         'make synth SYNTH_CONTEXT="-c model_packages=model-packages.json"',
     ]
+
+
+def test_a_pipeline_variable_pins_versions_for_one_run(approval_template):
+    # Declared on the pipeline with a default that pins nothing (an approval-started run), and
+    # handed to the resolver by the synth action as an action environment variable.
+    (pipeline,) = resources_of_type(approval_template, "AWS::CodePipeline::Pipeline").values()
+    (variable,) = pipeline["Properties"]["Variables"]
+    assert variable["Name"] == "ModelPackageVersions" and variable["DefaultValue"] == "{}"
+    value = service_models.shape("codepipeline", "PipelineVariableValue").metadata
+    assert value["min"] <= len(variable["DefaultValue"]) <= value["max"]
+    (synth,) = [
+        action for stage in pipeline["Properties"]["Stages"] for action in stage["Actions"] if action["Name"] == "Synth"
+    ]
+    environment = json.loads(synth["Configuration"]["EnvironmentVariables"])
+    assert {"name": "MODEL_PACKAGE_VERSIONS", "type": "PLAINTEXT", "value": "#{variables.ModelPackageVersions}"} in (
+        environment
+    )
 
 
 def test_the_synth_role_may_list_and_describe_only_the_groups_packages(approval_template):
