@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.inference_component import ComponentSettings, check_fits_endpoint
 from inference_constructs.inference_model import (
     ModelImage,
     check_local_artifact_exists,
@@ -28,6 +29,7 @@ from inference_constructs.realtime_endpoint import RealtimeSettings
 from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
+from inference_constructs.shared_endpoint import SharedEndpointSettings
 from inference_constructs.subscribers import NotificationSettings
 from inference_core.modes import Mode, registered
 from inference_core.naming import ENVIRONMENT_TAG, MAX_ENDPOINT_NAME_LENGTH, MODEL_TAG, stage_name
@@ -152,6 +154,10 @@ class ModelConfig(Settings):
         description="Serve as an asynchronous endpoint (the Python field is async_: async is a Python keyword).",
     )
     batch: BatchSettings | None = Field(default=None, description="Run batch transform jobs of the model.")
+    component: ComponentSettings | None = Field(
+        default=None,
+        description="Serve as an inference component of the environment's shared endpoint (shared_endpoint).",
+    )
 
     @field_validator("environment")
     @classmethod
@@ -266,6 +272,12 @@ class EnvironmentConfig(Settings):
     network: NetworkSettings | None = Field(
         default=None, description="Run models in this VPC with network isolation (ids are not looked up)."
     )
+    # Before models: the models' component blocks are checked against it.
+    shared_endpoint: SharedEndpointSettings | None = Field(
+        default=None,
+        description="One real-time endpoint whose instances host the models that have a component block, "
+        "each as an inference component (docs/modes/component.md).",
+    )
     models: list[ModelConfig] = Field(min_length=1, description="The models; their names must be unique.")
 
     @field_validator("environment")
@@ -325,6 +337,29 @@ class EnvironmentConfig(Settings):
                     f"model names {too_long} are too long for endpoint names in environment "
                     f"{environment!r}; at most {longest} characters"
                 )
+        return models
+
+    @field_validator("models")
+    @classmethod
+    def _components_fit_the_shared_endpoint(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
+        shared: SharedEndpointSettings | None = info.data.get("shared_endpoint")
+        problems = []
+        for index, model in enumerate(models):
+            if model.component is None:
+                continue
+            where = f"models[{index}].component"
+            if shared is None:
+                if "shared_endpoint" not in info.data:
+                    continue  # shared_endpoint itself is invalid and reported on its own
+                problems.append(f"{where}: an inference component needs the environment's shared_endpoint block")
+                continue
+            problems.extend(f"{where}.{problem}" for problem in check_fits_endpoint(model.component, shared))
+            try:
+                check_architecture(model.image.architecture, shared.instance_type)
+            except ValueError as error:
+                problems.append(f"{where}: shared_endpoint.instance_type: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return models
 
     @model_validator(mode="after")

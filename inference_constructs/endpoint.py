@@ -220,22 +220,7 @@ class EndpointBase(Construct):
         self.rollback_alarms = [self.alarms[key] for key in keys]
         # By their stable names, so the policy and the config need no attribute of the alarms.
         names = [self.alarm_names[key] for key in keys]
-        if names:
-            stack = cdk.Stack.of(self)
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["cloudwatch:DescribeAlarms"],
-                    resources=[
-                        stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name=name,
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                        for name in names
-                    ],
-                )
-            )
+        grant_describe_alarms(role, names)
         return policy.to_cloudformation(names)
 
     def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
@@ -245,23 +230,10 @@ class EndpointBase(Construct):
     def _create_scalable_target(
         self, construct_id: str, dimension: str, min_capacity: int, max_capacity: int
     ) -> autoscaling.ScalableTarget:
-        stack = cdk.Stack.of(self)
-        # Application Auto Scaling's service-linked role for SageMaker, instead of a role of ours.
-        service_linked_role = iam.Role.from_role_arn(
-            self,
-            "AutoScalingServiceLinkedRole",
-            stack.format_arn(
-                service="iam",
-                region="",
-                resource="role",
-                resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-            ),
-        )
         target = autoscaling.ScalableTarget(
             self,
             construct_id,
-            role=service_linked_role,
+            role=autoscaling_service_linked_role(self),
             service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"endpoint/{self.endpoint_name}/variant/{self.variant_name}",
             scalable_dimension=dimension,
@@ -319,6 +291,44 @@ class EndpointBase(Construct):
             actions=["sagemaker:InvokeEndpoint"],
             resource_arns=[self.endpoint_arn],
         )
+
+
+def grant_describe_alarms(role: iam.IRole, names: list[str]) -> None:
+    """Let ``role`` describe exactly the alarms named ``names`` (the rollback alarms SageMaker
+    reads as the role while it bakes a deployment); nothing when there are none."""
+    if not names:
+        return
+    stack = cdk.Stack.of(role)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[
+                stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name=name,
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for name in names
+            ],
+        )
+    )
+
+
+def autoscaling_service_linked_role(scope: Construct) -> iam.IRole:
+    """Application Auto Scaling's service-linked role for SageMaker (endpoint variants and
+    inference components alike), instead of a role of ours."""
+    return iam.Role.from_role_arn(
+        scope,
+        "AutoScalingServiceLinkedRole",
+        cdk.Stack.of(scope).format_arn(
+            service="iam",
+            region="",
+            resource="role",
+            resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        ),
+    )
 
 
 def scalable_target_id(instance_type: str) -> str:

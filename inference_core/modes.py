@@ -26,6 +26,7 @@ from inference_core import outputs
 # CloudFormation resource types a mode is recognised by in a template.
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+INFERENCE_COMPONENT = "AWS::SageMaker::InferenceComponent"
 
 
 class Invocation(StrEnum):
@@ -33,6 +34,8 @@ class Invocation(StrEnum):
 
     # InvokeEndpoint with the request in the body (real-time, serverless).
     ENDPOINT = "endpoint"
+    # InvokeEndpoint on a shared endpoint, naming the model's InferenceComponentName.
+    COMPONENT = "component"
     # The request uploaded to S3, InvokeEndpointAsync, the result read from S3 (async_client).
     ASYNC = "async"
     # A Step Functions execution running a transform job over an S3 prefix (batch_client).
@@ -166,10 +169,23 @@ BATCH = Mode(
     recognises=_runs_transform_jobs,
     colour="#f0fdf4",
 )
+COMPONENT = Mode(
+    name="component",
+    label="inference component",
+    title="Inference component",
+    meaning="a model's share (CPU, memory, copies) of an environment's shared real-time endpoint; "
+    "copies scale on their own, and the endpoint can scale to zero instances",
+    outputs=(outputs.COMPONENT_NAME, outputs.COMPONENT_ENDPOINT_NAME),
+    invocation=Invocation.COMPONENT,
+    client_outputs=(outputs.COMPONENT_ENDPOINT_NAME,),
+    resource_type=INFERENCE_COMPONENT,
+    recognises=lambda _component: True,
+    colour="#fdf2f8",
+)
 
 # Every mode, in the order the config reference, stacks, dashboard, smoke report and review
 # bundle list them. Read it through registered(), which a test may patch to add a toy mode.
-REGISTRY: tuple[Mode, ...] = (REALTIME, SERVERLESS, ASYNC, BATCH)
+REGISTRY: tuple[Mode, ...] = (REALTIME, SERVERLESS, ASYNC, BATCH, COMPONENT)
 
 
 def registered() -> tuple[Mode, ...]:

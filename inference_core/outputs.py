@@ -16,6 +16,10 @@ VPC_ENDPOINT_SECURITY_GROUP_ID = "VpcEndpointSecurityGroupId"
 REALTIME_ENDPOINT_NAME = "RealtimeEndpointName"
 SERVERLESS_ENDPOINT_NAME = "ServerlessEndpointName"
 
+# Model stack, inference component: the component, and the shared endpoint it runs on.
+COMPONENT_NAME = "InferenceComponentName"
+COMPONENT_ENDPOINT_NAME = "InferenceComponentEndpointName"
+
 # Model stack, asynchronous.
 ASYNC_ENDPOINT_NAME = "AsyncEndpointName"
 ASYNC_INPUT_PATH = "AsyncInputPath"
