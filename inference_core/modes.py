@@ -108,6 +108,13 @@ def _is_serverless(config: Mapping[str, Any]) -> bool:
     return any(variant.get("ServerlessConfig") for variant in _variants(config))
 
 
+def _hosts_components(config: Mapping[str, Any]) -> bool:
+    # A shared endpoint's config names no model in its variants: its models are inference
+    # components (AWS::SageMaker::InferenceComponent, in the model stacks).
+    variants = _variants(config)
+    return bool(variants) and not any(variant.get("ModelName") for variant in variants)
+
+
 def _runs_transform_jobs(machine: Mapping[str, Any]) -> bool:
     # The definition is a string (with Fn::Join parts) or an object; either way the task's
     # resource ARN names the service integration.
@@ -172,14 +179,16 @@ BATCH = Mode(
 COMPONENT = Mode(
     name="component",
     label="inference component",
-    title="Inference component",
-    meaning="a model's share (CPU, memory, copies) of an environment's shared real-time endpoint; "
+    title="Inference components (shared endpoint)",
+    meaning="a model's share (CPU, memory, copies) of an environment's shared real-time endpoint (6 MB, 60 s); "
     "copies scale on their own, and the endpoint can scale to zero instances",
     outputs=(outputs.COMPONENT_NAME, outputs.COMPONENT_ENDPOINT_NAME),
     invocation=Invocation.COMPONENT,
     client_outputs=(outputs.COMPONENT_ENDPOINT_NAME,),
-    resource_type=INFERENCE_COMPONENT,
-    recognises=lambda _component: True,
+    # Recognised by the shared endpoint's config; the components themselves are listed with their
+    # model (review_bundle.modes, by INFERENCE_COMPONENT).
+    resource_type=ENDPOINT_CONFIG,
+    recognises=_hosts_components,
     colour="#fdf2f8",
 )
 

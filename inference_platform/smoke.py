@@ -139,6 +139,7 @@ class SmokeTests:
         # checked the way its clients call it.
         self.checks: dict[Invocation, Check] = {
             Invocation.ENDPOINT: self.run_endpoint,
+            Invocation.COMPONENT: self.run_component,
             Invocation.ASYNC: self.run_async,
             Invocation.BATCH: self.run_batch,
         }
@@ -177,17 +178,27 @@ class SmokeTests:
         """InvokeEndpoint on the endpoint the mode's first output names."""
         return self.invoke(outputs[mode.marker_output])
 
-    def invoke(self, endpoint: str) -> str:
+    def run_component(self, mode: Mode, outputs: dict[str, str]) -> str:
+        """InvokeEndpoint on the shared endpoint, naming the model's inference component."""
+        return self.invoke(outputs[output_keys.COMPONENT_ENDPOINT_NAME], component=outputs[mode.marker_output])
+
+    def invoke(self, endpoint: str, *, component: str | None = None) -> str:
+        # A shared endpoint routes a request to the component it names (InvokeEndpoint's
+        # InferenceComponentName); without one SageMaker refuses the request.
+        request = {"InferenceComponentName": component} if component else {}
         response = self.runtime.invoke_endpoint(
             EndpointName=endpoint,
             ContentType=self.sample.content_type,
             Accept=self.sample.accept,
             Body=self.sample.body,
+            **request,
         )
         content_type = response.get("ContentType", "")
         body = response["Body"].read()
         if not content_type.startswith(self.sample.accept):
             raise CheckFailed(f"{endpoint} answered in {content_type!r}, not the requested {self.sample.accept}")
+        if component:
+            endpoint = f"{endpoint} ({component})"
         labels = check_labels(body, len(self.sample.rows), endpoint)
         return f"{endpoint} answered {len(labels)} labels for {len(self.sample.rows)} rows ({', '.join(labels)})"
 
