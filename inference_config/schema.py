@@ -10,7 +10,15 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
@@ -127,6 +135,26 @@ def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
     return found
 
 
+# The validation context key under which EnvironmentConfig hands its shared endpoint to its models.
+SHARED_ENDPOINT_CONTEXT = "shared_endpoint"
+_INVALID_SHARED_ENDPOINT = object()
+
+
+def _component_problems(
+    component: ComponentSettings, shared: SharedEndpointSettings | None, image: ModelImage | None
+) -> list[str]:
+    """What AWS would refuse of a model's component block on the environment's shared endpoint."""
+    if shared is None:
+        return ["an inference component needs the environment's shared_endpoint block"]
+    problems = check_fits_endpoint(component, shared)
+    if image is not None:
+        try:
+            check_architecture(image.architecture, shared.instance_type)
+        except ValueError as error:
+            problems.append(f"shared_endpoint.instance_type: {error}")
+    return problems
+
+
 class ModelConfig(Settings):
     """One model and the inference modes it is served in."""
 
@@ -186,6 +214,21 @@ class ModelConfig(Settings):
                 "; ".join(problems) + f" (model_code/code/inference.py reads {', '.join(HANDLER_CONTENT_TYPES)}, "
                 f"writes {', '.join(HANDLER_ACCEPT_TYPES)}, with split_type {' or '.join(HANDLER_SPLIT_TYPES)})"
             )
+        return value
+
+    @field_validator("component")
+    @classmethod
+    def _component_fits_the_shared_endpoint(
+        cls, value: ComponentSettings | None, info: ValidationInfo
+    ) -> ComponentSettings | None:
+        if value is None or not isinstance(info.context, dict) or SHARED_ENDPOINT_CONTEXT not in info.context:
+            return value  # without the environment's context, EnvironmentConfig checks it
+        shared = info.context[SHARED_ENDPOINT_CONTEXT]
+        if shared is _INVALID_SHARED_ENDPOINT:
+            return value
+        problems = _component_problems(value, shared, info.data.get("image"))
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @field_validator("model_data")
@@ -339,25 +382,35 @@ class EnvironmentConfig(Settings):
                 )
         return models
 
+    @model_validator(mode="before")
+    @classmethod
+    def _share_the_endpoint_with_the_models(cls, data: object, info: ValidationInfo) -> object:
+        # Each model's component block is checked against the shared endpoint where it is written,
+        # so its errors name the component's own line: the models read it from the context.
+        if isinstance(data, dict) and isinstance(info.context, dict):
+            raw = data.get("shared_endpoint")
+            try:
+                shared = SharedEndpointSettings.model_validate(raw) if raw is not None else None
+            except ValidationError:
+                shared = _INVALID_SHARED_ENDPOINT  # reported on its own, where it is written
+            info.context[SHARED_ENDPOINT_CONTEXT] = shared
+        return data
+
     @field_validator("models")
     @classmethod
     def _components_fit_the_shared_endpoint(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
-        shared: SharedEndpointSettings | None = info.data.get("shared_endpoint")
-        problems = []
-        for index, model in enumerate(models):
-            if model.component is None:
-                continue
-            where = f"models[{index}].component"
-            if shared is None:
-                if "shared_endpoint" not in info.data:
-                    continue  # shared_endpoint itself is invalid and reported on its own
-                problems.append(f"{where}: an inference component needs the environment's shared_endpoint block")
-                continue
-            problems.extend(f"{where}.{problem}" for problem in check_fits_endpoint(model.component, shared))
-            try:
-                check_architecture(model.image.architecture, shared.instance_type)
-            except ValueError as error:
-                problems.append(f"{where}: shared_endpoint.instance_type: {error}")
+        # Models validated with the shared endpoint in their context were checked already.
+        if isinstance(info.context, dict) and SHARED_ENDPOINT_CONTEXT in info.context:
+            return models
+        if "shared_endpoint" not in info.data:
+            return models  # shared_endpoint itself is invalid and reported on its own
+        shared: SharedEndpointSettings | None = info.data["shared_endpoint"]
+        problems = [
+            f"models[{index}].component: {problem}"
+            for index, model in enumerate(models)
+            if model.component is not None
+            for problem in _component_problems(model.component, shared, model.image)
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return models
