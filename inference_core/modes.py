@@ -109,10 +109,12 @@ def _is_serverless(config: Mapping[str, Any]) -> bool:
 
 
 def _hosts_components(config: Mapping[str, Any]) -> bool:
-    # A shared endpoint's config names no model in its variants: its models are inference
-    # components (AWS::SageMaker::InferenceComponent, in the model stacks).
+    # A shared endpoint's config names no model in its variants (its models are inference
+    # components, AWS::SageMaker::InferenceComponent, in the model stacks) and gives SageMaker a
+    # config-level execution role instead.
     variants = _variants(config)
-    return bool(variants) and not any(variant.get("ModelName") for variant in variants)
+    has_role = bool(config.get("Properties", {}).get("ExecutionRoleArn"))
+    return has_role and bool(variants) and not any(variant.get("ModelName") for variant in variants)
 
 
 def _runs_transform_jobs(machine: Mapping[str, Any]) -> bool:

@@ -66,6 +66,8 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
     summary = read(bundle, f"environments/{environment}.md")
     for model in shipped_configs[environment].models:
         realtime = model.realtime
+        if realtime is None:
+            continue  # dev's second model is an inference component only
         endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
         assert f"| Instance type | {realtime.instance_type} |" in endpoint
         assert f"| Instances at creation | {realtime.initial_instance_count} |" in endpoint
@@ -83,6 +85,7 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
         "serverless": "serverless endpoint",
         "async": "asynchronous endpoint",
         "batch": "batch transform",
+        "component": "inference components (shared endpoint)",
     }
     for model in shipped_configs[environment].models:
         for mode in model.modes:
@@ -150,13 +153,22 @@ def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_d
     assembly = Assembly.load(assembly_dir)
     cost = read(bundle, "cost.md")
     for environment, config in shipped_configs.items():
-        expected = sum(
-            model.realtime.autoscaling.min_capacity * table[model.realtime.instance_type] * 730
-            for model in config.models
-        ) + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
-            model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
-            for model in config.models
-            if model.async_ is not None
+        expected = (
+            sum(
+                model.realtime.autoscaling.min_capacity * table[model.realtime.instance_type] * 730
+                for model in config.models
+                if model.realtime is not None
+            )
+            + sum(  # a shared endpoint bills its managed instance scaling minimum (0 when it scales to zero)
+                shared.managed_instance_scaling.min_instance_count * table[shared.instance_type] * 730
+                for shared in [config.shared_endpoint]
+                if shared is not None
+            )
+            + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
+                model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
+                for model in config.models
+                if model.async_ is not None
+            )
         )
         floor = cost_floor(assembly, environment, prices)
         # Provisioned serverless concurrency has a cost the price table does not hold: shown as unpriced.
@@ -196,7 +208,7 @@ def test_diff_shows_what_prod_has_that_dev_does_not(bundle):
     assert "ScheduledActions[night-scale-down].Schedule" in removed
     assert "ScheduledActions[morning-scale-up].Schedule" in removed
     # Names that differ only by the environment or a generated hash are not differences.
-    assert "EndpointName" not in diff and "PolicyName" not in diff
+    assert "| EndpointName |" not in diff and "PolicyName" not in diff
     assert "## `staging` compared with `dev`" in diff and "## `prod` compared with `staging`" in diff
 
 
