@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import Field, model_validator
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MetricSpec
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
@@ -279,6 +279,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling)
+        self._retain_scaling_resources(self.scalable_target)
         self.error_queue: sqs.Queue | None = None
         self.error_dead_letter_queue: sqs.Queue | None = None
         if checked.error_queue:
@@ -448,7 +449,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         return [
             AlarmSpec(
                 "OldestRequestAge",
-                self.metric_approximate_age_of_oldest_request(),
+                self.endpoint_metric_spec("ApproximateAgeOfOldestRequest", statistic="Maximum"),
                 alarms.oldest_request_age_seconds,
                 f"the oldest queued request is older than {alarms.oldest_request_age_seconds} s",
                 not_breaching,
@@ -456,7 +457,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "BacklogSize",
-                self.metric_approximate_backlog_size(statistic="Maximum"),
+                self.endpoint_metric_spec("ApproximateBacklogSize", statistic="Maximum"),
                 alarms.backlog_size,
                 f"more than {alarms.backlog_size} requests are queued",
                 not_breaching,
@@ -464,7 +465,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "InvocationFailures",
-                self.metric_invocation_failures(),
+                self.metric_spec("InvocationFailures", statistic="Sum"),
                 alarms.invocation_failures,
                 f"at least {alarms.invocation_failures} request(s) failed within a minute; the failures are under "
                 f"{self.failure_prefix} and on the error topic",
@@ -486,6 +487,10 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             period=props.pop("period", None) or cdk.Duration.minutes(1),
             **props,
         )
+
+    def endpoint_metric_spec(self, metric_name: str, *, statistic: str = "Average") -> MetricSpec:
+        """:meth:`metric_endpoint` described in Python, per minute (what the alarms are built from)."""
+        return MetricSpec(SAGEMAKER_NAMESPACE, metric_name, (("EndpointName", self.endpoint_name),), statistic)
 
     def metric_approximate_backlog_size(self, **props: Any) -> cloudwatch.Metric:
         """Requests queued or being processed."""

@@ -29,7 +29,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from inference_constructs.alarms import alarm_name
+from inference_constructs.alarms import HealthAlarm, alarm_name
 from inference_constructs.batch.alarms import create_execution_alarms, execution_metric
 from inference_constructs.batch.definition import (
     CAPACITY_ERRORS,
@@ -137,7 +137,7 @@ class BatchTransformJob(Construct):
             self.trigger_role = triggers.role
             self.schedule_rule = triggers.schedule_rule
             self.upload_rule = triggers.upload_rule
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.alarms: dict[str, cloudwatch.Alarm | HealthAlarm] = {}
         self.alarm_names: dict[str, str] = {}
         if checked.alarms.enabled:
             self.alarms = create_execution_alarms(self, checked.alarms, alarms_topic)

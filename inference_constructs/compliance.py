@@ -13,6 +13,7 @@ read when a test or report asks for them.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
-from constructs import Construct, IConstruct, IValidation, Node
+from constructs import Construct, IConstruct, IValidation
 
 AWS_SOLUTIONS = "AwsSolutions"
 # The regulatory packs share most rule names; they are acknowledged together.
@@ -34,30 +35,23 @@ class RecordedAcknowledgement:
     reason: str
 
 
-@dataclass(frozen=True)
-class _Record:
-    """An acknowledgement as made: the path is read from ``node`` only when asked for."""
-
-    node: Node
-    finding_id: str
-    reason: str
-
-
-_RECORDED: weakref.WeakKeyDictionary[IConstruct, list[_Record]] = weakref.WeakKeyDictionary()
-# scope -> (its node, the app it belongs to): both are fixed once the construct exists.
-_NODES: weakref.WeakKeyDictionary[IConstruct, tuple[Node, IConstruct]] = weakref.WeakKeyDictionary()
+# A scope's jsii object id -> the scope and its acknowledgements as (order made, finding id,
+# reason). Keyed by the id jsii gives the construct (one Node object, however many Python proxies
+# stand for it): reading a scope's node and root to file it under its app cost two round trips per
+# scope at synth; the records of an app are gathered only when a test or report asks for them.
+_RECORDED: dict[str, tuple[IConstruct, list[tuple[int, str, str]]]] = {}
+_ORDER = itertools.count()
+# scope -> its Validations, fetched once however many helper calls acknowledge on it.
+_VALIDATIONS: weakref.WeakKeyDictionary[IConstruct, cdk.Validations] = weakref.WeakKeyDictionary()
 
 
-def _node_and_root(scope: IConstruct) -> tuple[Node, IConstruct]:
-    if scope not in _NODES:
-        node = scope.node
-        _NODES[scope] = (node, node.root)
-    return _NODES[scope]
+def _jsii_id(construct: IConstruct) -> str:
+    return construct.__jsii_ref__.ref  # type: ignore[attr-defined]
 
 
 def _record(scope: IConstruct, findings: list[tuple[str, str]]) -> None:
-    node, root = _node_and_root(scope)
-    _RECORDED.setdefault(root, []).extend(_Record(node, finding_id, reason) for finding_id, reason in findings)
+    _, records = _RECORDED.setdefault(_jsii_id(scope), (scope, []))
+    records.extend((next(_ORDER), finding_id, reason) for finding_id, reason in findings)
 
 
 def _acknowledge_all(scope: Construct, findings: list[tuple[str, str]]) -> None:
@@ -66,7 +60,9 @@ def _acknowledge_all(scope: Construct, findings: list[tuple[str, str]]) -> None:
         if "::" not in finding_id.split("[")[0]:
             raise ValueError(f"finding id {finding_id!r} must name its pack, e.g. AwsSolutions::AwsSolutions-S1")
         _check_reason(finding_id, reason)
-    cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=id_, reason=reason) for id_, reason in findings))
+    if scope not in _VALIDATIONS:
+        _VALIDATIONS[scope] = cdk.Validations.of(scope)
+    _VALIDATIONS[scope].acknowledge(*(cdk.Acknowledgment(id=id_, reason=reason) for id_, reason in findings))
     _record(scope, findings)
 
 
@@ -169,7 +165,23 @@ def skip_checkov_check(resource: cdk.CfnResource, check_id: str, reason: str) ->
 
 def recorded_acknowledgements(root: IConstruct) -> list[RecordedAcknowledgement]:
     """Every acknowledgement made under the app ``root``, in the order they were made."""
-    records = _RECORDED.get(root, [])
-    paths = {id(record.node): record.node for record in records}
-    path_of = {key: node.path for key, node in paths.items()}  # one round trip per construct, not per record
-    return [RecordedAcknowledgement(path_of[id(record.node)], record.finding_id, record.reason) for record in records]
+    if not _RECORDED:
+        return []
+    # One round trip for the tree, one per path.
+    records = sorted(
+        (
+            (order, scope, finding_id, reason)
+            for construct in [root, *root.node.find_all()]
+            for scope, made in [_RECORDED.get(_jsii_id(construct), (construct, []))]
+            for order, finding_id, reason in made
+        ),
+        key=lambda record: record[0],
+    )
+    paths: dict[int, str] = {}
+    for _, construct, _, _ in records:
+        if id(construct) not in paths:
+            paths[id(construct)] = construct.node.path
+    return [
+        RecordedAcknowledgement(paths[id(construct)], finding_id, reason)
+        for _, construct, finding_id, reason in records
+    ]

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -17,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import AfterValidator, Field
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, HealthAlarm, MetricSpec, alarm_name, create_alarms
 from inference_constructs.compliance import REGULATORY_PACKS, acknowledge_rule
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.errors import ProblemCollector
@@ -134,10 +133,10 @@ class EndpointBase(Construct):
             service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
         )
         # Health alarms by key (see inference_constructs.alarms); every mode fills them.
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.alarms: dict[str, cloudwatch.Alarm | HealthAlarm] = {}
         self.alarm_names: dict[str, str] = {}
         # The alarms SageMaker watches while it bakes a deployment (empty: no guardrail).
-        self.rollback_alarms: list[cloudwatch.Alarm] = []
+        self.rollback_alarms: list[cloudwatch.Alarm | HealthAlarm] = []
 
     def _create_endpoint(
         self,
@@ -184,7 +183,7 @@ class EndpointBase(Construct):
 
     def _create_alarms(
         self, specs: list[AlarmSpec], *, evaluation: AlarmEvaluation, topic: sns.ITopic | None
-    ) -> dict[str, cloudwatch.Alarm]:
+    ) -> dict[str, cloudwatch.Alarm | HealthAlarm]:
         """The endpoint's health alarms, through the one shared path, named after the endpoint."""
         self.alarms = create_alarms(self, specs, name_prefix=self.endpoint_name, evaluation=evaluation, topic=topic)
         self.alarm_names = {key: alarm_name(self.endpoint_name, key) for key in self.alarms}
@@ -265,6 +264,23 @@ class EndpointBase(Construct):
             **props,
         )
 
+    def metric_spec(
+        self,
+        metric_name: str,
+        *,
+        namespace: str = SAGEMAKER_NAMESPACE,
+        statistic: str = "Average",
+        variant_name: str | None = None,
+    ) -> MetricSpec:
+        """:meth:`metric` described in Python, per minute: what the endpoint's own alarms are built
+        from (an alarm on it costs one jsii call, see ``inference_constructs.alarms``)."""
+        return MetricSpec(
+            namespace,
+            metric_name,
+            (("EndpointName", self.endpoint_name), ("VariantName", variant_name or self.variant_name)),
+            statistic,
+        )
+
     def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
         return self.metric("Invocations", statistic="Sum", **props)
 
@@ -337,19 +353,12 @@ def scalable_target_id(instance_type: str) -> str:
     return "ScalableTarget" + "".join(part.capitalize() for part in instance_type.replace("-", ".").split("."))
 
 
-@jsii.implements(cdk.IAspect)
-class _RetainScalingResources:
-    """Retain Application Auto Scaling resources on removal and replacement (see
-    ``InstanceBackedEndpoint._scalable_target``)."""
-
-    def visit(self, node: Any) -> None:
-        if isinstance(node, cdk.CfnResource) and node.cfn_resource_type.startswith("AWS::ApplicationAutoScaling::"):
-            node.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-
-
 class InstanceBackedEndpoint(EndpointBase):
     """Base for endpoints served by instances (real-time and async): instance metrics and the
     capacity bounds the dashboard draws the instance count against."""
+
+    # Set by each subclass from its checked settings, before it autoscales.
+    settings: _InstanceEndpointSettings
 
     def __init__(
         self, scope: Construct, id: str, *, endpoint_name: str, variant_name: str, capacity_bounds: tuple[int, int]
@@ -395,22 +404,23 @@ class InstanceBackedEndpoint(EndpointBase):
         """
         instance_type = self._variant_instance_type()
         self.scaling_guard.register(self.variant_name, instance_type=instance_type, scalable_dimension=dimension)
-        target = self._create_scalable_target(scalable_target_id(instance_type), dimension, min_capacity, max_capacity)
-        cdk.Aspects.of(self).add(_RetainScalingResources())
-        return target
+        return self._create_scalable_target(scalable_target_id(instance_type), dimension, min_capacity, max_capacity)
+
+    @staticmethod
+    def _retain_scaling_resources(target: autoscaling.ScalableTarget) -> None:
+        """Retain the scalable target and every policy under it (see :meth:`_scalable_target`).
+
+        Called once its policies exist. A walk of the target's subtree here, rather than an
+        aspect: an aspect calls back from Node into Python for every construct of the endpoint
+        at synth, which cost about 140 jsii round trips per synth of the shipped app."""
+        for child in target.node.find_all():
+            if isinstance(child, cdk.CfnResource):
+                child.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
     def _variant_instance_type(self) -> str:
-        """The production variant's instance type, as the endpoint config gives it."""
-        variants = self.endpoint_config.production_variants
-        assert isinstance(variants, list), "the endpoint config lists its variants at synth"
-        (instance_type,) = [
-            variant.instance_type
-            for variant in variants
-            if isinstance(variant, sagemaker.CfnEndpointConfig.ProductionVariantProperty)
-            and variant.variant_name == self.variant_name
-        ]
-        assert isinstance(instance_type, str), f"variant {self.variant_name} has no instance type"
-        return instance_type
+        """The production variant's instance type, from the settings the endpoint config was
+        built from (read back from the config, it cost about 30 jsii round trips)."""
+        return self.settings.instance_type
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """Average CPU utilization across instances (100% per vCPU)."""

@@ -21,7 +21,12 @@ from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
-from inference_constructs.endpoint import EndpointLogSettings, InstanceBackedEndpoint, check_instance_endpoint_props
+from inference_constructs.endpoint import (
+    INSTANCE_NAMESPACE,
+    EndpointLogSettings,
+    InstanceBackedEndpoint,
+    check_instance_endpoint_props,
+)
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.inference_model import InferenceModel, check_model_data
 from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
@@ -332,6 +337,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
         )
         self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
+        if self.scalable_target is not None:
+            self._retain_scaling_resources(self.scalable_target)
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
 
     def _capture_data(
@@ -389,7 +396,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         return [
             AlarmSpec(
                 "Invocation5XXErrors",
-                self.metric_invocation_5xx_errors(),
+                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
                 thresholds.invocation_5xx_errors,
                 "the model or its container failed requests (HTTP 5XX)",
                 not_breaching,
@@ -403,14 +410,14 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "ModelLatency",
-                self.metric_model_latency(),
+                self.metric_spec("ModelLatency", statistic="p99"),
                 thresholds.model_latency_p99_milliseconds * 1000,
                 "p99 model latency (microseconds) is above the threshold",
                 not_breaching,
             ),
             AlarmSpec(
                 "CpuUtilization",
-                self.metric_cpu_utilization(),
+                self.metric_spec("CPUUtilization", namespace=INSTANCE_NAMESPACE),
                 # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
                 thresholds.cpu_utilization_percent * vcpus_of(self.settings.instance_type),
                 f"average CPU utilization per instance is above {thresholds.cpu_utilization_percent:g}% of its "
@@ -419,14 +426,14 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "MemoryUtilization",
-                self.metric_memory_utilization(),
+                self.metric_spec("MemoryUtilization", namespace=INSTANCE_NAMESPACE),
                 thresholds.memory_utilization_percent,
                 "average memory utilization per instance is high",
                 keep_state,
             ),
             AlarmSpec(
                 "DiskUtilization",
-                self.metric_disk_utilization(),
+                self.metric_spec("DiskUtilization", namespace=INSTANCE_NAMESPACE),
                 thresholds.disk_utilization_percent,
                 "average disk utilization per instance is high",
                 keep_state,

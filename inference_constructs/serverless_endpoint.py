@@ -430,7 +430,7 @@ class ServerlessEndpoint(EndpointBase):
         return [
             AlarmSpec(
                 "OverheadLatency",
-                self.metric_overhead_latency(),
+                self.metric_spec("OverheadLatency", statistic="p99"),
                 thresholds.overhead_latency_p99_milliseconds * 1000,
                 "p99 overhead latency (microseconds, cold starts included) is above the threshold: requests keep "
                 "waiting for new compute; consider provisioned concurrency",
@@ -438,14 +438,14 @@ class ServerlessEndpoint(EndpointBase):
             ),
             AlarmSpec(
                 "Invocation5XXErrors",
-                self.metric_invocation_5xx_errors(),
+                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
                 thresholds.invocation_5xx_errors,
                 "the model or its container failed requests (HTTP 5XX)",
                 not_breaching,
             ),
             AlarmSpec(
                 "ModelLatency",
-                self.metric_model_latency(),
+                self.metric_spec("ModelLatency", statistic="p99"),
                 thresholds.model_latency_p99_milliseconds * 1000,
                 "p99 model latency (microseconds) is above the threshold",
                 not_breaching,
@@ -455,7 +455,7 @@ class ServerlessEndpoint(EndpointBase):
             # reach the model), so the signal is concurrency use against max_concurrency.
             AlarmSpec(
                 "ConcurrentExecutionsUtilization",
-                self.metric_concurrent_executions_utilization(),
+                self.metric_spec("ServerlessConcurrentExecutionsUtilization", statistic="Maximum"),
                 thresholds.concurrent_executions_utilization,
                 f"concurrent executions reach {thresholds.concurrent_executions_utilization:.0%} of "
                 f"max_concurrency ({self.settings.max_concurrency}); at 100% requests are throttled",

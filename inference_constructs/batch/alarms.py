@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
-from inference_constructs.alarms import AlarmSpec, create_alarms
+from inference_constructs.alarms import AlarmSpec, HealthAlarm, MetricSpec, create_alarms
 from inference_constructs.batch.settings import BatchAlarms
 
 if TYPE_CHECKING:
@@ -27,11 +27,15 @@ def execution_metric(state_machine_arn: str, metric_name: str, props: dict[str, 
     )
 
 
+def execution_metric_spec(state_machine_arn: str, metric_name: str, period_minutes: int) -> MetricSpec:
+    """:func:`execution_metric` described in Python, summed over ``period_minutes`` (what the alarms are built from)."""
+    return MetricSpec("AWS/States", metric_name, (("StateMachineArn", state_machine_arn),), "Sum", period_minutes * 60)
+
+
 def create_execution_alarms(
     job: BatchTransformJob, settings: BatchAlarms, topic: sns.ITopic
-) -> dict[str, cloudwatch.Alarm]:
+) -> dict[str, cloudwatch.Alarm | HealthAlarm]:
     """One alarm on failed and one on timed-out executions, keyed like the endpoints' alarms."""
-    period = cdk.Duration.minutes(settings.period_minutes)
     specs = [
         AlarmSpec(
             key=key,
@@ -42,8 +46,8 @@ def create_execution_alarms(
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         for key, metric, what in (
-            ("FailedExecutions", job.metric_executions_failed(period=period), "failed"),
-            ("TimedOutExecutions", job.metric_executions_timed_out(period=period), "timed out"),
+            ("FailedExecutions", _spec(job, "ExecutionsFailed", settings), "failed"),
+            ("TimedOutExecutions", _spec(job, "ExecutionsTimedOut", settings), "timed out"),
         )
     ]
     # Named like the endpoints' alarms, so the dashboard refers to them without exports.
@@ -54,3 +58,7 @@ def create_execution_alarms(
         evaluation=settings.evaluation,
         topic=topic,
     )
+
+
+def _spec(job: BatchTransformJob, metric_name: str, settings: BatchAlarms) -> MetricSpec:
+    return execution_metric_spec(job.state_machine_arn, metric_name, settings.period_minutes)

@@ -6,7 +6,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from pydantic import ValidationError
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs import service_models
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, HealthAlarm, MetricSpec, alarm_name, create_alarms
 from inference_constructs.async_endpoint import AsyncAlarms
 from inference_constructs.batch.settings import BatchAlarms
 from inference_constructs.realtime_endpoint import RealtimeAlarms
@@ -124,3 +125,70 @@ def test_async_takes_the_shared_vocabulary_and_names_the_old_key():
         AsyncAlarms.model_validate({"evaluation_minutes": 10})
     with pytest.raises(ValidationError, match=r"datapoints_to_alarm \(6\) must not exceed evaluation_periods \(5\)"):
         AsyncAlarms(evaluation_periods=5, datapoints_to_alarm=6)
+
+
+# An alarm on a MetricSpec must be the alarm cloudwatch.Alarm would make, property for property
+# and logical id for logical id: a different logical id would replace a named alarm on deploy.
+THRESHOLD_COMPARISONS = [c for c in cloudwatch.ComparisonOperator if "UPPER" not in c.value and "LOWER" not in c.value]
+BAND_COMPARISONS = [c for c in cloudwatch.ComparisonOperator if c not in THRESHOLD_COMPARISONS]
+
+
+@pytest.mark.parametrize("comparison", THRESHOLD_COMPARISONS)
+@pytest.mark.parametrize(
+    ("treat_missing_data", "statistic"),
+    [(member, statistic) for member in cloudwatch.TreatMissingData for statistic in ("Maximum", "p99")],
+)
+def test_an_alarm_on_a_metric_spec_renders_as_cloudwatch_alarm_does(comparison, treat_missing_data, statistic):
+    metric_spec = MetricSpec("AWS/SageMaker", "ModelLatency", (("EndpointName", "e"), ("VariantName", "v")), statistic)
+    rendered = []
+    for metric in (metric_spec, metric_spec.to_metric()):
+        stack = new_stack()
+        topic = sns.Topic(stack, "Topic")
+        create_alarms(
+            stack,
+            [spec("Latency", metric=metric, comparison=comparison, treat_missing_data=treat_missing_data)],
+            name_prefix="e",
+            evaluation=AlarmEvaluation(evaluation_periods=3, datapoints_to_alarm=2),
+            topic=topic,
+        )
+        rendered.append(Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm"))
+    spec_alarm, l2_alarm = rendered
+    assert spec_alarm == l2_alarm
+    (properties,) = [resource["Properties"] for resource in spec_alarm.values()]
+    assert properties["ComparisonOperator"] in service_models.enum("cloudwatch", "ComparisonOperator")
+    assert ("ExtendedStatistic" if statistic == "p99" else "Statistic") in properties
+
+
+@pytest.mark.parametrize("comparison", BAND_COMPARISONS)
+def test_an_alarm_on_a_metric_spec_refuses_the_anomaly_band_comparisons(comparison):
+    with pytest.raises(ValueError, match="needs an anomaly detection band"):
+        create_alarms(
+            new_stack(),
+            [spec("Errors", metric=MetricSpec("Test", "Errors", (), "Sum"), comparison=comparison)],
+            name_prefix="e",
+            evaluation=AlarmEvaluation(),
+            topic=None,
+        )
+
+
+def test_a_metric_spec_refuses_a_statistic_cloudwatch_alarms_cannot_take():
+    with pytest.raises(ValueError, match=r"statistic 'avg': use one of \['Average', 'Maximum'"):
+        MetricSpec("AWS/SageMaker", "ModelLatency", (), "avg")
+
+
+def test_an_alarm_on_a_metric_spec_exposes_its_name_and_resource():
+    stack = new_stack()
+    alarms = create_alarms(
+        stack,
+        [spec("Errors", metric=MetricSpec("Test", "Errors", (), "Sum"))],
+        name_prefix="e",
+        evaluation=AlarmEvaluation(),
+        topic=None,
+    )
+    alarm = alarms["Errors"]
+    assert isinstance(alarm, HealthAlarm)
+    assert alarm.alarm_name == "e-Errors"
+    assert alarm.node.default_child is not None
+    properties = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+    (only,) = properties.values()
+    assert "AlarmActions" not in only["Properties"] and "OKActions" not in only["Properties"]
