@@ -176,9 +176,9 @@ def test_an_export_another_stack_imports_cannot_be_removed_changed_or_deleted(cl
 SHARED = "rules-shared"
 
 
-def _shared_endpoint_and_component(memory_mib: int, endpoint: str = SHARED) -> str:
-    """A shared endpoint (a config naming no model) and one inference component on ``endpoint``,
-    with its scalable copies."""
+def _shared_endpoint_and_component(memory_mib: int, shared: str = SHARED, endpoint: str | None = None) -> str:
+    """A shared endpoint ``shared`` (a config naming no model) and one inference component on
+    ``endpoint`` (the shared one unless given), with its scalable copies."""
     role = f"arn:aws:iam::{ACCOUNT}:role/rules-sagemaker"
     return json.dumps(
         {
@@ -211,7 +211,7 @@ def _shared_endpoint_and_component(memory_mib: int, endpoint: str = SHARED) -> s
                 "Endpoint": {
                     "Type": "AWS::SageMaker::Endpoint",
                     "Properties": {
-                        "EndpointName": SHARED,
+                        "EndpointName": shared,
                         "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
                     },
                 },
@@ -220,7 +220,7 @@ def _shared_endpoint_and_component(memory_mib: int, endpoint: str = SHARED) -> s
                     "DependsOn": ["Endpoint"],
                     "Properties": {
                         "InferenceComponentName": "rules-component",
-                        "EndpointName": endpoint,
+                        "EndpointName": endpoint or shared,
                         "VariantName": "AllTraffic",
                         "Specification": {
                             "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
@@ -248,17 +248,17 @@ def _shared_endpoint_and_component(memory_mib: int, endpoint: str = SHARED) -> s
 
 def test_an_inference_component_must_fit_an_instance_of_an_existing_endpoint(emulator: Emulator, cloudformation):
     with pytest.raises(ClientError, match=r"MinMemoryRequiredInMb is more than the 8192 MiB of ml\.m5\.large"):
-        cloudformation.create_stack(StackName="rules-component-big", TemplateBody=_shared_endpoint_and_component(9000))
+        cloudformation.create_stack(
+            StackName="rules-component-big", TemplateBody=_shared_endpoint_and_component(9000, "rules-shared-big")
+        )
     with pytest.raises(ClientError, match="Could not find endpoint 'rules-nowhere'"):
         cloudformation.create_stack(
             StackName="rules-component-lost",
-            TemplateBody=_shared_endpoint_and_component(1024, endpoint="rules-nowhere"),
+            TemplateBody=_shared_endpoint_and_component(1024, "rules-shared-lost", endpoint="rules-nowhere"),
         )
 
 
 def test_an_inference_component_deploys_and_its_copies_register(emulator: Emulator, cloudformation):
-    for stack in ("rules-component-big", "rules-component-lost"):  # left by the refusals above
-        cloudformation.delete_stack(StackName=stack)
     cloudformation.create_stack(StackName="rules-component", TemplateBody=_shared_endpoint_and_component(1024))
     (summary,) = [
         resource
