@@ -37,27 +37,17 @@ _GIB_PER_VCPU = {
     **dict.fromkeys(("r5", "r5d", "r6i", "r6id", "r6g", "r6gd", "r7i", "r7g"), 8.0),
 }
 
-# (GiB, GPUs) of the accelerated types, by size (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html).
-_ACCELERATED = {
-    "g4dn": {
-        "xlarge": (16, 1),
-        "2xlarge": (32, 1),
-        "4xlarge": (64, 1),
-        "8xlarge": (128, 1),
-        "12xlarge": (192, 4),
-        "16xlarge": (256, 1),
-    },
-    "g5": {
-        "xlarge": (16, 1),
-        "2xlarge": (32, 1),
-        "4xlarge": (64, 1),
-        "8xlarge": (128, 1),
-        "12xlarge": (192, 4),
-        "16xlarge": (256, 1),
-        "24xlarge": (384, 4),
-        "48xlarge": (768, 8),
-    },
+# (GiB, GPUs) of the accelerated types, by size (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html):
+# g5 has g4dn's sizes, and two larger ones.
+_G4DN = {
+    "xlarge": (16, 1),
+    "2xlarge": (32, 1),
+    "4xlarge": (64, 1),
+    "8xlarge": (128, 1),
+    "12xlarge": (192, 4),
+    "16xlarge": (256, 1),
 }
+_ACCELERATED = {"g4dn": _G4DN, "g5": {**_G4DN, "24xlarge": (384, 4), "48xlarge": (768, 8)}}
 
 
 @dataclass(frozen=True)
