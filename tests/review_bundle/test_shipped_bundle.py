@@ -250,3 +250,19 @@ def test_aws_rules_page_names_each_violation(tmp_path):
     page = aws_rules_report(tmp_path)
     assert "**1 violation(s)** of" in page
     assert "| datapoints-within-evaluation-periods | Dev.template.json | Alarm |" in page
+
+
+def test_the_shared_endpoint_and_its_components_are_reviewed_with_a_floor_of_zero(bundle):
+    dev = read(bundle, "environments/dev.md")
+    shared = section(dev, "### Inference components (shared endpoint) `dev-inference-components`")
+    assert "| Managed instance scaling | 0 to 2 instances, following the inference components' copies |" in shared
+    for model in ("iris", "iris-v2"):
+        component = section(dev, f"### Inference component `dev-{model}-component`")
+        assert "| Shared endpoint | dev-inference-components |" in component
+        assert "| Autoscaling (copies) | 0 to 2 copies |" in component
+        assert "step scaling when NoCapacityInvocationFailures &gt;= 1: add 1" in component
+    cost = read(bundle, "cost.md")
+    assert (
+        "| inference component | dev-inference-components | 0 x ml.m5.large | 0.115/instance-hour | 0.00 USD | "
+        "scales to zero when idle |" in cost
+    )
