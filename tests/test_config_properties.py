@@ -95,7 +95,8 @@ def test_valid_configs_synthesize_and_pass_the_four_nag_packs(app_module, networ
         assert not stale_acknowledgements(app)
         templates = [json.loads(path.read_text()) for path in outdir.rglob("*.template.json")]
 
-    assert len(templates) == 2 + len(config["models"])  # platform and monitoring stacks, one per model
+    # Platform and monitoring stacks, one per model, and the shared endpoint's when components need it.
+    assert len(templates) == 2 + len(config["models"]) + ("shared_endpoint" in config)
     resources = [resource for template in templates for resource in template["Resources"].values()]
 
     def of_type(resource_type: str) -> list[dict]:
