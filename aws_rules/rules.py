@@ -472,6 +472,40 @@ def _generated_names(templates: Templates) -> Iterator[Violation]:
 
 
 @rule(
+    "serial-pipeline-containers",
+    "A model that lists Containers (a serial inference pipeline) has at most ContainerDefinitionList's maximum, "
+    "a ContainerHostname on every container or on none, and at most 32 KB of environment in all its containers.",
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html (ContainerHostname, "
+    "Environment); botocore's sagemaker service model, shape ContainerDefinitionList",
+)
+def _serial_pipeline_containers(templates: Templates) -> Iterator[Violation]:
+    rule_id = "serial-pipeline-containers"
+    limit = service_models.max_items("sagemaker", "ContainerDefinitionList")
+    for model in templates.resources("AWS::SageMaker::Model"):
+        containers = [c for c in as_list(model.properties.get("Containers")) if isinstance(c, dict)]
+        if not containers:
+            continue
+        if len(containers) > limit:
+            yield Violation.at(rule_id, model, f"lists {len(containers)} containers; CreateModel takes at most {limit}")
+        named = [c for c in containers if "ContainerHostname" in c]
+        if named and len(named) != len(containers):
+            yield Violation.at(
+                rule_id,
+                model,
+                f"{len(named)} of its {len(containers)} containers have a ContainerHostname: all or none",
+            )
+        size = sum(
+            len(str(key).encode()) + len(str(value).encode())
+            for container in containers
+            for key, value in (container.get("Environment") or {}).items()
+        )
+        if size > 32 * 1024:
+            yield Violation.at(
+                rule_id, model, f"its containers' environments take {size} bytes; CreateModel allows 32 KB"
+            )
+
+
+@rule(
     "endpoint-names-fit-sagemaker",
     "Endpoint names match SageMaker's EndpointName shape (at most 63 letters, digits and hyphens).",
     "botocore's sagemaker service model, shape EndpointName",

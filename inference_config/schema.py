@@ -7,6 +7,7 @@ once, in the construct, and the config file gets exactly the same validation.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -22,18 +23,23 @@ from pydantic import (
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
+from inference_constructs.dlc_images import DLC_REGISTRY_ACCOUNTS
 from inference_constructs.inference_component import ComponentSettings, check_fits_endpoint
 from inference_constructs.inference_model import (
     ModelImage,
+    check_dockerfile_exists,
+    check_image_runs_on,
     check_local_artifact_exists,
     check_model_data,
     check_model_name,
     check_reserved_environment,
 )
-from inference_constructs.instance_types import check_architecture
+from inference_constructs.instance_types import Accelerator
 from inference_constructs.log_retention import check_log_retention_days
+from inference_constructs.multi_model import check_model_prefix, check_multi_model_image, is_model_prefix
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
+from inference_constructs.serial_pipeline import MAX_PIPELINE_CONTAINERS, PipelineContainer
 from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
@@ -124,6 +130,15 @@ def _check_container_environment(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def check_problem(check: Callable[[str], object], value: str) -> str:
+    """The message ``check`` raises for ``value`` (empty if it passes)."""
+    try:
+        check(value)
+    except ValueError as error:
+        return str(error)
+    return ""
+
+
 def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
     found = []
     if isinstance(getattr(settings, "instance_type", None), str):
@@ -132,6 +147,11 @@ def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
         nested = getattr(settings, name)
         if isinstance(nested, Settings):
             found.extend(_instance_types_in(nested, f"{path}.{name}"))
+        # Lists of blocks (weighted variants); one with an image of its own checks it itself.
+        elif isinstance(nested, tuple):
+            for index, item in enumerate(nested):
+                if isinstance(item, Settings) and getattr(item, "image", None) is None:
+                    found.extend(_instance_types_in(item, f"{path}.{name}[{index}]"))
     return found
 
 
@@ -149,7 +169,7 @@ def _component_problems(
     problems = check_fits_endpoint(component, shared)
     if image is not None:
         try:
-            check_architecture(image.architecture, shared.instance_type)
+            check_image_runs_on(image.runs_on, image.architecture, shared.instance_type)
         except ValueError as error:
             problems.append(f"shared_endpoint.instance_type: {error}")
     return problems
@@ -166,10 +186,22 @@ class ModelConfig(Settings):
         "built from a Dockerfile at deploy time ({dockerfile})."
     )
     model_data: Annotated[str, AfterValidator(check_model_data)] = Field(
-        description="Local .tar.gz (relative to the repository root) or s3://bucket/key.tar.gz."
+        description="Local .tar.gz (relative to the repository root), s3://bucket/key.tar.gz, or an uncompressed "
+        "model's S3 prefix s3://bucket/prefix/ (every object under it, for large models); with multi_model, the S3 "
+        "prefix under which each .tar.gz is one model."
     )
     environment: Annotated[dict[str, str], AfterValidator(_check_container_environment)] = Field(
         default_factory=dict, description="Container environment variables (AWS's limits: 100 entries, 32 KB)."
+    )
+    multi_model: bool = Field(
+        default=False,
+        description="Serve every model under the model_data prefix from one real-time endpoint (a multi-model "
+        "endpoint: callers pick a model with TargetModel); real-time only.",
+    )
+    serial_pipeline: tuple[PipelineContainer, ...] = Field(
+        default=(),
+        description="Containers run in order in front of the model's own, each answer the next one's request (a "
+        "serial inference pipeline); real-time and batch only.",
     )
     realtime: RealtimeSettings | None = Field(default=None, description="Serve as a real-time endpoint.")
     serverless: ServerlessSettings | None = Field(
@@ -194,13 +226,55 @@ class ModelConfig(Settings):
         check_reserved_environment(value, framework_image=image is not None and image.is_framework)
         return value
 
+    @field_validator("serial_pipeline")
+    @classmethod
+    def _pipeline_containers_fit(
+        cls, value: tuple[PipelineContainer, ...], info: ValidationInfo
+    ) -> tuple[PipelineContainer, ...]:
+        if len(value) > MAX_PIPELINE_CONTAINERS:
+            raise ValueError(
+                f"at most {MAX_PIPELINE_CONTAINERS} containers in front of the model's own (sagemaker "
+                f"ContainerDefinitionList takes {MAX_PIPELINE_CONTAINERS + 1}); got {len(value)}"
+            )
+        base_dir = (info.context or {}).get("base_dir")
+        problems = []
+        for index, container in enumerate(value):
+            # (field, check): its environment as the model's, and its local files where the config is read.
+            checks: list[tuple[str, Callable[[], object]]] = [
+                ("environment", lambda c=container: _check_container_environment(c.environment)),
+                (
+                    "environment",
+                    lambda c=container: check_reserved_environment(c.environment, framework_image=c.image.is_framework),
+                ),
+            ]
+            if base_dir is not None and container.model_data is not None:
+                checks.append(
+                    ("model_data", lambda c=container: check_local_artifact_exists(c.model_data, Path(base_dir)))
+                )
+            if base_dir is not None and container.image.dockerfile is not None:
+                checks.append(
+                    (
+                        "image.dockerfile",
+                        lambda c=container: check_dockerfile_exists(c.image.dockerfile, Path(base_dir)),
+                    )
+                )
+            for field, check in checks:
+                try:
+                    check()
+                except ValueError as error:
+                    problems.append(f"[{index}].{field}: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
     @field_validator("batch")
     @classmethod
     def _batch_speaks_the_handlers_types(
         cls, value: BatchSettings | None, info: ValidationInfo
     ) -> BatchSettings | None:
         image = info.data.get("image")
-        if value is None or image is None or not image.is_framework:
+        # With a serial pipeline the first container, not the model's handler, reads the job's records.
+        if value is None or image is None or not image.is_framework or info.data.get("serial_pipeline"):
             return value
         problems = []
         if value.content_type.split(";")[0].strip() not in HANDLER_CONTENT_TYPES:
@@ -246,14 +320,81 @@ class ModelConfig(Settings):
         return self
 
     @model_validator(mode="after")
+    def _pipeline_fits_its_modes(self) -> ModelConfig:
+        # Serverless endpoints exclude inference pipelines
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html, feature exclusions);
+        # real-time and batch run them (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-pipelines.html).
+        # Async endpoints are not offered one by this platform (not checked against AWS).
+        refused = [mode for mode in ("serverless", "async") if mode in self.modes]
+        if self.serial_pipeline and refused:
+            raise ValueError(
+                f"a serial pipeline runs on real-time endpoints and batch transform only; remove {', '.join(refused)} "
+                "(serverless endpoints exclude inference pipelines) or serve those modes from another model entry"
+            )
+        # "If you pass multiple containers to a CreateModel request, then the maximum length of all of
+        # their maps, combined, is also 32 KB" (ContainerDefinition.Environment,
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+        environments = [self.environment, *(container.environment for container in self.serial_pipeline)]
+        size = sum(len(key.encode()) + len(value.encode()) for env in environments for key, value in env.items())
+        if self.serial_pipeline and size > MAX_CONTAINER_ENVIRONMENT_BYTES:
+            raise ValueError(
+                f"the environments of the model and its serial_pipeline containers take {size} bytes together; "
+                "CreateModel allows 32 KB for all containers combined"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _multi_model_fits(self) -> ModelConfig:
+        # Without multi_model, an S3 prefix is an uncompressed model (check_model_data).
+        if not self.multi_model:
+            return self
+        prefix = is_model_prefix(self.model_data)
+        problems = []
+        if not prefix:
+            problems.append(f"model_data: {check_problem(check_model_prefix, self.model_data)}")
+        if self.serial_pipeline:
+            problems.append("serial_pipeline: a multi-model endpoint runs one container")
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html (feature exclusions);
+        # async endpoints and batch jobs are not offered one by this platform.
+        others = [mode for mode in self.modes if mode != "realtime"]
+        if others:
+            problems.append(
+                f"a multi-model endpoint is real-time only; remove {', '.join(others)} (serverless endpoints do not "
+                "host multi-model endpoints) or serve those modes from another model entry"
+            )
+        if self.realtime is not None:
+            if self.realtime.shadow is not None or self.realtime.variants:
+                problems.append("realtime.shadow and realtime.variants are not offered with multi_model")
+            for field, instance_type in self.instance_types():
+                try:
+                    check_multi_model_image(
+                        framework=self.image.framework, uri=self.image.uri, instance_type=instance_type
+                    )
+                except ValueError as error:
+                    problems.append(f"{field}: {error}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _image_runs_on_every_instance(self) -> ModelConfig:
         # Serverless compute is x86_64 (no instance type to choose), like the framework images.
         problems = []
+        images = [("image", self.image)] + [
+            (f"serial_pipeline[{index}].image", container.image) for index, container in enumerate(self.serial_pipeline)
+        ]
         for field, instance_type in self.instance_types():
-            try:
-                check_architecture(self.image.architecture, instance_type)
-            except ValueError as error:
-                problems.append(f"{field}: {error}")
+            for image_field, image in images:
+                try:
+                    check_image_runs_on(image.runs_on, image.architecture, instance_type)
+                except ValueError as error:
+                    problems.append(f"{field}: {error}" + (f" ({image_field})" if image is not self.image else ""))
+        # Serverless compute is CPU only: a GPU or Neuron image cannot start there.
+        if self.serverless is not None and self.image.runs_on is not Accelerator.CPU:
+            problems.append(
+                f"serverless: the model's image is built for {self.image.runs_on}, and serverless endpoints run on "
+                "CPU only; serve it from a realtime or async endpoint on a GPU or accelerator instance type"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -413,6 +554,22 @@ class EnvironmentConfig(Settings):
         ]
         if problems:
             raise ValueError("; ".join(problems))
+        return models
+
+    @field_validator("models")
+    @classmethod
+    def _images_published_in_the_region(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
+        # The Deep Learning Container table holds the regions where AWS publishes every image
+        # of it (inference_constructs/dlc_images.py); a pinned region outside it has no registry.
+        region = info.data.get("region")
+        if region is None or region in DLC_REGISTRY_ACCOUNTS:
+            return models
+        using = [model.name for model in models if model.image.dlc is not None]
+        if using:
+            raise ValueError(
+                f"models {using} use Deep Learning Container images, and no Deep Learning Container registry is "
+                f"recorded for region {region}; regions: {', '.join(sorted(DLC_REGISTRY_ACCOUNTS))}"
+            )
         return models
 
     @model_validator(mode="after")

@@ -31,13 +31,22 @@ from inference_constructs.endpoint import (
 )
 from inference_constructs.error_queue import ErrorQueue, ErrorQueueSettings
 from inference_constructs.errors import ProblemCollector
+from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_types import check_autoscalable
 from inference_constructs.realtime_endpoint import (
     INSTANCE_COUNT_DIMENSION,
     InstanceType,
 )
-from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.settings import CapacityRange
+from inference_constructs.variant_settings import (
+    DownloadTimeoutSeconds,
+    HealthCheckTimeoutSeconds,
+    RoutingStrategy,
+    VariantSettings,
+    VolumeSizeInGb,
+    variant_properties,
+)
 from inference_constructs.wake_from_zero import WakeFromZero
 from inference_core.naming import SAGEMAKER_NAME
 from inference_core.s3 import FAILURE_FOLDER, INPUT_FOLDER, KEY_PREFIX, OUTPUT_FOLDER
@@ -106,6 +115,8 @@ class AsyncAlarms(AlarmEvaluation):
         description="Alarm when at least this many requests fail within a minute (InvocationFailures): each is "
         "a caller's request lost, so the alarm fires on the first such minute.",
     )
+    gpu_utilization_percent: GpuUtilizationPercent
+    gpu_memory_utilization_percent: GpuMemoryUtilizationPercent
 
     @model_validator(mode="before")
     @classmethod
@@ -123,7 +134,7 @@ class AsyncAlarms(AlarmEvaluation):
         return AlarmEvaluation(evaluation_periods=self.evaluation_periods, datapoints_to_alarm=self.datapoints_to_alarm)
 
 
-class AsyncSettings(Settings):
+class AsyncSettings(VariantSettings):
     """Props of an asynchronous endpoint: instances, queue behaviour, scaling and alarms."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
@@ -168,6 +179,10 @@ class AsyncSettings(Settings):
     data_capture: DataCaptureSettings | None = Field(
         default=None, description="Capture requests and/or responses to the platform's data-capture bucket."
     )
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _consistent(self) -> AsyncSettings:
@@ -320,6 +335,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                     instance_type=settings.instance_type,
                     initial_instance_count=settings.initial_instance_count,
                     initial_variant_weight=1.0,
+                    **variant_properties(settings),
                 )
             ],
             async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
@@ -473,6 +489,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 # Fires on the first failing minute; clears after evaluation_periods without failures.
                 evaluation=AlarmEvaluation(evaluation_periods=alarms.evaluation_periods, datapoints_to_alarm=1),
             ),
+            # Busy GPUs keep their state while an instance is replaced or the endpoint sits at zero.
+            *gpu_alarm_specs(self, self.settings.instance_type, alarms, cloudwatch.TreatMissingData.MISSING),
         ]
 
     # Metrics -------------------------------------------------------------------------------

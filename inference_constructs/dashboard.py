@@ -23,6 +23,8 @@ from constructs import Construct
 
 from inference_constructs.async_endpoint import AsyncEndpoint
 from inference_constructs.endpoint import EndpointBase, InstanceBackedEndpoint
+from inference_constructs.gpu_alarms import GpuThresholds
+from inference_constructs.instance_types import gpus_of
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint
 
@@ -95,7 +97,11 @@ class InferenceDashboard(Construct):
     def add_realtime_endpoint(self, endpoint: RealtimeEndpoint, *, model_name: str) -> None:
         """A real-time endpoint: invocations, errors, model latency and instances (with its shadow variant's)."""
         shadow = endpoint.shadow_variant_name
-        variants = [None, shadow] if shadow else [None]
+        weighted = endpoint.weighted_variant_names
+        # Weighted variants: every line names its variant, so they compare side by side.
+        variants: list[str | None] = (
+            [endpoint.variant_name, *weighted] if weighted else [None, shadow] if shadow else [None]
+        )
         thresholds = endpoint.settings.alarms
         self._heading(model_name, "real-time", endpoint)
         self.dashboard.add_widgets(
@@ -126,7 +132,51 @@ class InferenceDashboard(Construct):
             ),
             self._instances(endpoint),
         )
+        self._add_gpus(
+            endpoint,
+            endpoint.settings.instance_type,
+            thresholds,
+            # What SageMaker adds on top of the model: on LLM endpoints, queueing in front of busy instances.
+            self._graph(
+                "Overhead latency (microseconds)",
+                [endpoint.metric_overhead_latency(p, label=f"overhead {p}") for p in LATENCY_PERCENTILES],
+            ),
+        )
+        if weighted:
+            self.dashboard.add_widgets(*_variant_comparison(endpoint, [endpoint.variant_name, *weighted]))
+        if endpoint.model.multi_model:
+            self.dashboard.add_widgets(*_multi_model_row(endpoint))
         self._add_alarms_of(endpoint)
+
+    def _add_gpus(
+        self,
+        endpoint: InstanceBackedEndpoint,
+        instance_type: str,
+        thresholds: GpuThresholds,
+        *more: cloudwatch.IWidget,
+    ) -> None:
+        """GPU and GPU memory utilization, per GPU as CloudWatch reports them, on GPU instance
+        types, then ``more`` widgets on the same row."""
+        gpus = gpus_of(instance_type)
+        if gpus == 0:
+            return
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title=f"GPU utilization (%, 100 per GPU; {gpus} GPU(s) per instance)",
+                left=[
+                    endpoint.metric_gpu_utilization(label="GPU"),
+                    endpoint.metric_gpu_memory_utilization(label="GPU memory"),
+                ],
+                left_annotations=[
+                    _line(thresholds.gpu_utilization_percent * gpus, "GPU alarm"),
+                    _line(thresholds.gpu_memory_utilization_percent * gpus, "GPU memory alarm"),
+                ],
+                left_y_axis=cloudwatch.YAxisProps(min=0, max=100 * gpus, show_units=False),
+                width=GRID_WIDTH // 4,
+                height=GRAPH_HEIGHT,
+            ),
+            *more,
+        )
 
     def add_serverless_endpoint(self, endpoint: ServerlessEndpoint, *, model_name: str) -> None:
         """A serverless endpoint: invocations, errors, latency with overhead, cold starts and concurrency."""
@@ -199,6 +249,7 @@ class InferenceDashboard(Construct):
             ),
             self._instances(endpoint),
         )
+        self._add_gpus(endpoint, endpoint.settings.instance_type, thresholds)
         self._add_alarms_of(endpoint)
 
     def add_batch_job(self, job: BatchJobMetrics, *, model_name: str) -> None:
@@ -363,3 +414,60 @@ class _AlarmStatusSummary:
             widget.position(self._x, self._y + index * ALARM_WIDGET_HEIGHT)
             rendered.extend(widget.to_json())
         return rendered
+
+
+def _variant_comparison(endpoint: RealtimeEndpoint, variants: list[str]) -> list[cloudwatch.IWidget]:
+    """An A/B row: each variant's share of requests (what its weight gives it) and its instances."""
+    ids = {variant: f"v{index}" for index, variant in enumerate(variants)}
+    invocations = {ids[v]: endpoint.metric_invocations(variant_name=v) for v in variants}
+    total = " + ".join(f"FILL({i}, 0)" for i in ids.values())
+    shares = [
+        cloudwatch.MathExpression(
+            expression=f"IF(({total}) > 0, 100 * FILL({ids[v]}, 0) / ({total}), 0)",
+            using_metrics=invocations,
+            label=f"share of requests (%) ({v})",
+            period=cdk.Duration.minutes(1),
+        )
+        for v in variants
+    ]
+    return [
+        cloudwatch.GraphWidget(
+            title="Requests per variant (%)",
+            left=shares,
+            left_y_axis=cloudwatch.YAxisProps(min=0, max=100, show_units=False),
+            width=GRID_WIDTH // 2,
+            height=GRAPH_HEIGHT,
+        ),
+        cloudwatch.GraphWidget(
+            title="Instances in service per variant",
+            left=[endpoint.metric_instances_reporting(variant_name=v, label=_label("instances", v)) for v in variants],
+            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+            width=GRID_WIDTH // 2,
+            height=GRAPH_HEIGHT,
+        ),
+    ]
+
+
+def _multi_model_row(endpoint: RealtimeEndpoint) -> list[cloudwatch.IWidget]:
+    """A multi-model endpoint's row: models loaded against cache hits, and the wait for loading."""
+    thresholds = endpoint.settings.alarms
+    return [
+        cloudwatch.GraphWidget(
+            title="Models loaded and cache hits",
+            left=[endpoint.metric_loaded_model_count(label="models loaded")],
+            right=[endpoint.metric_model_cache_hit(label="requests finding their model loaded (ratio)")],
+            right_annotations=[_line(thresholds.model_cache_hit_percent / 100, "cache hit alarm")],
+            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+            right_y_axis=cloudwatch.YAxisProps(min=0, max=1, show_units=False),
+            width=GRID_WIDTH // 2,
+            height=GRAPH_HEIGHT,
+        ),
+        cloudwatch.GraphWidget(
+            title="Model loading wait (microseconds)",
+            left=[endpoint.metric_model_loading_wait_time(p, label=f"loading wait {p}") for p in LATENCY_PERCENTILES],
+            left_annotations=[_line(thresholds.model_loading_wait_p99_milliseconds * 1000, "p99 alarm")],
+            left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+            width=GRID_WIDTH // 2,
+            height=GRAPH_HEIGHT,
+        ),
+    ]

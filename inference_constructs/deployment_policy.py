@@ -134,7 +134,9 @@ def check_policy_fits(policy: DeploymentPolicy, instance_types: Sequence[str], *
     Inf1 endpoints fall back to all-at-once with no baking, and rolling deployments do not
     support multi-variant endpoints."""
     if policy.strategy == "rolling" and variants > 1:
-        raise ValueError("deployment strategy 'rolling' is not supported on multi-variant (shadow) endpoints")
+        raise ValueError(
+            "deployment strategy 'rolling' is not supported on multi-variant (shadow or weighted) endpoints"
+        )
     inf1 = sorted({t for t in instance_types if t.startswith("ml.inf1.")})
     if policy.strategy != "all_at_once" and inf1:
         raise ValueError(

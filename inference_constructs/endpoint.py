@@ -145,8 +145,11 @@ class EndpointBase(Construct):
         retain_variant_properties: bool,
         encryption_key: kms.IKey,
         logs_settings: EndpointLogSettings,
+        follow_config: tuple[str, ...] = ("DataCaptureConfig",),
         **extra: Any,
     ) -> sagemaker.CfnEndpoint:
+        """The endpoint (after its log group). With ``retain_variant_properties`` an update keeps
+        the variants' current properties, except the VariantPropertyTypes in ``follow_config``."""
         self.endpoint_config = config
         # SageMaker logs to /aws/sagemaker/Endpoints/<name> and creates that group itself if it
         # is missing: unencrypted, kept forever. Creating it first, with the platform key and a
@@ -169,7 +172,7 @@ class EndpointBase(Construct):
             # Retaining would also keep the old data capture settings and silently ignore the
             # new config's: instance counts are retained, data capture always follows config.
             exclude_retained_variant_properties=[
-                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DataCaptureConfig")
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind) for kind in follow_config
             ]
             if retain_variant_properties
             else None,
@@ -208,33 +211,47 @@ class EndpointBase(Construct):
         return None
 
     def _deployment_config(
-        self, policy: DeploymentPolicy, rollback_alarm_keys: list[str], role: iam.IRole
+        self,
+        policy: DeploymentPolicy,
+        rollback_alarm_keys: list[str],
+        role: iam.IRole,
+        other_roles: Iterable[iam.IRole] = (),
     ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
         """``policy`` rendered for the endpoint, rolling back on this endpoint's own alarms.
 
         SageMaker reads the rollback alarms' state as the execution role while it bakes a
-        deployment, so the role may describe exactly those alarms and no others.
+        deployment, so the role may describe exactly those alarms and no others. Which role that
+        is when the variants run models with different roles is not documented: ``other_roles``
+        (the other variants' models') get the same permission.
         """
         keys = rollback_alarm_keys if policy.auto_rollback else []
         self.rollback_alarms = [self.alarms[key] for key in keys]
         # By their stable names, so the policy and the config need no attribute of the alarms.
         names = [self.alarm_names[key] for key in keys]
-        grant_describe_alarms(role, names)
+        for reader in (role, *other_roles):
+            grant_describe_alarms(reader, names)
         return policy.to_cloudformation(names)
 
-    def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
+    def _scalable_target(
+        self, dimension: str, min_capacity: int, max_capacity: int, *, variant_name: str | None = None
+    ) -> autoscaling.ScalableTarget:
         """The variant's scalable target (instance-backed endpoints key theirs by instance type)."""
-        return self._create_scalable_target("ScalableTarget", dimension, min_capacity, max_capacity)
+        return self._create_scalable_target("ScalableTarget", dimension, min_capacity, max_capacity, variant_name)
 
     def _create_scalable_target(
-        self, construct_id: str, dimension: str, min_capacity: int, max_capacity: int
+        self, construct_id: str, dimension: str, min_capacity: int, max_capacity: int, variant_name: str | None = None
     ) -> autoscaling.ScalableTarget:
+        """The scalable target of ``variant_name`` (``None``: the endpoint's first variant)."""
+        # One reference to the service-linked role, whatever the number of autoscaled variants.
+        service_linked_role: iam.IRole | None = getattr(self, "_service_linked_role", None)
+        if service_linked_role is None:
+            service_linked_role = self._service_linked_role = autoscaling_service_linked_role(self)
         target = autoscaling.ScalableTarget(
             self,
             construct_id,
-            role=autoscaling_service_linked_role(self),
+            role=service_linked_role,
             service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{self.endpoint_name}/variant/{self.variant_name}",
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{variant_name or self.variant_name}",
             scalable_dimension=dimension,
             min_capacity=min_capacity,
             max_capacity=max_capacity,
@@ -301,10 +318,11 @@ class EndpointBase(Construct):
     # Grants --------------------------------------------------------------------------------
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` invoke this endpoint (and only this endpoint)."""
+        """Let ``grantee`` invoke this endpoint (and only this endpoint), with its answer whole or
+        streamed (``InvokeEndpointWithResponseStream``, which text-generation containers serve)."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=["sagemaker:InvokeEndpoint"],
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
             resource_arns=[self.endpoint_arn],
         )
 
@@ -385,8 +403,11 @@ class InstanceBackedEndpoint(EndpointBase):
         endpoint.node.add_dependency(self.scaling_guard)
         return endpoint
 
-    def _scalable_target(self, dimension: str, min_capacity: int, max_capacity: int) -> autoscaling.ScalableTarget:
-        """The production variant's scalable target; scaling policies go under it.
+    def _scalable_target(
+        self, dimension: str, min_capacity: int, max_capacity: int, *, variant_name: str | None = None
+    ) -> autoscaling.ScalableTarget:
+        """The scalable target of production variant ``variant_name`` (``None``: the endpoint's
+        first); scaling policies go under it. Each variant has its own, registered with the guard.
 
         SageMaker refuses an endpoint update that changes the instance type of (or removes) a
         registered variant (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
@@ -402,9 +423,16 @@ class InstanceBackedEndpoint(EndpointBase):
           behind: the guard deregistered them, and deleting an endpoint deregisters its variants
           (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html).
         """
-        instance_type = self._variant_instance_type()
-        self.scaling_guard.register(self.variant_name, instance_type=instance_type, scalable_dimension=dimension)
-        return self._create_scalable_target(scalable_target_id(instance_type), dimension, min_capacity, max_capacity)
+        name = variant_name or self.variant_name
+        instance_type = self._variant_instance_type(name)
+        self.scaling_guard.register(name, instance_type=instance_type, scalable_dimension=dimension)
+        # The first variant keeps the ids it always had; a further variant's carry its name too.
+        construct_id = (
+            scalable_target_id(instance_type)
+            if variant_name is None
+            else f"{variant_name}{scalable_target_id(instance_type)}"
+        )
+        return self._create_scalable_target(construct_id, dimension, min_capacity, max_capacity, variant_name)
 
     @staticmethod
     def _retain_scaling_resources(target: autoscaling.ScalableTarget) -> None:
@@ -417,10 +445,18 @@ class InstanceBackedEndpoint(EndpointBase):
             if isinstance(child, cdk.CfnResource):
                 child.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
-    def _variant_instance_type(self) -> str:
-        """The production variant's instance type, from the settings the endpoint config was
-        built from (read back from the config, it cost about 30 jsii round trips)."""
-        return self.settings.instance_type
+    def _variant_instance_type(self, variant_name: str) -> str:
+        """A production variant's instance type, from the settings the endpoint config was
+        built from (read back from the config, it cost about 30 jsii round trips): the first
+        variant's, or a weighted variant's (``settings.variants``, real-time only)."""
+        if variant_name == self.variant_name:
+            return self.settings.instance_type
+        (instance_type,) = [
+            variant.instance_type
+            for variant in getattr(self.settings, "variants", ())
+            if variant.variant_name == variant_name
+        ]
+        return instance_type
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """Average CPU utilization across instances (100% per vCPU)."""
@@ -431,6 +467,14 @@ class InstanceBackedEndpoint(EndpointBase):
 
     def metric_disk_utilization(self, **props: Any) -> cloudwatch.Metric:
         return self.metric("DiskUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_gpu_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Average GPU utilization across instances (100% per GPU, summed over an instance's GPUs)."""
+        return self.metric("GPUUtilization", namespace=INSTANCE_NAMESPACE, **props)
+
+    def metric_gpu_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Average GPU memory utilization across instances (100% per GPU, summed over an instance's GPUs)."""
+        return self.metric("GPUMemoryUtilization", namespace=INSTANCE_NAMESPACE, **props)
 
     def metric_instances_reporting(self, **props: Any) -> cloudwatch.Metric:
         """Instances in service: every instance reports CPUUtilization once a minute, so the

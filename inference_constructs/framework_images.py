@@ -86,18 +86,22 @@ def check_framework_version(framework: str, version: str) -> None:
         raise ValueError(f"unknown {framework} image version {version!r}; allowed: {', '.join(versions)}")
 
 
-def _registry_mapping(scope: Construct) -> cdk.CfnMapping:
-    """One region-to-registry mapping per stack, shared by every model in it."""
+def registry_mapping(scope: Construct, mapping_id: str, accounts: dict[str, str]) -> cdk.CfnMapping:
+    """One region-to-registry-account mapping ``mapping_id`` per stack, shared by every model in it."""
     stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child(_MAPPING_ID)
+    existing = stack.node.try_find_child(mapping_id)
     if existing is not None:
         return existing  # type: ignore[return-value]
     return cdk.CfnMapping(
         stack,
-        _MAPPING_ID,
-        mapping={region: {"account": account} for region, account in REGISTRY_ACCOUNTS.items()},
+        mapping_id,
+        mapping={region: {"account": account} for region, account in accounts.items()},
         lazy=True,  # a stack with a concrete region gets the literal URI, no mapping
     )
+
+
+def _registry_mapping(scope: Construct) -> cdk.CfnMapping:
+    return registry_mapping(scope, _MAPPING_ID, REGISTRY_ACCOUNTS)
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,15 @@ def framework_image(scope: Construct, framework: str, version: str) -> ResolvedI
     """The URI of a prebuilt framework image for the stack's region (a token if env-agnostic)."""
     check_framework_version(framework, version)
     spec = FRAMEWORKS[framework]
-    stack = cdk.Stack.of(scope)
-    account = _registry_mapping(scope).find_in_map(stack.region, "account")
-    uri = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{spec.repository}:{version}{spec.tag_suffix}"
-    repository_arn = stack.format_arn(
-        service="ecr", account=account, resource="repository", resource_name=spec.repository
-    )
+    return registry_image(_registry_mapping(scope), spec.repository, f"{version}{spec.tag_suffix}")
+
+
+def registry_image(mapping: cdk.CfnMapping, repository: str, tag: str) -> ResolvedImage:
+    """``repository:tag`` in the AWS registry that ``mapping`` gives for the stack's region."""
+    stack = cdk.Stack.of(mapping)
+    account = mapping.find_in_map(stack.region, "account")
+    uri = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{repository}:{tag}"
+    repository_arn = stack.format_arn(service="ecr", account=account, resource="repository", resource_name=repository)
     return ResolvedImage(uri=uri, repository_arn=repository_arn)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -23,6 +23,7 @@ from inference_constructs.compliance import (
     acknowledge_inline_policy,
     acknowledge_wildcard_resources,
 )
+from inference_constructs.dlc_images import DLC_IMAGES, check_dlc_version, dlc_image
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.framework_images import (
     ResolvedImage,
@@ -30,15 +31,29 @@ from inference_constructs.framework_images import (
     ecr_image,
     framework_image,
 )
-from inference_constructs.instance_types import Architecture, check_architecture
+from inference_constructs.instance_types import Accelerator, Architecture, check_accelerator, check_architecture
+from inference_constructs.multi_model import (
+    MULTI_MODEL_ENVIRONMENT,
+    S3_MODEL_PREFIX,
+    check_model_prefix,
+    check_multi_model_image,
+)
 from inference_constructs.network import NetworkSettings
+from inference_constructs.service_models import max_length
 from inference_constructs.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_constructs.serial_pipeline import PipelineContainer
 
 ECR_IMAGE_URI = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$"
 )
 S3_MODEL_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]+\.tar\.gz)$")
+# An uncompressed model is every object under a key prefix, which "always ends with a forward
+# slash" (botocore's S3ModelDataSource.S3DataType documentation; the deployment guide is
+# https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html);
+# S3_MODEL_PREFIX (from multi_model, whose endpoints read a prefix too) is its shape.
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 
 # Environment variables the framework containers read to find our handler inside the
@@ -109,7 +124,12 @@ class ModelImage(Settings):
     explicit ECR ``uri``, or your own container built from a ``dockerfile`` at deploy time."""
 
     framework: str | None = Field(default=None, description="Prebuilt framework: sklearn or xgboost.")
-    version: str | None = Field(default=None, description="Framework image version, e.g. 1.4-2.")
+    dlc: str | None = Field(
+        default=None,
+        description="An AWS Deep Learning Container for large models, with version: huggingface-tgi, djl-lmi, "
+        "djl-neuronx, huggingface-pytorch-gpu or huggingface-pytorch-cpu (docs/large-models.md lists the versions).",
+    )
+    version: str | None = Field(default=None, description="Framework image version, e.g. 1.4-2, or DLC version.")
     uri: Annotated[str, AfterValidator(_check_ecr_uri)] | None = Field(
         default=None, description="An explicit ECR image URI, for your own container."
     )
@@ -122,6 +142,12 @@ class ModelImage(Settings):
         description="CPU architecture of a uri or dockerfile image (a dockerfile is built for it): x86_64, or "
         "arm64 for Graviton instance types. Framework images are x86_64.",
     )
+    accelerator: Accelerator | None = Field(
+        default=None,
+        description="What a uri or dockerfile image runs its model on: cpu, cuda (NVIDIA GPU instance types) or "
+        "neuron (Inferentia/Trainium); checked against every instance type. Known for framework images (cpu) "
+        "and DLCs.",
+    )
 
     @field_validator("dockerfile")
     @classmethod
@@ -133,6 +159,10 @@ class ModelImage(Settings):
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelImage:
+        if self.dlc is not None:
+            return self._one_dlc()
+        if self.accelerator is not None and self.framework is not None:
+            raise ValueError("the prebuilt framework images run on CPU; accelerator goes with image.uri or dockerfile")
         prebuilt = self.framework is not None or self.version is not None
         if self.dockerfile is not None:
             if self.uri is not None or prebuilt:
@@ -154,9 +184,46 @@ class ModelImage(Settings):
         check_framework_version(self.framework, self.version)
         return self
 
+    def _one_dlc(self) -> ModelImage:
+        if self.framework is not None or self.uri is not None or self.dockerfile is not None:
+            raise ValueError("give either dlc and version, or framework and version, or uri, or dockerfile")
+        if self.architecture is not Architecture.X86_64 or self.accelerator is not None:
+            raise ValueError(
+                "a Deep Learning Container's architecture (x86_64) and accelerator come from its table; "
+                "remove image.architecture and image.accelerator"
+            )
+        if self.version is None:
+            raise ValueError(f"give the version of the {self.dlc} Deep Learning Container")
+        assert self.dlc is not None
+        check_dlc_version(self.dlc, self.version)
+        return self
+
     @property
     def is_framework(self) -> bool:
-        return self.uri is None and self.dockerfile is None
+        return self.uri is None and self.dockerfile is None and self.dlc is None
+
+    @property
+    def runs_on(self) -> Accelerator:
+        """What the image runs its model on (CPU unless the image says otherwise)."""
+        if self.dlc is not None:
+            return DLC_IMAGES[self.dlc].accelerator
+        return self.accelerator or Accelerator.CPU
+
+
+def check_image_runs_on(accelerator: Accelerator, architecture: Architecture, instance_type: str) -> None:
+    """Raise ValueError, naming both problems, unless an image of ``architecture`` built for
+    ``accelerator`` runs on ``instance_type``."""
+    problems = []
+    for check in (
+        lambda: check_architecture(architecture, instance_type),
+        lambda: check_accelerator(accelerator, instance_type),
+    ):
+        try:
+            check()
+        except ValueError as error:
+            problems.append(str(error))
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def check_dockerfile_exists(value: str, base_dir: Path) -> None:
@@ -204,13 +271,27 @@ def check_model_name(value: str) -> str:
 
 
 def check_model_data(value: str) -> str:
-    """Accept ``s3://bucket/key.tar.gz`` or a local path ending in ``.tar.gz``."""
+    """Accept ``s3://bucket/key.tar.gz``, an uncompressed model's ``s3://bucket/prefix/`` or a
+    local path ending in ``.tar.gz``."""
     if value.startswith("s3://"):
-        if not S3_MODEL_URI.fullmatch(value):
-            raise ValueError("expected s3://<bucket>/<key>.tar.gz with a valid bucket name")
+        if not (S3_MODEL_URI.fullmatch(value) or S3_MODEL_PREFIX.fullmatch(value)):
+            raise ValueError(
+                "expected s3://<bucket>/<key>.tar.gz, or s3://<bucket>/<prefix>/ (an uncompressed model: the prefix "
+                "ends with /), with a valid bucket name"
+            )
+        if len(value) > max_length("sagemaker", "S3ModelUri"):
+            raise ValueError(f"at most {max_length('sagemaker', 'S3ModelUri')} characters (sagemaker S3ModelUri)")
     elif "://" in value or not value.endswith(".tar.gz"):
-        raise ValueError("expected a local path to a .tar.gz artifact or s3://<bucket>/<key>.tar.gz")
+        raise ValueError(
+            "expected a local path to a .tar.gz artifact, s3://<bucket>/<key>.tar.gz or an uncompressed model's "
+            "s3://<bucket>/<prefix>/"
+        )
     return value
+
+
+def is_uncompressed(model_data: str) -> bool:
+    """Whether ``model_data`` (checked) names an uncompressed model's S3 prefix."""
+    return S3_MODEL_PREFIX.fullmatch(model_data) is not None
 
 
 class InferenceModel(Construct):
@@ -225,7 +306,9 @@ class InferenceModel(Construct):
     :param image: The serving image. A ``dockerfile`` becomes a CDK ``DockerImageAsset``:
         synth needs no Docker, ``cdk deploy`` builds the image (for linux/amd64) and pushes it
         to the bootstrap ECR repository.
-    :param model_data: ``s3://bucket/key.tar.gz`` or a local ``.tar.gz`` uploaded as an asset.
+    :param model_data: ``s3://bucket/key.tar.gz``, a local ``.tar.gz`` uploaded as an asset, or an
+        uncompressed model's ``s3://bucket/prefix/`` (``ModelDataSource``; the role may list and
+        read that prefix only).
     :param encryption_key: The platform key; the role may decrypt with it.
     :param environment: Extra container environment variables.
     :param network: VPC placement; ``None`` keeps the model out of any VPC.
@@ -233,6 +316,11 @@ class InferenceModel(Construct):
         serverless endpoints require it off).
     :param server: The model server's invocation timeout and workers for the mode this model
         serves (the framework images read them; other images may ignore them).
+    :param pipeline: Containers run in order in front of this model's own, each answer the next
+        one's request (a serial inference pipeline, see :mod:`inference_constructs.serial_pipeline`).
+    :param multi_model: Serve every model under ``model_data``, then an S3 prefix ending in
+        ``/``, from one container (``Mode: MultiModel``; callers pick one with ``TargetModel``).
+        The role may read under that prefix only (see :mod:`inference_constructs.multi_model`).
     """
 
     def __init__(
@@ -249,11 +337,23 @@ class InferenceModel(Construct):
         network: NetworkSettings | Mapping[str, Any] | None = None,
         network_isolation: bool = True,
         server: ModelServer = ModelServer(),
+        multi_model: bool = False,
+        pipeline: Sequence[PipelineContainer | Mapping[str, Any]] = (),
     ) -> None:
         super().__init__(scope, id)
+        checked_pipeline = _checked_pipeline(f"{scope.node.path}/{id}", pipeline, multi_model=multi_model)
         checked_image, checked_network = _checked_props(
-            self.node.path, name=name, image=image, model_data=model_data, environment=environment, network=network
+            self.node.path,
+            name=name,
+            image=image,
+            model_data=model_data,
+            environment=environment,
+            network=network,
+            multi_model=multi_model,
         )
+        #: Whether the container serves every model under the model data prefix.
+        self.multi_model = multi_model
+        self.checked_image = checked_image
         environment = dict(environment or {})
 
         self.name = name
@@ -263,6 +363,10 @@ class InferenceModel(Construct):
         self.network_isolation = network_isolation
         #: The CPU architecture the image runs on.
         self.architecture = checked_image.architecture
+        #: What the image runs its model on (CPU, CUDA GPUs, Neuron chips).
+        self.accelerator = checked_image.runs_on
+        #: Whether the image streams generated text (a TGI or LMI Deep Learning Container).
+        self.streams_text = checked_image.dlc is not None and DLC_IMAGES[checked_image.dlc].streams_text
         self.server = server
         self.role = iam.Role(
             self,
@@ -271,23 +375,40 @@ class InferenceModel(Construct):
             description=f"Execution role of SageMaker model {name_prefix}: its artifact, image, key and logs only",
         )
         self.image = self._resolve_image(checked_image)
+        #: Whether the model is an uncompressed S3 prefix (ModelDataSource) rather than a .tar.gz.
+        # (A multi-model endpoint's prefix is read model by model, never copied whole.)
+        self.uncompressed = is_uncompressed(model_data) and not multi_model
         self.model_data_url = self._model_data_url(model_data)
         self._grant_runtime_access()
 
         container_environment = dict(environment)
         if checked_image.is_framework:
             container_environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+            if multi_model:
+                container_environment.update(MULTI_MODEL_ENVIRONMENT)
         container_environment.update(server.environment())
+        own_container = sagemaker.CfnModel.ContainerDefinitionProperty(
+            # SageMaker wants a hostname on every container of a pipeline or on none (ContainerHostname,
+            # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+            container_hostname="model" if pipeline else None,
+            image=self.image.uri,
+            model_data_url=None if self.uncompressed else self.model_data_url,
+            model_data_source=self._model_data_source() if self.uncompressed else None,
+            environment=container_environment or None,
+            mode="MultiModel" if multi_model else "SingleModel",
+        )
+        #: The images of the containers in front of the model's own (a serial pipeline), in order.
+        self.pipeline_images: list[ResolvedImage] = []
+        containers = [*self._pipeline_containers(checked_pipeline, server), own_container] if pipeline else None
         self.cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=self.image.uri,
-                model_data_url=self.model_data_url,
-                environment=container_environment or None,
-                mode="SingleModel",
-            ),
+            primary_container=None if containers else own_container,
+            containers=containers,
+            inference_execution_config=sagemaker.CfnModel.InferenceExecutionConfigProperty(mode="Serial")
+            if containers
+            else None,
             enable_network_isolation=network_isolation,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 security_group_ids=list(checked_network.security_group_ids), subnets=checked_network.subnet_ids
@@ -303,20 +424,50 @@ class InferenceModel(Construct):
         self._acknowledge_findings()
 
     def check_runs_on(self, instance_type: str) -> None:
-        """Raise ValueError unless this model's image runs on ``instance_type``."""
-        check_architecture(self.architecture, instance_type)
+        """Raise ValueError unless this model's image runs on ``instance_type`` (CPU architecture
+        and accelerator; and, for a multi-model endpoint, serves several models there)."""
+        check_image_runs_on(self.accelerator, self.architecture, instance_type)
+        if self.multi_model:
+            image = self.checked_image
+            check_multi_model_image(framework=image.framework, uri=image.uri, instance_type=instance_type)
 
     @property
     def model_name(self) -> str:
         """The CloudFormation-generated model name (replaced whenever the model changes)."""
         return self.cfn_model.attr_model_name
 
-    def _resolve_image(self, image: ModelImage) -> ResolvedImage:
+    def _pipeline_containers(
+        self, pipeline: Sequence[PipelineContainer], server: ModelServer
+    ) -> list[sagemaker.CfnModel.ContainerDefinitionProperty]:
+        """The containers in front of the model's own: each image pulled and artifact read by the
+        role, framework images given their handler variables and the mode's server limits."""
+        containers = []
+        for index, container in enumerate(pipeline, start=1):
+            image = self._resolve_image(container.image, f"Container{index}Image")
+            self._grant_pull(image)
+            self.pipeline_images.append(image)
+            environment = dict(container.environment)
+            if container.image.is_framework:
+                environment.update(FRAMEWORK_CONTAINER_ENVIRONMENT)
+                environment.update(server.environment())
+            containers.append(
+                sagemaker.CfnModel.ContainerDefinitionProperty(
+                    container_hostname=f"step{index}",
+                    image=image.uri,
+                    model_data_url=self._model_data_url(container.model_data, f"Container{index}Artifact")
+                    if container.model_data
+                    else None,
+                    environment=environment or None,
+                )
+            )
+        return containers
+
+    def _resolve_image(self, image: ModelImage, asset_id: str = "Image") -> ResolvedImage:
         if image.dockerfile is not None:
             dockerfile = Path(image.dockerfile)
             asset = ecr_assets.DockerImageAsset(
                 self,
-                "Image",
+                asset_id,
                 directory=str(dockerfile.parent),
                 file=dockerfile.name,
                 # Built for the instances' architecture, whatever machine runs cdk deploy: an
@@ -326,13 +477,31 @@ class InferenceModel(Construct):
                 else ecr_assets.Platform.LINUX_AMD64,
             )
             return ResolvedImage(uri=asset.image_uri, repository_arn=asset.repository.repository_arn)
+        if image.dlc is not None:
+            assert image.version is not None
+            return dlc_image(self, image.dlc, image.version)
         if image.is_framework:
             assert image.framework is not None and image.version is not None
             return framework_image(self, image.framework, image.version)
         assert image.uri is not None
         return ecr_image(self, image.uri)
 
-    def _model_data_url(self, model_data: str) -> str:
+    def _model_data_source(self) -> sagemaker.CfnModel.ModelDataSourceProperty:
+        # SageMaker copies every object under the prefix to /opt/ml/model, keeping the rest of
+        # each key as its path (property structs are plain Python: no jsii call).
+        return sagemaker.CfnModel.ModelDataSourceProperty(
+            s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+                s3_uri=self.model_data_url, s3_data_type="S3Prefix", compression_type="None"
+            )
+        )
+
+    def _model_data_url(self, model_data: str, asset_id: str = "Artifact") -> str:
+        if self.multi_model:
+            return self._model_prefix_url(model_data)
+        prefix = S3_MODEL_PREFIX.fullmatch(model_data)
+        if prefix is not None:
+            self._grant_prefix(prefix["bucket"], prefix["key"])
+            return model_data
         if model_data.startswith("s3://"):
             match = S3_MODEL_URI.fullmatch(model_data)
             assert match is not None
@@ -341,7 +510,7 @@ class InferenceModel(Construct):
             )
             self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
             return model_data
-        artifact = s3_assets.Asset(self, "Artifact", path=model_data)
+        artifact = s3_assets.Asset(self, asset_id, path=model_data)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
@@ -350,14 +519,40 @@ class InferenceModel(Construct):
         )
         return artifact.s3_object_url
 
-    def _grant_runtime_access(self) -> None:
+    def _model_prefix_url(self, prefix: str) -> str:
+        """A multi-model endpoint's prefix: the role may read the objects under it, and only those."""
+        bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+        objects = cdk.Stack.of(self).format_arn(
+            service="s3", region="", account="", resource=bucket, resource_name=f"{key_prefix}*"
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+        acknowledge_wildcard_resources(
+            self.role,
+            [objects],
+            "A multi-model endpoint loads whichever model a request names (TargetModel) from under its model data "
+            f"prefix {prefix}; reads are confined to that prefix.",
+        )
+        return prefix
+
+    def _grant_prefix(self, bucket: str, key_prefix: str) -> None:
+        """Read every object under the model's prefix, and list that prefix only: SageMaker lists
+        the prefix to find the model's files (S3Prefix), then gets each one."""
         stack = cdk.Stack.of(self)
+        bucket_arn = stack.format_arn(service="s3", region="", account="", resource=bucket)
+        #: The wildcard resources of the prefix grant (acknowledged for cdk-nag).
+        self.model_prefix_objects = f"{bucket_arn}/{key_prefix}*"
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[self.image.repository_arn],
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{key_prefix}*"]}},
             )
         )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.model_prefix_objects]))
+
+    def _grant_runtime_access(self) -> None:
+        stack = cdk.Stack.of(self)
+        self._grant_pull(self.image)
         self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
         self.encryption_key.grant_decrypt(self.role)
         self.log_resources = [
@@ -386,6 +581,14 @@ class InferenceModel(Construct):
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
+
+    def _grant_pull(self, image: ResolvedImage) -> None:
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[image.repository_arn],
             )
         )
 
@@ -446,6 +649,13 @@ class InferenceModel(Construct):
                 "SageMaker creates the network interfaces at run time, so their ids are unknown; creation is "
                 "limited to the configured subnets and security groups.",
             )
+        if self.uncompressed:
+            acknowledge_wildcard_resources(
+                self.role,
+                [self.model_prefix_objects],
+                "An uncompressed model is every object under its S3 prefix, whose names SageMaker lists at "
+                "deployment; reads (and the bucket listing) are confined to that prefix.",
+            )
         acknowledge_wildcard_resources(
             self.role,
             self.log_resources,
@@ -463,6 +673,7 @@ def _checked_props(
     model_data: str,
     environment: Mapping[str, str] | None,
     network: NetworkSettings | Mapping[str, Any] | None,
+    multi_model: bool = False,
 ) -> tuple[ModelImage, NetworkSettings | None]:
     """The validated image and network; every problem with the props raised together."""
     problems = ProblemCollector()
@@ -476,8 +687,11 @@ def _checked_props(
 
     check_value("name", name, check_model_name)
     checked_image = problems.validate(ModelImage, image, "image")
-    check_value("model_data", model_data, check_model_data)
-    check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
+    if multi_model:
+        check_value("model_data", model_data, check_model_prefix)
+    else:
+        check_value("model_data", model_data, check_model_data)
+        check_value("model_data", model_data, lambda value: check_local_artifact_exists(value, Path.cwd()))
     if checked_image is not None and checked_image.dockerfile:
         check_value(
             "image.dockerfile", checked_image.dockerfile, lambda value: check_dockerfile_exists(value, Path.cwd())
@@ -489,3 +703,33 @@ def _checked_props(
     assert isinstance(checked_image, ModelImage)
     assert checked_network is None or isinstance(checked_network, NetworkSettings)
     return checked_image, checked_network
+
+
+def _checked_pipeline(
+    path: str, pipeline: Sequence[PipelineContainer | Mapping[str, Any]], *, multi_model: bool
+) -> list[PipelineContainer]:
+    """The validated containers of a serial pipeline; every problem raised together."""
+    # Imported here: serial_pipeline builds its container settings from this module's ModelImage.
+    from inference_constructs.serial_pipeline import MAX_PIPELINE_CONTAINERS, PipelineContainer
+
+    problems = ProblemCollector()
+    checked = []
+    for index, container in enumerate(pipeline):
+        valid = problems.validate(PipelineContainer, container, f"pipeline[{index}]")
+        if isinstance(valid, PipelineContainer):
+            checked.append(valid)
+            framework = valid.image.is_framework
+            problems.attempt(
+                lambda valid=valid, framework=framework: check_reserved_environment(
+                    valid.environment, framework_image=framework
+                ),
+                f"pipeline[{index}].environment",
+            )
+    problems.check(
+        len(pipeline) <= MAX_PIPELINE_CONTAINERS,
+        f"pipeline: at most {MAX_PIPELINE_CONTAINERS} containers in front of the model's own (sagemaker "
+        f"ContainerDefinitionList takes {MAX_PIPELINE_CONTAINERS + 1}); got {len(pipeline)}",
+    )
+    problems.check(not (pipeline and multi_model), "pipeline: a multi-model endpoint runs one container")
+    problems.raise_if_any(path)
+    return checked

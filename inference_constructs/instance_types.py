@@ -28,6 +28,15 @@ class Architecture(StrEnum):
     ARM64 = "arm64"
 
 
+class Accelerator(StrEnum):
+    """What an image's code runs its model on: the CPU alone, NVIDIA GPUs through CUDA, or AWS
+    Inferentia/Trainium chips through the Neuron SDK."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+    NEURON = "neuron"
+
+
 class InstanceUse(StrEnum):
     """Where an instance type is used; each draws on its own enum of the SageMaker model."""
 
@@ -39,6 +48,8 @@ _INSTANCE_TYPE = re.compile(r"^ml\.(?P<family>[a-z0-9]+)\.(?P<size>[a-z0-9]+)$")
 # GPU families are P and G; accelerators are Inferentia (inf), Trainium (trn) and Gaudi (dl1).
 _GPU_FAMILY = re.compile(r"^[pg]\d")
 _ACCELERATOR_FAMILY = re.compile(r"^(inf|trn|dl)\d")
+# Inferentia (inf1, inf2) and Trainium (trn1, trn1n, trn2) run Neuron code; dl1 (Habana Gaudi) does not.
+_NEURON_FAMILY = re.compile(r"^(inf|trn)\d")
 # AWS Graviton families carry a "g" right after the generation digit (c6g, m6gd, r7g...);
 # g4dn/g5 are GPU families whose "g" comes first.
 _GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*$")
@@ -60,6 +71,29 @@ _SIZE_VCPUS = {"medium": 1, "large": 2, "xlarge": 4}
 _XLARGE = re.compile(r"^(?P<factor>\d+)xlarge$")
 # The types whose vCPUs differ from that rule (same EC2 pages: t2.medium has 2 vCPUs, c4.8xlarge 36).
 _VCPU_EXCEPTIONS = {"ml.t2.medium": 2, "ml.c4.8xlarge": 36}
+
+
+# NVIDIA GPUs per instance, from EC2's accelerated computing specifications
+# (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html, "Accelerators" tables; SageMaker's
+# ml.<type> is the EC2 type): every size of the P and G families not listed here has one GPU
+# (g4dn.xlarge-16xlarge, g5/g6/g6e.xlarge-16xlarge, p2.xlarge, p3.2xlarge). CloudWatch reports
+# SageMaker's GPUUtilization and GPUMemoryUtilization as 100% per GPU, summed over the GPUs.
+_MULTI_GPU = {
+    "ml.g4dn.12xlarge": 4,
+    **{
+        f"ml.{family}.{size}": gpus
+        for family in ("g5", "g6", "g6e")
+        for size, gpus in (("12xlarge", 4), ("24xlarge", 4), ("48xlarge", 8))
+    },
+    "ml.p2.8xlarge": 8,
+    "ml.p2.16xlarge": 16,
+    "ml.p3.8xlarge": 4,
+    "ml.p3.16xlarge": 8,
+    "ml.p4d.24xlarge": 8,
+    "ml.p4de.24xlarge": 8,
+    "ml.p5.48xlarge": 8,
+    "ml.p5e.48xlarge": 8,
+}
 
 
 @cache
@@ -97,6 +131,24 @@ def hardware_of(instance_type: str) -> Hardware:
     if _ACCELERATOR_FAMILY.match(family):
         return Hardware.ACCELERATOR
     return Hardware.CPU
+
+
+def accelerator_of(instance_type: str) -> Accelerator | None:
+    """What code an instance type's accelerator runs: CUDA on NVIDIA GPUs (the P and G families),
+    Neuron on Inferentia/Trainium, None on CPU-only types and on Gaudi (dl1)."""
+    hardware = hardware_of(instance_type)
+    if hardware is Hardware.GPU:
+        return Accelerator.CUDA
+    if _NEURON_FAMILY.match(family_of(instance_type)):
+        return Accelerator.NEURON
+    return None
+
+
+def gpus_of(instance_type: str) -> int:
+    """NVIDIA GPUs of a validated instance type (0 on other types)."""
+    if hardware_of(instance_type) is not Hardware.GPU:
+        return 0
+    return _MULTI_GPU.get(instance_type, 1)
 
 
 def architecture_of(instance_type: str) -> Architecture:
@@ -140,6 +192,32 @@ def check_architecture(image_architecture: Architecture, instance_type: str) -> 
             f"use an {image_architecture} instance type, or an image built for {needed} "
             "(image.architecture with image.uri or image.dockerfile)"
         )
+
+
+def check_accelerator(image_accelerator: Accelerator, instance_type: str) -> None:
+    """Raise ValueError when an image built for ``image_accelerator`` cannot run on ``instance_type``.
+
+    A CUDA image needs NVIDIA GPUs (the P and G families) and a Neuron image Inferentia or
+    Trainium chips (inf1, inf2, trn1...): without them the container fails at start-up and
+    the endpoint never passes its health check (the accelerated families are listed on
+    https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html). A CPU image runs on any type
+    (on a GPU type it leaves the GPUs idle, which SageMaker does not refuse).
+    """
+    if image_accelerator is Accelerator.CPU:
+        return
+    has = accelerator_of(instance_type)
+    if has is image_accelerator:
+        return
+    needs = (
+        "NVIDIA GPUs (e.g. ml.g5.xlarge, ml.g6.xlarge, ml.p4d.24xlarge)"
+        if image_accelerator is Accelerator.CUDA
+        else ("AWS Inferentia or Trainium chips (e.g. ml.inf2.xlarge, ml.trn1.2xlarge)")
+    )
+    offers = {None: "no accelerator", Accelerator.CUDA: "NVIDIA GPUs", Accelerator.NEURON: "Neuron chips"}[has]
+    raise ValueError(
+        f"the model's image is built for {image_accelerator} and needs {needs}, but {instance_type} has {offers}; "
+        f"use an instance type with {needs.split(' (')[0]}, or an image built for the instance type"
+    )
 
 
 def check_autoscalable(instance_type: str) -> str:

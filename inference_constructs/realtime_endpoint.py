@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import aws_cdk as cdk
@@ -28,9 +29,19 @@ from inference_constructs.endpoint import (
     check_instance_endpoint_props,
 )
 from inference_constructs.errors import ProblemCollector
-from inference_constructs.inference_model import InferenceModel, check_model_data
-from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
+from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
+from inference_constructs.inference_model import InferenceModel, ModelImage, check_model_data
+from inference_constructs.instance_types import check_architecture, check_autoscalable, check_instance_type, vcpus_of
+from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.variant_settings import (
+    DownloadTimeoutSeconds,
+    HealthCheckTimeoutSeconds,
+    RoutingStrategy,
+    VariantSettings,
+    VolumeSizeInGb,
+    variant_properties,
+)
 from inference_core.naming import SAGEMAKER_NAME
 
 InstanceType = Annotated[str, AfterValidator(check_instance_type)]
@@ -160,9 +171,23 @@ class RealtimeAlarms(AlarmEvaluation):
     disk_utilization_percent: float = Field(
         default=90, gt=0, le=100, description="Average disk utilization per instance, in percent."
     )
+    model_loading_wait_p99_milliseconds: int = Field(
+        default=5000,
+        ge=1,
+        le=3_600_000,
+        description="Multi-model endpoints only: p99 time a request waits for its model to be downloaded and loaded.",
+    )
+    model_cache_hit_percent: float = Field(
+        default=50,
+        gt=0,
+        le=100,
+        description="Multi-model endpoints only: alarm when fewer requests than this find their model loaded.",
+    )
+    gpu_utilization_percent: GpuUtilizationPercent
+    gpu_memory_utilization_percent: GpuMemoryUtilizationPercent
 
 
-class ShadowVariantSettings(Settings):
+class ShadowVariantSettings(VariantSettings):
     """A shadow variant: a new model version receiving a copy of production traffic, whose
     answers are logged (with data capture) but never returned to callers."""
 
@@ -173,10 +198,79 @@ class ShadowVariantSettings(Settings):
     initial_instance_count: int = Field(default=1, ge=1, le=1000, description="Instances of the shadow variant.")
     traffic_percent: int = Field(default=100, ge=1, le=100, description="Share of requests mirrored.")
     variant_name: str = Field(default="Shadow", pattern=SAGEMAKER_NAME.pattern, description="Shadow variant name.")
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
 
-class RealtimeSettings(Settings):
-    """Props of a real-time endpoint's production variant."""
+def check_instance_capacity(
+    instance_type: str, initial_instance_count: int, scaling: InstanceAutoscaling | None
+) -> None:
+    """Raise ValueError where a variant's instance count and autoscaling do not fit together or
+    fit its instance type (every instance-backed real-time variant, weighted ones included)."""
+    if scaling is None:
+        return
+    if not scaling.min_capacity <= initial_instance_count <= scaling.max_capacity:
+        raise ValueError(
+            f"initial_instance_count ({initial_instance_count}) must lie within autoscaling "
+            f"min_capacity..max_capacity ({scaling.min_capacity}..{scaling.max_capacity})"
+        )
+    check_autoscalable(instance_type)
+    # Only asynchronous endpoints (and inference components) scale an instance variant to zero:
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html
+    at_zero = [action.name for action in scaling.scheduled_actions if action.min_capacity == 0]
+    if at_zero:
+        raise ValueError(
+            f"scheduled actions {at_zero} set min_capacity 0, but a real-time endpoint's instance variant cannot "
+            "scale to zero instances (only async endpoints and inference components can); use min_capacity: 1 "
+            "or serve the model asynchronously"
+        )
+
+
+def _check_variant_name(value: str) -> str:
+    return check_string("sagemaker", "VariantName", value)
+
+
+class WeightedVariantSettings(VariantSettings):
+    """A further production variant (A/B, champion/challenger): its own model version, instances,
+    autoscaling and alarms, answering a weighted share of requests. Its share is its
+    ``initial_variant_weight`` over the sum of every variant's weight, the endpoint's own
+    (``realtime.initial_variant_weight``) included."""
+
+    variant_name: Annotated[str, AfterValidator(_check_variant_name)] = Field(
+        description="Variant name, unique in the endpoint (AWS's VariantName: letters, digits, hyphens; 63 at most)."
+    )
+    model_data: Annotated[str, AfterValidator(check_model_data)] | None = Field(
+        default=None, description="This variant's model version (.tar.gz, local or s3://); default: the model's."
+    )
+    image: ModelImage | None = Field(default=None, description="This variant's serving image; default: the model's.")
+    instance_type: InstanceType = Field(description="e.g. ml.m5.large")
+    initial_instance_count: int = Field(
+        default=1, ge=1, le=1000, description="Instances at creation; must lie within the autoscaling bounds."
+    )
+    initial_variant_weight: float = Field(
+        ge=0, le=1, description="Weight: the variant's share of requests is its weight over the sum of all weights."
+    )
+    autoscaling: InstanceAutoscaling | None = Field(
+        default=None, description="This variant's own scalable target and policies (as realtime.autoscaling)."
+    )
+    alarms: RealtimeAlarms = Field(default=RealtimeAlarms(), description="This variant's alarm thresholds.")
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
+
+    @model_validator(mode="after")
+    def _capacity_fits(self) -> WeightedVariantSettings:
+        check_instance_capacity(self.instance_type, self.initial_instance_count, self.autoscaling)
+        if self.image is not None:  # the model's own image is checked with the model's instance types
+            check_architecture(self.image.architecture, self.instance_type)
+        return self
+
+
+class RealtimeSettings(VariantSettings):
+    """Props of a real-time endpoint's production variant (and of any further weighted variants)."""
 
     instance_type: InstanceType = Field(description="e.g. ml.m5.large")
     initial_instance_count: int = Field(
@@ -185,7 +279,13 @@ class RealtimeSettings(Settings):
     variant_name: str = Field(
         default="AllTraffic", pattern=SAGEMAKER_NAME.pattern, description="Production variant name."
     )
-    initial_variant_weight: float = Field(default=1.0, gt=0, le=1, description="Variant weight.")
+    initial_variant_weight: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Weight of this variant: with weighted variants, its share of requests is its weight over the "
+        "sum of all weights (alone, it takes every request whatever its weight).",
+    )
     autoscaling: InstanceAutoscaling | None = Field(
         default=None,
         description="Scale the instance count: track invocations per instance (and optionally CPU), on schedules.",
@@ -204,32 +304,23 @@ class RealtimeSettings(Settings):
         default=None,
         description="A shadow variant: a new model version on mirrored traffic (its answers are not returned).",
     )
+    variants: tuple[WeightedVariantSettings, ...] = Field(
+        default=(),
+        description="Further production variants sharing requests by weight (A/B tests); see docs/modes/realtime.md.",
+    )
+    retain_variant_weights: bool = Field(
+        default=False,
+        description="Keep the weights the endpoint has (e.g. shifted with UpdateEndpointWeightsAndCapacities) "
+        "through deploys; by default every deploy applies the configured weights.",
+    )
+    container_startup_health_check_timeout_seconds: HealthCheckTimeoutSeconds
+    model_data_download_timeout_seconds: DownloadTimeoutSeconds
+    volume_size_in_gb: VolumeSizeInGb
+    routing_strategy: RoutingStrategy
 
     @model_validator(mode="after")
     def _count_within_bounds(self) -> RealtimeSettings:
-        scaling = self.autoscaling
-        if scaling and not scaling.min_capacity <= self.initial_instance_count <= scaling.max_capacity:
-            raise ValueError(
-                f"initial_instance_count ({self.initial_instance_count}) must lie within autoscaling "
-                f"min_capacity..max_capacity ({scaling.min_capacity}..{scaling.max_capacity})"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _autoscaling_fits_the_instance_type(self) -> RealtimeSettings:
-        scaling = self.autoscaling
-        if scaling is None:
-            return self
-        check_autoscalable(self.instance_type)
-        # Only asynchronous endpoints (and inference components) scale an instance variant to zero:
-        # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html
-        at_zero = [action.name for action in scaling.scheduled_actions if action.min_capacity == 0]
-        if at_zero:
-            raise ValueError(
-                f"scheduled actions {at_zero} set min_capacity 0, but a real-time endpoint's instance variant cannot "
-                "scale to zero instances (only async endpoints and inference components can); use min_capacity: 1 "
-                "or serve the model asynchronously"
-            )
+        check_instance_capacity(self.instance_type, self.initial_instance_count, self.autoscaling)
         return self
 
     @model_validator(mode="after")
@@ -237,12 +328,57 @@ class RealtimeSettings(Settings):
         # https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html
         check_policy_fits(
             self.deployment,
-            [self.instance_type, *([self.shadow.instance_type] if self.shadow else [])],
-            variants=2 if self.shadow else 1,
+            [self.instance_type, *([self.shadow.instance_type] if self.shadow else []), *self.variant_instance_types],
+            variants=1 + (1 if self.shadow else 0) + len(self.variants),
         )
         if self.shadow is not None and self.shadow.variant_name == self.variant_name:
             raise ValueError("shadow.variant_name must differ from variant_name")
         return self
+
+    @model_validator(mode="after")
+    def _weighted_variants_fit(self) -> RealtimeSettings:
+        if not self.variants:
+            return self
+        # "If you use [ShadowProductionVariants], you can only specify one variant for ProductionVariants"
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
+        if self.shadow is not None:
+            raise ValueError(
+                "variants and shadow cannot be combined: an endpoint with a shadow variant has exactly one production "
+                "variant (CreateEndpointConfig); run the shadow test first, then split traffic by weight"
+            )
+        limit = max_items("sagemaker", "ProductionVariantList")
+        if 1 + len(self.variants) > limit:
+            raise ValueError(
+                f"at most {limit} production variants per endpoint (sagemaker ProductionVariantList): this one and "
+                f"{limit - 1} in variants; got {len(self.variants)} in variants"
+            )
+        names = [self.variant_name, *(variant.variant_name for variant in self.variants)]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(
+                f"variant names must be unique in the endpoint (variant_name and variants); duplicated: {duplicated}"
+            )
+        # The deployment's rollback alarms: two per variant, and SageMaker takes at most AlarmList's maximum
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AutoRollbackConfig.html).
+        alarms = len(names) * len(ROLLBACK_ALARMS)
+        alarm_limit = max_items("sagemaker", "AlarmList")
+        if self.deployment.auto_rollback and alarms > alarm_limit:
+            raise ValueError(
+                f"{len(names)} variants have {alarms} rollback alarms ({', '.join(ROLLBACK_ALARMS)} each) and a "
+                f"deployment rolls back on at most {alarm_limit} (sagemaker AlarmList); use at most "
+                f"{alarm_limit // len(ROLLBACK_ALARMS)} variants or deployment.auto_rollback: false"
+            )
+        return self
+
+    @property
+    def variant_instance_types(self) -> list[str]:
+        """The instance types of the weighted variants (``variants``), in order."""
+        return [variant.instance_type for variant in self.variants]
+
+    @property
+    def autoscaled(self) -> bool:
+        """Whether any production variant autoscales."""
+        return self.autoscaling is not None or any(variant.autoscaling is not None for variant in self.variants)
 
 
 class RealtimeEndpoint(InstanceBackedEndpoint):
@@ -262,6 +398,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
     :param data_capture_bucket: Where captured data goes; required when ``settings.data_capture`` is set.
     :param data_capture_prefix: Key prefix for this endpoint's captured data, e.g. ``prod/iris/realtime/``.
     :param shadow_model: The model of the shadow variant; required when ``settings.shadow`` is set.
+    :param variant_models: The model of each weighted variant (``settings.variants``), by variant name.
     :param logs: The endpoint's log group: retention and whether it outlives the endpoint (encrypted with
         ``encryption_key`` either way).
     """
@@ -280,11 +417,13 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         data_capture_prefix: str | None = None,
         shadow_model: InferenceModel | None = None,
         logs: EndpointLogSettings | Mapping[str, Any] | None = None,
+        variant_models: Mapping[str, InferenceModel] | None = None,
     ) -> None:
         checked, checked_logs = _checked_props(
             f"{scope.node.path}/{id}",
             model=model,
             shadow_model=shadow_model,
+            variant_models=variant_models or {},
             settings=settings,
             logs=logs,
             endpoint_name=endpoint_name,
@@ -304,6 +443,10 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         self.settings = checked
         self.model = model
         self.shadow_model = shadow_model
+        #: The weighted variants' models, in the order of ``settings.variants``.
+        self.variant_models = {
+            variant.variant_name: (variant_models or {})[variant.variant_name] for variant in checked.variants
+        }
 
         capture = (
             self._capture_data(checked.data_capture, data_capture_bucket, data_capture_prefix, encryption_key)
@@ -311,7 +454,11 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             else None
         )
 
-        instance_types = [checked.instance_type, *([checked.shadow.instance_type] if checked.shadow else [])]
+        instance_types = [
+            checked.instance_type,
+            *([checked.shadow.instance_type] if checked.shadow else []),
+            *checked.variant_instance_types,
+        ]
         config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
@@ -323,22 +470,49 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                     instance_type=checked.instance_type,
                     initial_instance_count=checked.initial_instance_count,
                     initial_variant_weight=checked.initial_variant_weight,
-                )
+                    **variant_properties(checked),
+                ),
+                *self._weighted_variants(),
             ],
             shadow_production_variants=self._shadow_variants(checked.shadow, shadow_model),
             data_capture_config=capture,
         )
-        self._create_alarms(self._alarm_specs(checked.alarms), evaluation=checked.alarms, topic=alarm_topic)
+        self._create_alarms(
+            [
+                *self._alarm_specs(checked.alarms, checked.instance_type),
+                *(
+                    dataclasses.replace(spec, key=f"{v.variant_name}-{spec.key}", evaluation=v.alarms)
+                    for v in checked.variants
+                    for spec in self._alarm_specs(v.alarms, v.instance_type, v.variant_name)
+                ),
+            ],
+            evaluation=checked.alarms,
+            topic=alarm_topic,
+        )
         self._create_endpoint(
             config,
-            retain_variant_properties=checked.autoscaling is not None,
+            **retained_variant_properties(checked),
             encryption_key=encryption_key,
             logs_settings=checked_logs,
-            deployment_config=self._deployment_config(checked.deployment, list(ROLLBACK_ALARMS), model.role),
+            deployment_config=self._deployment_config(
+                checked.deployment,
+                [*ROLLBACK_ALARMS, *(f"{v.variant_name}-{key}" for v in checked.variants for key in ROLLBACK_ALARMS)],
+                model.role,
+                [variant_model.role for variant_model in self.variant_models.values()],
+            ),
         )
-        self.scalable_target = self._autoscale(checked.autoscaling) if checked.autoscaling else None
-        if self.scalable_target is not None:
-            self._retain_scaling_resources(self.scalable_target)
+        self.scalable_target = (
+            self._autoscale(checked.autoscaling, checked.instance_type) if checked.autoscaling else None
+        )
+        #: Each autoscaled weighted variant's scalable target, by variant name.
+        self.variant_scalable_targets = {
+            v.variant_name: self._autoscale(v.autoscaling, v.instance_type, v.variant_name)
+            for v in checked.variants
+            if v.autoscaling is not None
+        }
+        for target in [self.scalable_target, *self.variant_scalable_targets.values()]:
+            if target is not None:
+                self._retain_scaling_resources(target)
         self._acknowledge_findings(data_capture_bucket, data_capture_prefix)
 
     def _capture_data(
@@ -350,20 +524,38 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
     ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
         """The variant's data capture config; the model roles (and the shadow's) may write there."""
         assert bucket is not None and prefix is not None
-        for role in {self.model.role, *([self.shadow_model.role] if self.shadow_model else [])}:
+        for role in {model.role for model in self._models}:
             grant_data_capture(role, bucket=bucket, prefix=prefix, encryption_key=encryption_key)
         return data_capture_config(settings, bucket=bucket, prefix=prefix, encryption_key=encryption_key)
 
     def _acknowledge_findings(self, data_capture_bucket: s3.IBucket | None, data_capture_prefix: str | None) -> None:
         if self.settings.data_capture is not None:
             assert data_capture_bucket is not None
-            for model in {self.model, *([self.shadow_model] if self.shadow_model else [])}:
+            for model in set(self._models):
                 acknowledge_wildcard_resources(
                     model.role,
                     [data_capture_bucket.arn_for_objects(f"{data_capture_prefix}*")],
                     "SageMaker names captured-data objects at run time (date and request ids); writes are "
                     f"confined to this endpoint's prefix {data_capture_prefix}.",
                 )
+
+    @property
+    def _models(self) -> list[InferenceModel]:
+        """Every model the endpoint serves: the production variant's, the shadow's, the weighted variants'."""
+        return [self.model, *([self.shadow_model] if self.shadow_model else []), *self.variant_models.values()]
+
+    def _weighted_variants(self) -> list[sagemaker.CfnEndpointConfig.ProductionVariantProperty]:
+        return [
+            sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=variant.variant_name,
+                model_name=self.variant_models[variant.variant_name].model_name,
+                instance_type=variant.instance_type,
+                initial_instance_count=variant.initial_instance_count,
+                initial_variant_weight=variant.initial_variant_weight,
+                **variant_properties(variant),
+            )
+            for variant in self.settings.variants
+        ]
 
     def _shadow_variants(
         self, shadow: ShadowVariantSettings | None, shadow_model: InferenceModel | None
@@ -378,10 +570,46 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 initial_instance_count=shadow.initial_instance_count,
                 # Relative to the production variant's weight: the share of requests mirrored.
                 initial_variant_weight=self.settings.initial_variant_weight * shadow.traffic_percent / 100,
+                **variant_properties(shadow),
             )
         ]
 
-    def _alarm_specs(self, thresholds: RealtimeAlarms) -> list[AlarmSpec]:
+    def _alarm_specs(
+        self, thresholds: RealtimeAlarms, instance_type: str, variant_name: str | None = None
+    ) -> list[AlarmSpec]:
+        """The alarms of one production variant (``None``: the endpoint's first, ``variant_name``)."""
+        return [
+            *self._common_alarm_specs(thresholds, instance_type, variant_name),
+            *self._multi_model_alarm_specs(thresholds, variant_name),
+        ]
+
+    def _multi_model_alarm_specs(self, thresholds: RealtimeAlarms, variant_name: str | None) -> list[AlarmSpec]:
+        """A multi-model endpoint's own alarms: requests waiting for models to load, and too few
+        finding their model loaded (the instances hold too few models for the traffic).
+        https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-endpoint-cloudwatch-metrics.html"""
+        if not self.model.multi_model:
+            return []
+        return [
+            AlarmSpec(
+                "ModelLoadingWaitTime",
+                self.metric_spec("ModelLoadingWaitTime", statistic="p99", variant_name=variant_name),
+                thresholds.model_loading_wait_p99_milliseconds * 1000,
+                "p99 time requests wait for their model to be downloaded and loaded (microseconds) is above the "
+                "threshold",
+                # No requests, no waiting: silence is not a problem.
+                cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            AlarmSpec(
+                "ModelCacheHit",
+                self.metric_spec("ModelCacheHit", statistic="Average", variant_name=variant_name),
+                thresholds.model_cache_hit_percent / 100,
+                "too few requests find their model already loaded (Average of ModelCacheHit is the ratio)",
+                cloudwatch.TreatMissingData.NOT_BREACHING,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            ),
+        ]
+
+    def _common_alarm_specs(self, thresholds: RealtimeAlarms, instance_type: str, v: str | None) -> list[AlarmSpec]:
         # Invocation alarms: no traffic is not an error, so missing data is not breaching.
         # Utilization alarms keep their state while data is missing: instances being replaced
         # during a deployment report nothing for a minute or two.
@@ -389,14 +617,17 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         keep_state = cloudwatch.TreatMissingData.MISSING
         error_rate = cloudwatch.MathExpression(
             expression="IF(invocations > 0, 100 * errors / invocations, 0)",
-            using_metrics={"errors": self.metric_invocation_4xx_errors(), "invocations": self.metric_invocations()},
+            using_metrics={
+                "errors": self.metric_invocation_4xx_errors(variant_name=v),
+                "invocations": self.metric_invocations(variant_name=v),
+            },
             label="4XX error rate (%)",
             period=cdk.Duration.minutes(1),
         )
         return [
             AlarmSpec(
                 "Invocation5XXErrors",
-                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
+                self.metric_spec("Invocation5XXErrors", statistic="Sum", variant_name=v),
                 thresholds.invocation_5xx_errors,
                 "the model or its container failed requests (HTTP 5XX)",
                 not_breaching,
@@ -410,38 +641,44 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             AlarmSpec(
                 "ModelLatency",
-                self.metric_spec("ModelLatency", statistic="p99"),
+                self.metric_spec("ModelLatency", statistic="p99", variant_name=v),
                 thresholds.model_latency_p99_milliseconds * 1000,
                 "p99 model latency (microseconds) is above the threshold",
                 not_breaching,
             ),
             AlarmSpec(
                 "CpuUtilization",
-                self.metric_spec("CPUUtilization", namespace=INSTANCE_NAMESPACE),
+                self.metric_spec("CPUUtilization", namespace=INSTANCE_NAMESPACE, variant_name=v),
                 # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
-                thresholds.cpu_utilization_percent * vcpus_of(self.settings.instance_type),
+                thresholds.cpu_utilization_percent * vcpus_of(instance_type),
                 f"average CPU utilization per instance is above {thresholds.cpu_utilization_percent:g}% of its "
-                f"{vcpus_of(self.settings.instance_type)} vCPUs",
+                f"{vcpus_of(instance_type)} vCPUs",
                 keep_state,
             ),
             AlarmSpec(
                 "MemoryUtilization",
-                self.metric_spec("MemoryUtilization", namespace=INSTANCE_NAMESPACE),
+                self.metric_spec("MemoryUtilization", namespace=INSTANCE_NAMESPACE, variant_name=v),
                 thresholds.memory_utilization_percent,
                 "average memory utilization per instance is high",
                 keep_state,
             ),
             AlarmSpec(
                 "DiskUtilization",
-                self.metric_spec("DiskUtilization", namespace=INSTANCE_NAMESPACE),
+                self.metric_spec("DiskUtilization", namespace=INSTANCE_NAMESPACE, variant_name=v),
                 thresholds.disk_utilization_percent,
                 "average disk utilization per instance is high",
                 keep_state,
             ),
+            *gpu_alarm_specs(self, instance_type, thresholds, keep_state, variant_name=v),
         ]
 
-    def _autoscale(self, scaling: InstanceAutoscaling) -> autoscaling.ScalableTarget:
-        target = self._scalable_target(INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity)
+    def _autoscale(
+        self, scaling: InstanceAutoscaling, instance_type: str, variant_name: str | None = None
+    ) -> autoscaling.ScalableTarget:
+        """A variant's scalable target and policies (``None``: the endpoint's first variant)."""
+        target = self._scalable_target(
+            INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity, variant_name=variant_name
+        )
         target.scale_to_track_metric(
             "InvocationsPerInstance",
             target_value=scaling.target_invocations_per_instance,
@@ -453,8 +690,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             target.scale_to_track_metric(
                 "CpuUtilization",
                 # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
-                target_value=scaling.target_cpu_utilization_percent * vcpus_of(self.settings.instance_type),
-                custom_metric=self.metric_cpu_utilization(),
+                target_value=scaling.target_cpu_utilization_percent * vcpus_of(instance_type),
+                custom_metric=self.metric_cpu_utilization(variant_name=variant_name),
                 scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
                 scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
             )
@@ -468,6 +705,26 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             )
         return target
 
+    # Multi-model endpoint metrics (AWS/SageMaker, per endpoint and variant):
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-endpoint-cloudwatch-metrics.html
+
+    def metric_loaded_model_count(self, **props: Any) -> cloudwatch.Metric:
+        """Models loaded in the variant's containers."""
+        return self.metric("LoadedModelCount", statistic="Maximum", **props)
+
+    def metric_model_cache_hit(self, **props: Any) -> cloudwatch.Metric:
+        """Average: the share of requests whose model was already loaded (0 to 1)."""
+        return self.metric("ModelCacheHit", statistic="Average", **props)
+
+    def metric_model_loading_wait_time(self, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
+        """Time a request waited for its model to be downloaded and loaded, in microseconds."""
+        return self.metric("ModelLoadingWaitTime", statistic=statistic, **props)
+
+    @property
+    def weighted_variant_names(self) -> list[str]:
+        """The weighted variants' names (``settings.variants``), in order."""
+        return [variant.variant_name for variant in self.settings.variants]
+
     @property
     def shadow_variant_name(self) -> str | None:
         """The shadow variant's name, when there is one (its metrics: ``metric(..., variant_name=...)``)."""
@@ -479,6 +736,7 @@ def _checked_props(
     *,
     model: InferenceModel,
     shadow_model: InferenceModel | None,
+    variant_models: Mapping[str, InferenceModel],
     settings: RealtimeSettings | Mapping[str, Any],
     logs: EndpointLogSettings | Mapping[str, Any] | None,
     endpoint_name: str,
@@ -505,6 +763,46 @@ def _checked_props(
         if checked.shadow is not None and shadow_model is not None:
             shadow_type = checked.shadow.instance_type
             problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
+        check_variant_models(problems, checked.variants, variant_models)
     problems.raise_if_any(path)
     assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
     return checked, checked_logs
+
+
+def check_variant_models(
+    problems: ProblemCollector, variants: Sequence[WeightedVariantSettings], models: Mapping[str, InferenceModel]
+) -> None:
+    """Every weighted variant has a model (and no model is left over), which runs on its instance type."""
+    names = [variant.variant_name for variant in variants]
+    problems.check(
+        sorted(models) == sorted(names),
+        f"variant_models: give one model per weighted variant {names}; got models for {sorted(models)}",
+    )
+    for index, variant in enumerate(variants):
+        model = models.get(variant.variant_name)
+        if model is not None:
+            problems.attempt(
+                lambda model=model, variant=variant: model.check_runs_on(variant.instance_type),
+                f"settings.variants[{index}].instance_type",
+            )
+
+
+def retained_variant_properties(settings: RealtimeSettings) -> dict[str, Any]:
+    """What the endpoint keeps through an update (RetainAllVariantProperties) and what follows the
+    new config all the same (ExcludeRetainedVariantProperties), as ``_create_endpoint`` takes them.
+
+    Retention is all or nothing per property type, across every variant
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-sagemaker-endpoint-variantproperty.html):
+    retaining instance counts (so that autoscaling's choice survives a deploy) retains weights
+    too, unless DesiredWeight is excluded. So weights follow the config unless
+    ``retain_variant_weights`` asks for the endpoint's own (shifted with
+    UpdateEndpointWeightsAndCapacities); counts are kept exactly when a variant autoscales.
+    A lone variant's weight takes all traffic whatever it is: its exclusion is left out.
+    """
+    retain = settings.autoscaled or settings.retain_variant_weights
+    follow_config = ["DataCaptureConfig"]
+    if not settings.autoscaled:
+        follow_config.append("DesiredInstanceCount")
+    if settings.variants and not settings.retain_variant_weights:
+        follow_config.append("DesiredWeight")
+    return {"retain_variant_properties": retain, "follow_config": tuple(follow_config)}

@@ -43,8 +43,9 @@ from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings, check_endpoint_props
 from inference_constructs.errors import ProblemCollector, describe_validation_error
 from inference_constructs.inference_model import InferenceModel, ModelImage
-from inference_constructs.instance_types import Hardware, check_instance_type, hardware_of
+from inference_constructs.instance_types import Accelerator, Hardware, check_instance_type, hardware_of
 from inference_constructs.settings import CapacityRange, Settings
+from inference_constructs.variant_settings import VARIANT_SETTING_KEYS
 from inference_core.naming import SAGEMAKER_NAME
 
 MEMORY_SIZES_IN_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -74,6 +75,11 @@ _NO_ACCELERATORS = (
     "available; remove {field} and serve the model from a realtime endpoint on a GPU or accelerator instance "
     "type (e.g. ml.g5.xlarge)"
 )
+_NO_INSTANCE_SETTINGS = (
+    "serverless endpoints have no instances to start, store or route to: SageMaker refuses {field} on a "
+    "serverless variant (it applies to instance-backed variants only); remove {field}, or serve the model from a "
+    "realtime or async endpoint on instances"
+)
 _NO_DATA_CAPTURE = (
     "SageMaker does not capture requests or responses of serverless endpoints (so no Model Monitor either); "
     "remove {field} and capture from a realtime or async endpoint instead"
@@ -98,7 +104,7 @@ _NO_ISOLATION = (
 UNSUPPORTED_SETTINGS: dict[str, str] = {
     "instance_type": _NO_INSTANCES,
     "initial_instance_count": _NO_INSTANCES,
-    "volume_size_in_gb": _NO_INSTANCES,
+    **{key: _NO_INSTANCE_SETTINGS for key in VARIANT_SETTING_KEYS},
     "accelerator_type": _NO_ACCELERATORS,
     "data_capture": _NO_DATA_CAPTURE,
     "data_capture_config": _NO_DATA_CAPTURE,
@@ -326,6 +332,11 @@ def _model_problems(model: InferenceModel) -> list[str]:
             f"model: {model.node.path} has network isolation on, which SageMaker rejects for serverless "
             "endpoints. Serverless needs a VPC-less model without network isolation: build one with "
             "serverless_model(...) or InferenceModel(network=None, network_isolation=False)"
+        )
+    if model.accelerator is not Accelerator.CPU:
+        problems.append(
+            f"model: {model.node.path}'s image is built for {model.accelerator}; "
+            + _NO_ACCELERATORS.format(field="the model")
         )
     return problems
 

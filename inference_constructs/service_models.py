@@ -84,3 +84,8 @@ def check_string(service: str, name: str, value: str) -> str:
 def max_items(service: str, name: str) -> int:
     """The most entries a list or map shape allows."""
     return int(shape(service, name).metadata["max"])
+
+
+def max_length(service: str, name: str) -> int:
+    """The longest value a string shape allows."""
+    return int(shape(service, name).metadata["max"])

@@ -36,6 +36,7 @@ class ClientActions:
 _READ_OUTPUTS = ("cloudformation:DescribeStacks",)
 
 INVOKE_ENDPOINT = ClientActions(stacks=_READ_OUTPUTS, endpoints=("sagemaker:InvokeEndpoint",))
+STREAM_CLIENT = ClientActions(stacks=_READ_OUTPUTS, endpoints=("sagemaker:InvokeEndpointWithResponseStream",))
 ASYNC_CLIENT = ClientActions(
     stacks=_READ_OUTPUTS,
     endpoints=("sagemaker:InvokeEndpointAsync",),
@@ -57,7 +58,11 @@ BATCH_CLIENT = ClientActions(
 # the object the run wrote.
 SMOKE_TESTS = ClientActions(
     stacks=_READ_OUTPUTS,
-    endpoints=("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"),
+    endpoints=(
+        "sagemaker:InvokeEndpoint",
+        "sagemaker:InvokeEndpointAsync",
+        "sagemaker:InvokeEndpointWithResponseStream",  # text-generation endpoints are checked streaming
+    ),
     objects=("s3:GetObject", "s3:PutObject"),
     buckets=("s3:ListBucket",),
     platform_key=("kms:Decrypt", "kms:GenerateDataKey"),

@@ -57,6 +57,8 @@ class Mode:
     :param client_outputs: The other outputs its client (and smoke check) needs: a stack with the
         first output but without these is broken.
     :param invocation: How a client (and the smoke tests) calls it.
+    :param optional_outputs: Outputs it publishes only for some models (real-time: response
+        streaming, for text-generation images).
     :param resource_type: The CloudFormation type the review bundle recognises it by.
     :param recognises: Given a resource of ``resource_type``, whether it is this mode.
     :param colour: Its box's fill in the review bundle's diagrams.
@@ -75,6 +77,7 @@ class Mode:
     colour: str
     client_outputs: tuple[str, ...] = ()
     catch_all: bool = False
+    optional_outputs: tuple[str, ...] = ()
 
     @property
     def config_key(self) -> str:
@@ -160,6 +163,7 @@ REALTIME = Mode(
     title="Real-time endpoint",
     meaning="always-on instances answering requests of up to 6 MB within 60 s",
     outputs=(outputs.REALTIME_ENDPOINT_NAME,),
+    optional_outputs=(outputs.REALTIME_RESPONSE_STREAMING,),
     invocation=Invocation.ENDPOINT,
     resource_type=ENDPOINT_CONFIG,
     recognises=lambda _config: True,

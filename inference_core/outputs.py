@@ -15,6 +15,9 @@ VPC_ENDPOINT_SECURITY_GROUP_ID = "VpcEndpointSecurityGroupId"
 # Model stack, real-time and serverless.
 REALTIME_ENDPOINT_NAME = "RealtimeEndpointName"
 SERVERLESS_ENDPOINT_NAME = "ServerlessEndpointName"
+# Present (value "text-generation") when the real-time endpoint's image streams generated text
+# (InvokeEndpointWithResponseStream): the streaming client and the smoke test look for it.
+REALTIME_RESPONSE_STREAMING = "RealtimeResponseStreaming"
 
 # Model stack, inference component: the component, and the shared endpoint it runs on.
 COMPONENT_NAME = "InferenceComponentName"

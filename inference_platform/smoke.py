@@ -5,6 +5,8 @@ each registered mode (inference_core.modes) whose outputs are there, with a smal
 records, the way the mode's clients invoke it (its ``invocation``):
 
 - endpoints (real-time, serverless): ``InvokeEndpoint`` with the sample, expecting one label per row;
+  a real-time endpoint whose stack publishes ``RealtimeResponseStreaming`` (a text-generation
+  image) is asked for a few tokens with ``InvokeEndpointWithResponseStream`` instead;
 - asynchronous: the sample is uploaded under the async input path, and the async client
   (inference_platform.async_client) invokes the endpoint and waits for the output object (or
   the failure object) it names;
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,7 +34,7 @@ from inference_core import outputs as output_keys
 from inference_core.batch import OUTPUT_OBJECT_SUFFIX, RUN_BATCH_STAGING_FOLDER
 from inference_core.modes import Invocation, Mode, registered
 from inference_core.s3 import S3UriError, split_s3_uri
-from inference_platform import async_client
+from inference_platform import async_client, streaming
 from inference_platform.batch_client import BatchClient, BatchTarget
 from inference_platform.deployed import DeployedEnvironment
 
@@ -40,6 +42,10 @@ from inference_platform.deployed import DeployedEnvironment
 SAMPLE_ROWS = ("5.1,3.5,1.4,0.2", "6.7,3.0,5.2,2.3", "5.9,3.0,4.2,1.5")
 
 BATCH_INPUT_FILE = "records.csv"
+
+# Text-generation endpoints are asked for a few streamed tokens (any answer will do).
+STREAM_PROMPT = "Say hello."
+STREAM_MAX_NEW_TOKENS = 8
 
 # InvokeEndpoint allows 60 s of model time; leave room for the platform around it.
 INVOKE_READ_TIMEOUT_SECONDS = 70
@@ -121,8 +127,13 @@ class SmokeTests:
         run_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        target_models: Mapping[str, str] | None = None,
     ) -> None:
         self.environment = environment
+        #: Model name -> the model a multi-model endpoint of it is asked for (InvokeEndpoint's
+        #: TargetModel: the artifact's key under the endpoint's model data prefix).
+        self.target_models = dict(target_models or {})
+        self._target_model: str | None = None
         self.sample = sample or Sample()
         self.timeout = timeout
         self.poll_interval = poll_interval
@@ -163,6 +174,7 @@ class SmokeTests:
             detail = f"the stack has {marker} but lacks {', '.join(missing)}"
             return CheckResult(model, mode.name, Outcome.FAILED, detail)
         started = self._clock()
+        self._target_model = self.target_models.get(model)
         try:
             detail = self.checks[mode.invocation](mode, outputs)
             outcome = Outcome.PASSED
@@ -175,17 +187,37 @@ class SmokeTests:
     # --- endpoints invoked synchronously (real-time, serverless) ------------------------
 
     def run_endpoint(self, mode: Mode, outputs: dict[str, str]) -> str:
-        """InvokeEndpoint on the endpoint the mode's first output names."""
-        return self.invoke(outputs[mode.marker_output])
+        """InvokeEndpoint on the endpoint the mode's first output names (with the model's
+        TargetModel, when one is given: a multi-model endpoint answers nothing without it); a
+        text-generation endpoint (its stack says so) is asked for a few tokens, streamed."""
+        if (
+            mode.marker_output == output_keys.REALTIME_ENDPOINT_NAME
+            and output_keys.REALTIME_RESPONSE_STREAMING in outputs
+        ):
+            return self.stream(outputs[mode.marker_output])
+        return self.invoke(outputs[mode.marker_output], target_model=self._target_model)
 
     def run_component(self, mode: Mode, outputs: dict[str, str]) -> str:
         """InvokeEndpoint on the shared endpoint, naming the model's inference component."""
         return self.invoke(outputs[output_keys.COMPONENT_ENDPOINT_NAME], component=outputs[mode.marker_output])
 
-    def invoke(self, endpoint: str, *, component: str | None = None) -> str:
+    def stream(self, endpoint: str) -> str:
+        tokens: list[str] = []
+        body = streaming.text_generation_request(STREAM_PROMPT, STREAM_MAX_NEW_TOKENS)
+        stats = streaming.stream(
+            self.runtime, streaming.StreamTarget(endpoint), body, on_token=tokens.append, clock=self._clock
+        )
+        if stats.tokens == 0:
+            raise CheckFailed(f"{endpoint} streamed no tokens for {STREAM_PROMPT!r}")
+        text = "".join(tokens)
+        return f"{endpoint} streamed {stats.tokens} tokens ({text[:60]!r})"
+
+    def invoke(self, endpoint: str, *, target_model: str | None = None, component: str | None = None) -> str:
         # A shared endpoint routes a request to the component it names (InvokeEndpoint's
-        # InferenceComponentName); without one SageMaker refuses the request.
+        # InferenceComponentName); a multi-model endpoint to the model it names (TargetModel).
         request = {"InferenceComponentName": component} if component else {}
+        if target_model:
+            request["TargetModel"] = target_model
         response = self.runtime.invoke_endpoint(
             EndpointName=endpoint,
             ContentType=self.sample.content_type,

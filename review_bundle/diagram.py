@@ -246,9 +246,13 @@ def _label(stack: Stack, render: Renderer, logical_id: str, resource: dict[str, 
         containers = (
             [properties["PrimaryContainer"]] if "PrimaryContainer" in properties else properties.get("Containers", [])
         )
-        for container in containers:
-            image = render.text(container.get("Image", "?"))
-            lines.append(image.rsplit("/", 1)[-1])
+        if len(containers) > 1:
+            lines.append(f"serial pipeline of {len(containers)}:")
+        for index, container in enumerate(containers, start=1):
+            image = render.text(container.get("Image", "?")).rsplit("/", 1)[-1]
+            lines.append(f"{index}. {image}" if len(containers) > 1 else image)
+            if container.get("Mode") == "MultiModel":
+                lines += ["multi-model endpoint, models under", render.text(container.get("ModelDataUrl", "?"))]
         lines.append("network isolated" if properties.get("EnableNetworkIsolation") is True else "network access")
         if properties.get("VpcConfig"):
             lines.append(f"in a VPC, {len(properties['VpcConfig'].get('Subnets', []))} subnets")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inference_core.naming import stage_name
-from review_bundle.assembly import Assembly, Stack
+from review_bundle.assembly import PROMOTION_ORDER, Assembly, Stack
 from review_bundle.template import Renderer, friendly_type, table
 
 IGNORED_PROPERTIES = {"Tags"}
@@ -211,9 +211,20 @@ def diff_report(assembly: Assembly) -> str:
         "setting names the element.",
         "",
     ]
-    if len(environments) < 2:
+    # Environments off the promotion path (config/examples.yaml's) are not a step of it.
+    promoted = [name for name in environments if name in PROMOTION_ORDER]
+    path = promoted if len(promoted) >= 2 else environments
+    if len(path) < 2:
         return "\n".join([*lines, "Only one environment was synthesized: nothing to compare.", ""])
-    for base, other in pairs(environments):
+    others = [name for name in environments if name not in path]
+    if others:
+        lines += [
+            f"Not compared, as they are not on the promotion path ({' → '.join(path)}): "
+            + ", ".join(f"`{name}`" for name in others)
+            + ".",
+            "",
+        ]
+    for base, other in pairs(path):
         result = compare(assembly, base, other)
         lines += [f"## `{other}` compared with `{base}`", ""]
         lines += [f"### What `{other}` has that `{base}` does not", ""]

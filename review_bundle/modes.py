@@ -109,6 +109,15 @@ class Scaling:
         return f"{_number(self.min_capacity)} to {_number(self.max_capacity)} {self.unit}"
 
 
+# A production variant's start-up, storage and routing properties, and how the review names them.
+VARIANT_SETTINGS = {
+    "ContainerStartupHealthCheckTimeoutInSeconds": "Start-up health check timeout (s)",
+    "ModelDataDownloadTimeoutInSeconds": "Model download timeout (s)",
+    "VolumeSizeInGB": "Storage volume (GB)",
+    "RoutingConfig": "Routing",
+}
+
+
 @dataclass
 class Variant:
     """One production variant of an endpoint configuration."""
@@ -121,6 +130,8 @@ class Variant:
     scaling: list[Scaling] = field(default_factory=list)
     # A shared endpoint's ManagedInstanceScaling: SageMaker, not Application Auto Scaling, sizes it.
     managed_scaling: dict[str, Any] | None = None
+    #: Start-up, storage and routing settings as the template gives them (VARIANT_SETTINGS).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def scaling_of(self, dimension: str) -> Scaling | None:
         return next((scaling for scaling in self.scaling if scaling.dimension == dimension), None)
@@ -178,6 +189,22 @@ class Endpoint:
     deployment: list[str]
     retain_variant_properties: bool
     resources: list[str]
+    # ExcludeRetainedVariantProperties: what follows the configuration even when the rest is retained.
+    follow_config: list[str] = field(default_factory=list)
+
+    def keeps_on_update(self, variant_property: str) -> bool:
+        """Whether an update keeps the endpoint's current ``variant_property`` (e.g. DesiredWeight)
+        instead of the configured one."""
+        return self.retain_variant_properties and variant_property not in self.follow_config
+
+    @property
+    def traffic_shares(self) -> dict[str, float] | None:
+        """Each variant's share of requests (weight over the sum of weights), or None if unknown."""
+        weights = {variant.name: variant.weight for variant in self.variants}
+        if not all(isinstance(weight, int | float) for weight in weights.values()):
+            return None
+        total = sum(weights.values())
+        return {name: weight / total for name, weight in weights.items()} if total > 0 else None
 
 
 @dataclass
@@ -264,10 +291,32 @@ def _model_settings(render: Renderer, resource: dict[str, Any]) -> list[tuple[st
         [properties["PrimaryContainer"]] if "PrimaryContainer" in properties else properties.get("Containers", [])
     )
     settings = []
-    for container in containers:
-        settings.append(("Image", render.text(container.get("Image", container.get("ModelPackageName", "?")))))
-        if "ModelDataUrl" in container:
+    if len(containers) > 1:
+        # A serial inference pipeline: each container's answer is the next one's request.
+        chain = " → ".join(render.text(c.get("Image", "?")).rsplit("/", 1)[-1] for c in containers)
+        settings.append(("Serial pipeline", f"{len(containers)} containers in order: {chain}"))
+    for index, container in enumerate(containers, start=1):
+        label = f"Container {index} image" if len(containers) > 1 else "Image"
+        settings.append((label, render.text(container.get("Image", container.get("ModelPackageName", "?")))))
+        if container.get("Mode") == "MultiModel":
+            settings.append(
+                (
+                    "Models (multi-model endpoint)",
+                    f"every .tar.gz under {render.text(container.get('ModelDataUrl', '?'))}, loaded on the first "
+                    "request that names it (TargetModel)",
+                )
+            )
+        elif "ModelDataUrl" in container:
             settings.append(("Model artifact", render.text(container["ModelDataUrl"])))
+        source = container.get("ModelDataSource", {}).get("S3DataSource")
+        if source:
+            settings.append(
+                (
+                    "Model data",
+                    f"{render.text(source.get('S3Uri', '?'))} ({source.get('S3DataType')}, compression "
+                    f"{source.get('CompressionType')})",
+                )
+            )
     isolation = properties.get("EnableNetworkIsolation", False)
     settings.append(("Network isolation", "on (the container has no network access)" if isolation is True else "off"))
     vpc = properties.get("VpcConfig")
@@ -320,6 +369,7 @@ def _endpoint(stack: Stack, render: Renderer, logical_id: str | None, config_id:
             instance_type=render.text(variant["InstanceType"]) if "InstanceType" in variant else None,
             initial_instance_count=as_int(variant.get("InitialInstanceCount")),
             weight=variant.get("InitialVariantWeight"),
+            settings={key: variant[key] for key in VARIANT_SETTINGS if key in variant},
             serverless=render.value(variant["ServerlessConfig"]) if "ServerlessConfig" in variant else None,
             managed_scaling=render.value(variant["ManagedInstanceScaling"])
             if "ManagedInstanceScaling" in variant
@@ -346,6 +396,11 @@ def _endpoint(stack: Stack, render: Renderer, logical_id: str | None, config_id:
         data_capture=_data_capture(render, properties.get("DataCaptureConfig")),
         deployment=_deployment_policy(render, endpoint) if logical_id else ["no endpoint uses this configuration"],
         retain_variant_properties=endpoint.get("RetainAllVariantProperties") is True,
+        follow_config=[
+            render.text(item.get("VariantPropertyType", "?"))
+            for item in endpoint.get("ExcludeRetainedVariantProperties", [])
+            if isinstance(item, dict)
+        ],
         resources=sorted(_unit_resources(stack, logical_id or config_id) | linked, key=stack.path_of),
     )
 

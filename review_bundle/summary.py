@@ -9,6 +9,7 @@ from review_bundle.assembly import Assembly, Stack
 from review_bundle.modes import (
     BATCH,
     SERVERLESS,
+    VARIANT_SETTINGS,
     Batch,
     Endpoint,
     ModelDeployment,
@@ -206,11 +207,17 @@ def _endpoint(endpoint: Endpoint) -> list[str]:
         "",
     ]
     rows: list[tuple[str, str]] = []
+    shares = endpoint.traffic_shares if len(endpoint.variants) > 1 else None
     for variant in endpoint.variants:
         prefix = f"Variant {variant.name}: " if len(endpoint.variants) > 1 else ""
+        if shares is not None:
+            rows.append((f"{prefix}Share of requests", f"{shares[variant.name]:.0%} (weight {variant.weight:g})"))
         if variant.instance_type is not None:
             rows.append((f"{prefix}Instance type", variant.instance_type))
             rows.append((f"{prefix}Instances at creation", _text(variant.initial_instance_count)))
+        for key, value in variant.settings.items():
+            shown = value.get("RoutingStrategy", "?") if isinstance(value, dict) else _text(value)
+            rows.append((f"{prefix}{VARIANT_SETTINGS[key]}", shown))
         if variant.serverless is not None:
             rows.append((f"{prefix}Memory", f"{_text(variant.memory_mb)} MB"))
             rows.append((f"{prefix}Maximum concurrency", _text(variant.max_concurrency)))
@@ -239,10 +246,19 @@ def _endpoint(endpoint: Endpoint) -> list[str]:
             (
                 "Instance count on update",
                 "kept (RetainAllVariantProperties)"
-                if endpoint.retain_variant_properties
+                if endpoint.keeps_on_update("DesiredInstanceCount")
                 else "reset to the configured count on every update",
             )
         )
+        if len(endpoint.variants) > 1:
+            rows.append(
+                (
+                    "Variant weights on update",
+                    "kept (RetainAllVariantProperties): a changed weight in the configuration does not shift traffic"
+                    if endpoint.keeps_on_update("DesiredWeight")
+                    else "set from the configuration on every update",
+                )
+            )
     lines += [table(["Setting", "Value"], rows), "", "Resources created for it:", ""]
     lines += [_resource_table(endpoint.stack, endpoint.resources), ""]
     return lines

@@ -9,6 +9,8 @@ from constructs import Construct
 
 from inference_config.schema import EnvironmentConfig, ModelConfig
 from inference_constructs.endpoint import EndpointLogSettings
+from inference_constructs.inference_model import ModelImage
+from inference_constructs.serial_pipeline import PipelineContainer
 from inference_core.modes import registered
 from stacks.modes import ModeContext, unit_of
 from stacks.platform_stack import PlatformResources
@@ -64,19 +66,22 @@ class ModelStack(cdk.Stack):
             construct = unit.build(context, settings)
             self.units[mode.name] = construct
             values = unit.outputs(construct)
-            if tuple(values) != mode.outputs:
+            required = tuple(key for key in values if key not in mode.optional_outputs)
+            if required != mode.outputs or not set(values) <= {*mode.outputs, *mode.optional_outputs}:
                 raise ValueError(
                     f"mode {mode.name}: its unit publishes outputs {list(values)}, but inference_core.modes "
-                    f"declares {list(mode.outputs)}; clients read the declared ones"
+                    f"declares {list(mode.outputs)} (and optionally {list(mode.optional_outputs)}); clients read "
+                    "the declared ones"
                 )
             for key, value in values.items():
                 cdk.CfnOutput(self, key, value=value)
 
-    def model_props(self, model_data: str) -> dict[str, Any]:
+    def model_props(self, model_data: str, image: ModelImage | None = None) -> dict[str, Any]:
         """One description of this model (image, environment, key); each SageMaker model built
-        from it (VPC, shadow, serverless) differs only in its artifact and network."""
+        from it (VPC, shadow, serverless) differs only in its artifact and network (and a
+        weighted variant's in its ``image``, when it has its own)."""
         local = not model_data.startswith("s3://")
-        image = self._model.image
+        image = image or self._model.image
         if image.dockerfile is not None:  # config paths are relative to the repository root
             image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
         return {
@@ -86,4 +91,21 @@ class ModelStack(cdk.Stack):
             "model_data": f"{self._base_dir}/{model_data}" if local else model_data,
             "encryption_key": self._platform.encryption_key,
             "environment": self._model.environment,
+            # Only real-time serves multi-model (the config refuses other modes with it).
+            **({"multi_model": True} if self._model.multi_model else {}),
+            # Only real-time and batch run serial pipelines (the config refuses other modes with one).
+            **(
+                {"pipeline": [self._local_paths(c) for c in self._model.serial_pipeline]}
+                if self._model.serial_pipeline
+                else {}
+            ),
         }
+
+    def _local_paths(self, container: PipelineContainer) -> PipelineContainer:
+        """A pipeline container with its local artifact and Dockerfile under the repository root."""
+        image, data = container.image, container.model_data
+        if image.dockerfile is not None:
+            image = image.model_copy(update={"dockerfile": f"{self._base_dir}/{image.dockerfile}"})
+        if data is not None and not data.startswith("s3://"):
+            data = f"{self._base_dir}/{data}"
+        return container.model_copy(update={"image": image, "model_data": data})

@@ -21,7 +21,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from inference_config.loader import load_environments
+from inference_config.loader import PIPELINE_FILE, environment_files, load_environments, load_pipeline
 from inference_config.schema import EnvironmentConfig
 from model_code.build import DEFAULT_OUTPUT, build
 from stacks.application import build_stages, register_compliance_checks
@@ -30,7 +30,12 @@ from tests import shared_assembly
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
-ENVIRONMENTS = ("dev", "staging", "prod")
+# Every shipped environment (config/*.yaml but the pipeline's): dev, examples, prod, staging.
+ENVIRONMENTS = tuple(path.stem for path in environment_files(CONFIG_DIR))
+# The environments the pipeline deploys (config/pipeline.yaml's stages: dev, staging, prod). Each
+# serves the example model in every mode; config/examples.yaml holds the shapes that need
+# artefacts of your own and is in no stage.
+DEPLOYED_ENVIRONMENTS = tuple(load_pipeline(CONFIG_DIR / PIPELINE_FILE, base_dir=REPO_ROOT).environments)
 
 
 # Tests build apps with the same feature flags as `cdk synth` (cdk.json's context).

@@ -34,6 +34,13 @@ def _sample(value: str) -> Sample:
     return Sample(rows=rows)
 
 
+def _target_model(value: str) -> tuple[str, str]:
+    model, separator, target = value.partition("=")
+    if not separator or not model or not target:
+        raise argparse.ArgumentTypeError(f"expected MODEL=TARGET, e.g. tenants=tenant-a/model.tar.gz; got {value!r}")
+    return model, target
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", help="only these models (default: every deployed model)")
     parser.add_argument(
@@ -51,13 +58,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a CSV file of records to send, one per line (default: three iris rows); "
         "the answer must hold one line per record",
     )
+    parser.add_argument(
+        "--target-model",
+        type=_target_model,
+        action="append",
+        default=[],
+        metavar="MODEL=TARGET",
+        help="for a multi-model endpoint: the model to invoke (TargetModel, its key under the endpoint's model data "
+        "prefix), e.g. tenants=tenant-a/model.tar.gz; repeat per model",
+    )
 
 
 def run(args: argparse.Namespace, environment: DeployedEnvironment) -> int:
     models = args.model or environment.models()
     if not models:
         raise NotDeployedError(f"no model stacks are deployed in environment {environment.environment}")
-    smoke = SmokeTests(environment, sample=args.sample, timeout=args.timeout, poll_interval=args.poll_interval)
+    smoke = SmokeTests(
+        environment,
+        sample=args.sample,
+        timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        target_models=dict(args.target_model),
+    )
     text, passed = report(environment.environment, smoke.run_id, smoke.run(models))
     print(text)
     return 0 if passed else 1

@@ -36,7 +36,8 @@ class ModeContext:
     logs: EndpointLogSettings
     # One description of the model (image, environment, key) for a SageMaker model built from
     # the given artifact (ModelStack.model_props).
-    model_props: Callable[[str], dict[str, Any]]
+    # (model_data, image=None: the model's own image) -> InferenceModel props.
+    model_props: Callable[..., dict[str, Any]]
 
     def endpoint_name(self, mode: Mode) -> str:
         return endpoint_name(self.environment.environment, self.model.name, mode.name)

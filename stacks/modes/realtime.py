@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from inference_constructs.dashboard import InferenceDashboard
 from inference_constructs.inference_model import InferenceModel
-from inference_constructs.realtime_endpoint import RealtimeEndpoint, RealtimeSettings
+from inference_constructs.realtime_endpoint import RealtimeEndpoint, RealtimeSettings, WeightedVariantSettings
 from inference_core import modes, outputs
 from stacks.modes.base import ModeContext, ModeUnit
+
+
+def variant_model_props(context: ModeContext, variant: WeightedVariantSettings) -> dict[str, Any]:
+    """The model's description for a weighted variant: its own model version and image, where it names them."""
+    return context.model_props(variant.model_data or context.model.model_data, variant.image)
 
 
 class RealtimeUnit(ModeUnit[RealtimeSettings, RealtimeEndpoint]):
@@ -31,10 +38,20 @@ class RealtimeUnit(ModeUnit[RealtimeSettings, RealtimeEndpoint]):
             if shadow
             else None,
             logs=context.logs,
+            variant_models={
+                variant.variant_name: InferenceModel(
+                    stack,
+                    f"Variant{variant.variant_name}Model",
+                    network=network,
+                    **variant_model_props(context, variant),
+                )
+                for variant in settings.variants
+            },
         )
 
     def outputs(self, construct: RealtimeEndpoint) -> dict[str, str]:
-        return {outputs.REALTIME_ENDPOINT_NAME: construct.endpoint_name}
+        streaming = {outputs.REALTIME_RESPONSE_STREAMING: "text-generation"} if construct.model.streams_text else {}
+        return {outputs.REALTIME_ENDPOINT_NAME: construct.endpoint_name, **streaming}
 
     def add_to_dashboard(self, dashboard: InferenceDashboard, construct: RealtimeEndpoint, *, model_name: str) -> None:
         dashboard.add_realtime_endpoint(construct, model_name=model_name)

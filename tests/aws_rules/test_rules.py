@@ -250,6 +250,36 @@ def test_values_outside_the_apis_enums(path, value):
     assert "values-in-aws-enums" in violated({"s": stack})
 
 
+def pipeline_model(containers: list[dict]) -> dict:
+    return {"Resources": {"Model": {"Type": "AWS::SageMaker::Model", "Properties": {"Containers": containers}}}}
+
+
+@pytest.mark.parametrize(
+    "containers",
+    [
+        [{"Image": "a", "ContainerHostname": "step1"}, {"Image": "b"}],  # one hostname, not all
+        [{"Image": "a"}] * 16,  # more than ContainerDefinitionList takes
+        [{"Image": "a", "Environment": {"A": "x" * 17_000}}, {"Image": "b", "Environment": {"B": "y" * 17_000}}],
+    ],
+)
+def test_a_serial_pipeline_that_createmodel_refuses(containers):
+    assert violated({"s": pipeline_model(containers)}) == ["serial-pipeline-containers"]
+
+
+def test_a_serial_pipeline_with_every_hostname_or_none():
+    assert (
+        violated(
+            {
+                "s": pipeline_model(
+                    [{"Image": "a", "ContainerHostname": "step1"}, {"Image": "b", "ContainerHostname": "model"}]
+                )
+            }
+        )
+        == []
+    )
+    assert violated({"s": pipeline_model([{"Image": "a"}, {"Image": "b"}])}) == []
+
+
 def test_every_rule_has_a_test_above_and_cites_its_source():
     tested = {
         "burstable-autoscaling",
@@ -266,6 +296,7 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
         "replaced-resources-have-generated-names",
         "endpoint-names-fit-sagemaker",
         "values-in-aws-enums",
+        "serial-pipeline-containers",
     }
     assert {each.id for each in RULES} == tested
     for each in RULES:

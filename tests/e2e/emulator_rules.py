@@ -43,6 +43,21 @@ ours, as its exact wording is not published.
    environment and the emulator as endpoint; the handler answers through ``cfnresponse`` to the
    response URL, and a FAILED answer (or none) fails the stack operation
    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html).
+6. SageMaker's model and variant rules for large models, which moto stores without checking:
+   an uncompressed model's ``S3Uri`` with ``S3DataType: S3Prefix`` is a key prefix, which "always
+   ends with a forward slash" (botocore's S3ModelDataSource documentation;
+   https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html); and
+   ``VolumeSizeInGB`` cannot be asked of an instance type whose storage is local NVMe
+   (https://docs.aws.amazon.com/sagemaker/latest/dg/host-instance-storage.html).
+7. Production variants: CreateEndpointConfig takes 1 to 10 production variants with unique names
+   (botocore's ProductionVariantList; "VariantName ... must be unique",
+   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html). moto
+   takes any number and any names.
+8. An endpoint update with ``RetainAllVariantProperties`` keeps each remaining variant's current
+   instance count and weight, except the property types listed in
+   ``ExcludeRetainedVariantProperties``, which come from the new config
+   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-sagemaker-endpoint-variantproperty.html).
+   moto ignores both properties and always takes the new config's.
 """
 
 from __future__ import annotations
@@ -364,6 +379,53 @@ def _registered_variants(account_id: str, region_name: str, endpoint_name: str) 
     )
 
 
+# (what ExcludeRetainedVariantProperties names, the DescribeEndpoint fields it governs)
+_RETAINED_FIELDS = {
+    "DesiredInstanceCount": ("CurrentInstanceCount", "DesiredInstanceCount"),
+    "DesiredWeight": ("CurrentWeight", "DesiredWeight"),
+}
+
+
+def _retained(old: list[dict[str, Any]], new: list[dict[str, Any]], properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rule 8: the variants after an update, keeping what RetainAllVariantProperties retains."""
+    if str(properties.get("RetainAllVariantProperties")).lower() != "true":
+        return new
+    excluded = {item["VariantPropertyType"] for item in properties.get("ExcludeRetainedVariantProperties") or []}
+    current = {variant["VariantName"]: variant for variant in old}
+    for variant in new:
+        kept = current.get(variant["VariantName"])
+        for kind, fields in _RETAINED_FIELDS.items():
+            if kept is not None and kind not in excluded:
+                variant.update({field: kept[field] for field in fields if field in kept})
+    return new
+
+
+def _production_variant_rules() -> None:
+    """Rule 7: CreateEndpointConfig's limits on production variants."""
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    from inference_constructs.service_models import max_items
+
+    original = SageMakerModelBackend.validate_production_variants
+    limit = max_items("sagemaker", "ProductionVariantList")
+
+    def validate(self: Any, production_variants: list[dict[str, Any]]) -> None:
+        names = [variant["VariantName"] for variant in production_variants]
+        if not 1 <= len(names) <= limit:
+            raise ValidationError(
+                message=f"CreateEndpointConfig takes 1 to {limit} production variants; got {len(names)}"
+            )
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValidationError(
+                message=f"CreateEndpointConfig: variant names must be unique; duplicated: {duplicated}"
+            )
+        original(self, production_variants)
+
+    SageMakerModelBackend.validate_production_variants = validate
+
+
 def _sagemaker_endpoint_rules() -> None:
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend, sagemaker_backends
@@ -403,8 +465,10 @@ def _sagemaker_endpoint_rules() -> None:
             )
         # SageMaker updates the endpoint in place (moto would delete and re-create it).
         original_resource.endpoint_config_name = config["EndpointConfigName"]
-        original_resource.production_variants = original_resource._process_production_variants(
-            config["ProductionVariants"]
+        original_resource.production_variants = _retained(
+            original_resource.production_variants,
+            original_resource._process_production_variants(config["ProductionVariants"]),
+            cloudformation_json["Properties"],
         )
         original_resource.data_capture_config = config["DataCaptureConfig"]
         _ENDPOINT_VARIANTS[(account_id, region_name, name)] = new
@@ -789,12 +853,62 @@ def _inference_components() -> None:
     assert "AWS::SageMaker::InferenceComponent" in parsing.get_model_map()
 
 
+# 6. Large-model rules of CreateModel and CreateEndpointConfig --------------------------------
+
+
+def _prefix_problems(containers: list[dict[str, Any]]) -> list[str]:
+    sources = [container.get("ModelDataSource", {}).get("S3DataSource", {}) for container in containers]
+    return [
+        f"S3Uri {source['S3Uri']!r} is an S3Prefix and must end with '/'"
+        for source in sources
+        if source.get("S3DataType") == "S3Prefix" and not str(source.get("S3Uri", "")).endswith("/")
+    ]
+
+
+def _sagemaker_large_model_rules() -> None:
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    from inference_constructs.instance_types import has_local_storage
+
+    original_model, original_config = SageMakerModelBackend.create_model, SageMakerModelBackend.create_endpoint_config
+
+    def create_model(
+        self: Any, model_name: str, execution_role_arn: str, primary_container: Any, *a: Any, **kw: Any
+    ) -> Any:
+        containers = [primary_container or {}, *(kw.get("containers") or (a[1] if len(a) > 1 else None) or [])]
+        problems = _prefix_problems(containers)
+        if problems:
+            raise ValidationError(message=f"CreateModel {model_name}: {'; '.join(problems)}")
+        return original_model(self, model_name, execution_role_arn, primary_container, *a, **kw)
+
+    def create_endpoint_config(
+        self: Any, endpoint_config_name: str, production_variants: Any, *a: Any, **kw: Any
+    ) -> Any:
+        refused = [
+            f"{variant['VariantName']} ({variant['InstanceType']})"
+            for variant in production_variants
+            if "VolumeSizeInGB" in variant and has_local_storage(variant.get("InstanceType", "ml.none.none"))
+        ]
+        if refused:
+            raise ValidationError(
+                message=f"CreateEndpointConfig {endpoint_config_name}: VolumeSizeInGB is not supported for variants "
+                f"{refused}, whose instance types have local NVMe storage"
+            )
+        return original_config(self, endpoint_config_name, production_variants, *a, **kw)
+
+    SageMakerModelBackend.create_model = create_model
+    SageMakerModelBackend.create_endpoint_config = create_endpoint_config
+
+
 def apply() -> None:
     """Apply every rule (after ``moto_workarounds.apply``, whose patches some of these extend)."""
     _cloudformation_update_order()
     _deregistering_deletes_policies_and_scheduled_actions()
     _application_autoscaling_resources()
     _sagemaker_endpoint_rules()
+    _production_variant_rules()
     _exports_in_use()
     _custom_resources_in_process()
     _inference_components()
+    _sagemaker_large_model_rules()

@@ -50,6 +50,23 @@ def _sagemaker_endpoint_name_from_cloudformation() -> None:
     FakeEndpoint.create_from_cloudformation_json = classmethod(create)
 
 
+def _sagemaker_models_with_containers_from_cloudformation() -> None:
+    # moto's AWS::SageMaker::Model handler reads PrimaryContainer unconditionally: a model that
+    # lists Containers instead (a serial inference pipeline; AWS takes one or the other) fails
+    # with KeyError. moto's CreateModel takes both as optional, so a missing one becomes None.
+    from moto.sagemaker.models import Model
+
+    original = Model.create_from_cloudformation_json.__func__
+
+    def create(cls: type, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        if "Containers" in properties and "PrimaryContainer" not in properties:
+            cloudformation_json = {**cloudformation_json, "Properties": {**properties, "PrimaryContainer": None}}
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    Model.create_from_cloudformation_json = classmethod(create)
+
+
 def _use_previous_value_of_defaulted_parameters() -> None:
     # On update, the CDK CLI passes UsePreviousValue for the BootstrapVersion parameter. moto looks
     # the previous value up among the parameters *passed* at creation only; one that took its
@@ -264,6 +281,25 @@ def _inference_component_endpoints_and_scaling() -> None:
     scaling._target_params_are_valid = valid
 
 
+def _sagemaker_instance_types_from_botocore() -> None:
+    # moto 5.2.5 checks endpoint variants against an old hard-coded list of instance types
+    # without ml.g5, ml.g6, ml.p4d, ml.inf2 ... which SageMaker offers; check them against the
+    # ProductionVariantInstanceType enum of botocore's sagemaker model instead, as AWS does.
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import FakeEndpointConfig
+
+    from inference_constructs.instance_types import InstanceUse, offered
+
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if instance_type not in offered(InstanceUse.HOSTING):
+            raise ValidationError(
+                message=f"Value '{instance_type}' at 'instanceType' failed to satisfy constraint: Member must "
+                "satisfy enum value set (ProductionVariantInstanceType)"
+            )
+
+    FakeEndpointConfig.validate_instance_type = validate_instance_type
+
+
 def apply() -> None:
     _inference_component_endpoints_and_scaling()
     _s3_bucket_notifications_without_lambda()
@@ -273,6 +309,8 @@ def apply() -> None:
     _use_previous_value_of_defaulted_parameters()
     _kms_key_tags_from_cloudformation()
     _sagemaker_endpoint_name_from_cloudformation()
+    _sagemaker_models_with_containers_from_cloudformation()
+    _sagemaker_instance_types_from_botocore()
 
 
 if __name__ == "__main__":

@@ -937,6 +937,121 @@ def test_changing_the_instance_type_of_autoscaled_endpoints_takes_one_deploy(
             assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
 
 
+# 8b. Weighted variants: an A/B pair deploys, each variant scaled on its own; weights follow the config
+
+
+def _desired_weights(emulator: Emulator, name: str) -> dict[str, float]:
+    variants = emulator.client("sagemaker").describe_endpoint(EndpointName=name)["ProductionVariants"]
+    return {variant["VariantName"]: variant["DesiredWeight"] for variant in variants}
+
+
+def test_an_ab_pair_deploys_and_its_weights_follow_the_config(
+    deployment: Deployment, cdk: CdkCli, tmp_path: Path, dev_config: EnvironmentConfig
+):
+    """The first real-time model of dev becomes an A/B pair (an autoscaled challenger), then its
+    weights change in the config after traffic was shifted outside CloudFormation: the deploy
+    applies the configured weights (ExcludeRetainedVariantProperties: DesiredWeight; the emulator
+    honours retention, tests/e2e/emulator_rules.py rule 8)."""
+    model = next((m for m in dev_config.models if m.realtime is not None), None)
+    if model is None:
+        pytest.skip(f"no real-time model in config/{ENVIRONMENT}.yaml")
+    name = endpoint_name(ENVIRONMENT, model.name, "realtime")
+    first = model.realtime.variant_name
+    emulator = deployment.emulator
+
+    def pair(weights: tuple[float, float]) -> Callable[[dict], None]:
+        def change(document: dict) -> None:
+            block = next(m for m in document["models"] if m["name"] == model.name)["realtime"]
+            block["initial_variant_weight"] = weights[0]
+            block["variants"] = [
+                {
+                    "variant_name": "Challenger",
+                    "instance_type": "ml.c5.large",
+                    "initial_variant_weight": weights[1],
+                    "autoscaling": {"min_capacity": 1, "max_capacity": 2, "target_invocations_per_instance": 1000},
+                }
+            ]
+
+        return change
+
+    _deploy(cdk, _config_copy(tmp_path / "ab", pair((0.9, 0.1))))
+    sagemaker = emulator.client("sagemaker")
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+    assert _desired_weights(emulator, name) == {first: 0.9, "Challenger": 0.1}
+    registered = registered_scaling(emulator, name)
+    assert set(registered) == {f"endpoint/{name}/variant/{first}", f"endpoint/{name}/variant/Challenger"}
+    declared = declared_scaling(template_of(emulator, deployment.model_stack(model)), name)
+    assert {
+        resource_id: (scaling["bounds"], len(scaling["policies"]), scaling["scheduled actions"])
+        for resource_id, scaling in registered.items()
+    } == declared
+
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[
+            {"VariantName": first, "DesiredWeight": 0.5},
+            {"VariantName": "Challenger", "DesiredWeight": 0.5},
+        ],
+    )
+    _deploy(cdk, _config_copy(tmp_path / "shift", pair((0.8, 0.2))))
+    assert _desired_weights(emulator, name) == {first: 0.8, "Challenger": 0.2}
+    assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
+
+
+# 8c. A multi-model endpoint and a serial pipeline deploy as model stacks of their own
+
+
+PREPROCESS_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/iris-preprocess:1"
+
+
+def test_a_multi_model_endpoint_and_a_serial_pipeline_deploy_as_model_stacks(
+    deployment: Deployment, cdk: CdkCli, tmp_path: Path
+):
+    """A copy of the dev config with two more models: a multi-model endpoint and a serial
+    pipeline. Their stacks deploy; the first model serves the prefix in MultiModel mode, the
+    second lists its containers in order, the model's own last; both endpoints are in service.
+    The stacks are deleted afterwards, as the later steps deploy the shipped config (cdk deploy
+    never deletes a stack the app no longer has)."""
+    prefix = "s3://tenant-models/tenants/"
+    realtime = {"instance_type": "ml.m5.large", "deployment": {"strategy": "all_at_once"}}
+    image = {"framework": "sklearn", "version": "1.4-2"}
+
+    def add(document: dict) -> None:
+        artifact = document["models"][0]["model_data"]
+        document["models"] += [
+            {"name": "tenants", "image": image, "multi_model": True, "model_data": prefix, "realtime": realtime},
+            {
+                "name": "piped",
+                "image": image,
+                "model_data": artifact,
+                "serial_pipeline": [{"image": {"uri": PREPROCESS_IMAGE}, "environment": {"STEP": "scale"}}],
+                "realtime": realtime,
+            },
+        ]
+
+    stacks = [model_stack_name(ENVIRONMENT, name) for name in ("tenants", "piped")]
+    _deploy(cdk, _config_copy(tmp_path, add))
+    emulator = deployment.emulator
+    sagemaker = emulator.client("sagemaker")
+    try:
+        (tenants,) = model_names_of(emulator, stacks[0])
+        container = sagemaker.describe_model(ModelName=tenants)["PrimaryContainer"]
+        assert (container["Mode"], container["ModelDataUrl"]) == ("MultiModel", prefix)
+        (piped,) = model_names_of(emulator, stacks[1])
+        containers = sagemaker.describe_model(ModelName=piped)["Containers"]
+        assert containers[0]["Image"] == PREPROCESS_IMAGE
+        assert containers[0]["Environment"] == {"STEP": "scale"}
+        assert "sagemaker-scikit-learn" in containers[1]["Image"] and len(containers) == 2
+        for name in ("tenants", "piped"):
+            endpoint = endpoint_name(ENVIRONMENT, name, "realtime")
+            assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+    finally:
+        cloudformation = emulator.client("cloudformation")
+        for stack in stacks:
+            cloudformation.delete_stack(StackName=stack)
+            cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
+
+
 def platform_exports(emulator: Emulator, stack: str) -> dict[str, str]:
     stack_id = emulator.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
     paginator = emulator.client("cloudformation").get_paginator("list_exports")

@@ -275,3 +275,110 @@ def test_an_inference_component_deploys_and_its_copies_register(emulator: Emulat
     assert not scaling.describe_scalable_targets(
         ServiceNamespace="sagemaker", ResourceIds=["inference-component/rules-component"]
     )["ScalableTargets"]
+
+
+AB_ENDPOINT = "rules-ab"
+
+
+def _ab_shape(weights: tuple[float, float], *, follow_config: list[str]) -> str:
+    """An endpoint with two weighted variants that retains its variant properties on update,
+    except the property types in ``follow_config``."""
+    template = json.loads(_old_shape("ml.m5.large"))
+    resources = {name: template["Resources"][name] for name in ("Model", "Config", "Endpoint")}
+    (first,) = resources["Config"]["Properties"]["ProductionVariants"]
+    resources["Config"]["Properties"]["ProductionVariants"] = [
+        {**first, "InitialVariantWeight": weights[0]},
+        {**first, "VariantName": "Challenger", "InitialVariantWeight": weights[1]},
+    ]
+    resources["Endpoint"]["Properties"].update(
+        EndpointName=AB_ENDPOINT,
+        RetainAllVariantProperties=True,
+        ExcludeRetainedVariantProperties=[{"VariantPropertyType": kind} for kind in follow_config],
+    )
+    return json.dumps({"Resources": resources})
+
+
+def _weights(sagemaker) -> dict[str, float]:
+    variants = sagemaker.describe_endpoint(EndpointName=AB_ENDPOINT)["ProductionVariants"]
+    return {variant["VariantName"]: variant["DesiredWeight"] for variant in variants}
+
+
+def test_retained_weights_are_kept_through_an_update_unless_excluded(emulator: Emulator, cloudformation):
+    sagemaker = emulator.client("sagemaker")
+    cloudformation.create_stack(StackName="rules-ab", TemplateBody=_ab_shape((0.9, 0.1), follow_config=[]))
+    assert _weights(sagemaker) == {"AllTraffic": 0.9, "Challenger": 0.1}
+    # Traffic shifted outside CloudFormation, then a deploy with other configured weights.
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=AB_ENDPOINT,
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "AllTraffic", "DesiredWeight": 0.5},
+            {"VariantName": "Challenger", "DesiredWeight": 0.5},
+        ],
+    )
+    cloudformation.update_stack(StackName="rules-ab", TemplateBody=_ab_shape((0.8, 0.2), follow_config=[]))
+    assert _weights(sagemaker) == {"AllTraffic": 0.5, "Challenger": 0.5}, "retained weights were overwritten"
+    # With DesiredWeight excluded from retention, the configured weights apply.
+    cloudformation.update_stack(
+        StackName="rules-ab", TemplateBody=_ab_shape((0.7, 0.3), follow_config=["DesiredWeight"])
+    )
+    assert _weights(sagemaker) == {"AllTraffic": 0.7, "Challenger": 0.3}
+    cloudformation.delete_stack(StackName="rules-ab")
+
+
+def test_production_variant_names_are_unique_and_at_most_ten(emulator: Emulator):
+    sagemaker = emulator.client("sagemaker")
+    sagemaker.create_model(
+        ModelName="rules-variants",
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/rules-sagemaker",
+        PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/rules:1"},
+    )
+    variant = {"ModelName": "rules-variants", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    with pytest.raises(ClientError, match=r"variant names must be unique; duplicated: \['A'\]"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-duplicates",
+            ProductionVariants=[{**variant, "VariantName": "A"}, {**variant, "VariantName": "A"}],
+        )
+    with pytest.raises(ClientError, match="takes 1 to 10 production variants; got 11"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-eleven",
+            ProductionVariants=[{**variant, "VariantName": f"V{index}"} for index in range(11)],
+        )
+
+
+def test_an_uncompressed_model_prefix_without_a_trailing_slash_is_refused(emulator: Emulator):
+    sagemaker = emulator.client("sagemaker")
+    container = {
+        "Image": "763104351884.dkr.ecr.eu-west-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.7.0",
+        "ModelDataSource": {
+            "S3DataSource": {"S3Uri": "s3://models/llm", "S3DataType": "S3Prefix", "CompressionType": "None"}
+        },
+    }
+    role = f"arn:aws:iam::{ACCOUNT}:role/rules-sagemaker"
+    with pytest.raises(ClientError, match=r"S3Uri 's3://models/llm' is an S3Prefix and must end with '/'"):
+        sagemaker.create_model(ModelName="rules-prefix", ExecutionRoleArn=role, PrimaryContainer=container)
+    container["ModelDataSource"]["S3DataSource"]["S3Uri"] = "s3://models/llm/"
+    sagemaker.create_model(ModelName="rules-prefix", ExecutionRoleArn=role, PrimaryContainer=container)
+
+
+def test_a_volume_size_on_local_nvme_storage_is_refused_and_current_gpu_types_are_offered(emulator: Emulator):
+    sagemaker = emulator.client("sagemaker")
+    variant = {"VariantName": "AllTraffic", "ModelName": "rules-prefix", "InitialInstanceCount": 1}
+    with pytest.raises(
+        ClientError, match=r"VolumeSizeInGB is not supported for variants \['AllTraffic \(ml.g5.2xlarge\)'\]"
+    ):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-nvme",
+            ProductionVariants=[{**variant, "InstanceType": "ml.g5.2xlarge", "VolumeSizeInGB": 100}],
+        )
+    # moto's own list lacks ml.g5 (the workaround checks botocore's enum); an EBS-backed GPU takes a volume.
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="rules-g5", ProductionVariants=[{**variant, "InstanceType": "ml.g5.2xlarge"}]
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="rules-p3",
+        ProductionVariants=[{**variant, "InstanceType": "ml.p3.2xlarge", "VolumeSizeInGB": 100}],
+    )
+    with pytest.raises(ClientError, match="ProductionVariantInstanceType"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="rules-typo", ProductionVariants=[{**variant, "InstanceType": "ml.g5.huge"}]
+        )

@@ -9,6 +9,7 @@ import pytest
 
 from inference_config.loader import ConfigError, load_environment
 from inference_constructs.async_endpoint import AsyncSettings
+from tests.conftest import DEPLOYED_ENVIRONMENTS
 
 ASYNC_ONLY = """\
 environment: dev
@@ -99,7 +100,10 @@ def test_messages_use_the_yaml_key_async_not_the_python_field(tmp_path):
     text = ASYNC_ONLY.format(extra="      colour: blue\n").replace("    async:", "    async_: {}\n    async:")
     found = "\n".join(problems(tmp_path, text=text))
     assert "models[0].async.colour: unknown field; allowed fields: instance_type," in found
-    assert "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, realtime," in (found)
+    assert (
+        "models[0].async_: unknown field; allowed fields: name, image, model_data, environment, multi_model, "
+        "serial_pipeline, realtime," in (found)
+    )
     assert "async_," not in found and not found.rstrip().endswith("async_")
 
 
@@ -109,9 +113,15 @@ def test_a_model_with_no_mode_names_async_as_a_choice(tmp_path):
 
 
 def test_shipped_environments_serve_async_scaled_to_zero(shipped_configs):
-    for name, config in shipped_configs.items():
-        # Every environment serves a model asynchronously (dev's second model is a component only).
-        served = [model for model in config.models if model.async_ is not None]
+    for name in DEPLOYED_ENVIRONMENTS:
+        config = shipped_configs[name]
+        # Every model but the GPU example (real-time only, in staging and prod), multi-model endpoints and
+        # serial pipelines (no async for them), and dev's second model (an inference component only).
+        served = [
+            m
+            for m in config.models
+            if m.image.dlc is None and not m.multi_model and not m.serial_pipeline and m.modes != ["component"]
+        ]
         assert served, name
         for model in served:
             assert model.async_ is not None, name

@@ -83,3 +83,17 @@ def test_model_names_must_leave_room_for_the_job_name_hash(tmp_path):
     too_long = write(tmp_path, "instance_type: ml.m5.large\n", name="staging", model="a" * 23)
     (problem,) = problems_of(too_long)
     assert "too long for batch transform job names in environment 'staging'; at most 22 characters" in problem
+
+
+def test_a_serial_pipeline_reads_the_records_itself(tmp_path):
+    # The handler's content types bind a framework model's own batch job; with a pipeline in
+    # front, the first container reads the records, so the handler's list does not apply.
+    batch = "instance_type: ml.m5.large\nschedule: rate(1 day)\ncontent_type: application/x-parquet\n"
+    path = write(tmp_path, batch)
+    assert any("content_type 'application/x-parquet' is not one the handler reads" in p for p in problems_of(path))
+    pipeline = (
+        "    serial_pipeline:\n      - image: {uri: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/parquet-reader:1}\n"
+    )
+    path.write_text(path.read_text().replace("    batch:\n", pipeline + "    batch:\n"))
+    (model,) = load_environment(path, base_dir=tmp_path).models
+    assert model.batch is not None and len(model.serial_pipeline) == 1

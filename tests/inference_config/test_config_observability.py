@@ -122,4 +122,4 @@ def test_rolling_update_with_a_shadow_variant_is_refused(tmp_path):
       shadow: {model_data: s3://my-bucket/iris/v2/model.tar.gz, instance_type: ml.m5.large}
 """,
     )
-    assert "'rolling' is not supported on multi-variant (shadow) endpoints" in problem
+    assert "'rolling' is not supported on multi-variant (shadow or weighted) endpoints" in problem

@@ -172,7 +172,7 @@ def test_grant_invoke_is_scoped_to_this_endpoint(autoscaled):
                 "Statement": [
                     Match.object_like(
                         {
-                            "Action": "sagemaker:InvokeEndpoint",
+                            "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
                             "Resource": {"Fn::Join": ["", Match.array_with([":endpoint/test-iris-realtime"])]},
                         }
                     )
@@ -471,7 +471,7 @@ def test_shadow_variant_mirrors_a_share_of_traffic_to_the_shadow_model(guarded):
     [
         (
             {**GUARDED, "deployment": {"strategy": "rolling", "rolling_batch_percent": 20}},
-            "'rolling' is not supported on multi-variant (shadow) endpoints",
+            "'rolling' is not supported on multi-variant (shadow or weighted) endpoints",
         ),
         (
             {"instance_type": "ml.inf1.xlarge", "deployment": {"strategy": "linear", "linear_step_percent": 10}},

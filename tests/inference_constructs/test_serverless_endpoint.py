@@ -251,7 +251,7 @@ def test_grant_invoke_is_scoped_to_this_endpoint(autoscaled):
                 "Statement": [
                     Match.object_like(
                         {
-                            "Action": "sagemaker:InvokeEndpoint",
+                            "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
                             "Resource": {"Fn::Join": ["", Match.array_with([":endpoint/test-iris-serverless"])]},
                         }
                     )

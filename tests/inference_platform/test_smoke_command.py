@@ -366,3 +366,26 @@ def test_a_component_without_its_endpoint_output_fails(aws, capsys):
     assert smoke() == 1
     (line,) = [line for line in report_lines(capsys) if " component " in line]
     assert line.startswith("FAIL") and "lacks InferenceComponentEndpointName" in line
+
+
+def test_a_multi_model_endpoint_is_asked_for_its_target_model(aws):
+    deploy_model("tenants", {"RealtimeEndpointName": "dev-tenants-realtime"})
+    deploy_model("iris", {"RealtimeEndpointName": "dev-iris-realtime"})
+    queue_endpoint_answers((LABELS, "text/csv"), (LABELS, "text/csv"))
+    tests = SmokeTests(DeployedEnvironment.connect("dev"), target_models={"tenants": "tenant-a/model.tar.gz"})
+    sent: dict[str, str | None] = {}
+
+    def capture(params: dict, **_: object) -> None:
+        sent[params["EndpointName"]] = params.get("TargetModel")
+
+    tests.runtime.meta.events.register("provide-client-params.sagemaker-runtime.InvokeEndpoint", capture)
+    assert all(result.outcome is not Outcome.FAILED for result in tests.run(["tenants", "iris"]))
+    # Only the multi-model endpoint's model names a target; the other endpoint is invoked as before.
+    assert sent == {"dev-tenants-realtime": "tenant-a/model.tar.gz", "dev-iris-realtime": None}
+
+
+@pytest.mark.parametrize("value", ["tenants", "=tenant-a/model.tar.gz", "tenants="])
+def test_a_target_model_is_model_equals_target(value, capsys):
+    with pytest.raises(SystemExit):
+        smoke("--target-model", value)
+    assert "expected MODEL=TARGET, e.g. tenants=tenant-a/model.tar.gz" in capsys.readouterr().err

@@ -69,16 +69,35 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
         if realtime is None:
             continue  # dev's second model is an inference component only
         endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
-        assert f"| Instance type | {realtime.instance_type} |" in endpoint
-        assert f"| Instances at creation | {realtime.initial_instance_count} |" in endpoint
-        scaling = realtime.autoscaling
-        bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
-        assert f"| Autoscaling (instances) | {bounds} |" in endpoint
-        assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
-        for action in scaling.scheduled_actions:
-            assert f"| Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
         assert "| Deployment policy |" in endpoint
-        assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
+        if realtime.container_startup_health_check_timeout_seconds is not None:
+            timeout = realtime.container_startup_health_check_timeout_seconds
+            assert f"| Start-up health check timeout (s) | {timeout} |" in endpoint
+        if realtime.routing_strategy is not None:
+            assert f"| Routing | {cell(realtime.routing_strategy)} |" in endpoint
+        # With weighted variants, each row names its variant and its share of requests.
+        variants = [realtime, *realtime.variants]
+        total = sum(variant.initial_variant_weight for variant in variants)
+        for variant in variants:
+            prefix = f"Variant {variant.variant_name}: " if realtime.variants else ""
+            assert f"| {prefix}Instance type | {variant.instance_type} |" in endpoint
+            assert f"| {prefix}Instances at creation | {variant.initial_instance_count} |" in endpoint
+            if realtime.variants:
+                share = f"{variant.initial_variant_weight / total:.0%} (weight {variant.initial_variant_weight:g})"
+                assert f"| {prefix}Share of requests | {share} |" in endpoint
+            scaling = variant.autoscaling
+            if scaling is None:
+                assert f"| {prefix}Autoscaling | none: the count stays as created |" in endpoint
+                continue
+            bounds = f"{scaling.min_capacity} to {scaling.max_capacity} instances"
+            assert f"| {prefix}Autoscaling (instances) | {bounds} |" in endpoint
+            assert f"SageMakerVariantInvocationsPerInstance at {scaling.target_invocations_per_instance}" in endpoint
+            for action in scaling.scheduled_actions:
+                assert f"| {prefix}Scheduled change | {action.name}: {cell(action.schedule)}" in endpoint
+        if any(variant.autoscaling is not None for variant in variants):
+            assert "| Instance count on update | kept (RetainAllVariantProperties) |" in endpoint
+        if realtime.variants:
+            assert "| Variant weights on update | set from the configuration on every update |" in endpoint
     served = next(line for line in summary.splitlines() if line.startswith("Served as: "))
     titles = {
         "realtime": "real-time endpoint",
@@ -155,9 +174,13 @@ def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_d
     for environment, config in shipped_configs.items():
         expected = (
             sum(
-                model.realtime.autoscaling.min_capacity * table[model.realtime.instance_type] * 730
+                # A real-time variant bills its autoscaling minimum, or its fixed count; weighted variants too.
+                (variant.autoscaling.min_capacity if variant.autoscaling else variant.initial_instance_count)
+                * table[variant.instance_type]
+                * 730
                 for model in config.models
                 if model.realtime is not None
+                for variant in (model.realtime, *model.realtime.variants)
             )
             + sum(  # a shared endpoint bills its managed instance scaling minimum (0 when it scales to zero)
                 shared.managed_instance_scaling.min_instance_count * table[shared.instance_type] * 730
@@ -213,10 +236,11 @@ def test_diff_shows_what_prod_has_that_dev_does_not(bundle):
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_diagram_is_an_svg_with_readable_labels(bundle, environment):
+def test_diagram_is_an_svg_with_readable_labels(bundle, environment, shipped_configs):
     root = ElementTree.parse(bundle / "diagrams" / f"{environment}.svg").getroot()
     texts = [element.text or "" for element in root.iter(f"{SVG}text")]
-    for label in (f"{environment}-iris-realtime", "SageMaker endpoint", "KMS key", "S3 bucket", "Autoscaling target"):
+    first_endpoint = f"{environment}-{shipped_configs[environment].models[0].name}-realtime"
+    for label in (first_endpoint, "SageMaker endpoint", "KMS key", "S3 bucket", "Autoscaling target"):
         assert any(label in text for text in texts), label
     sizes = [float(element.get("font-size", "14")) for element in root.iter(f"{SVG}text")]
     assert min(sizes) >= 9  # readable without zooming
@@ -266,3 +290,25 @@ def test_the_shared_endpoint_and_its_components_are_reviewed_with_a_floor_of_zer
         "| inference component | dev-inference-components | 0 x ml.m5.large | 0.115/instance-hour | 0.00 USD | "
         "scales to zero when idle |" in cost
     )
+
+
+def test_a_multi_model_endpoint_is_recognised_in_summary_and_diagram(bundle, shipped_configs):
+    (tenants,) = [model for model in shipped_configs["examples"].models if model.multi_model]
+    summary = read(bundle, "environments/examples.md")
+    assert (
+        f"| Models (multi-model endpoint) | every .tar.gz under {tenants.model_data}, loaded on the first request "
+        "that names it (TargetModel) |" in summary
+    )
+    dot = read(bundle, "diagrams/examples.dot")
+    assert f"multi-model endpoint, models under\\n{tenants.model_data}" in dot
+
+
+def test_a_serial_pipeline_shows_its_chain_in_summary_and_diagram(bundle, shipped_configs):
+    (model,) = [m for m in shipped_configs["examples"].models if m.serial_pipeline]
+    summary = read(bundle, "environments/examples.md")
+    (container,) = model.serial_pipeline
+    first = container.image.uri.rsplit("/", 1)[-1]
+    assert f"| Serial pipeline | 2 containers in order: {first} → sagemaker-scikit-learn:1.4-2-cpu-py3 |" in summary
+    assert f"| Container 1 image | {container.image.uri} |" in summary
+    dot = read(bundle, "diagrams/examples.dot")
+    assert f"serial pipeline of 2:\\n1. {first}\\n2. sagemaker-scikit-learn:1.4-2-cpu-py3" in dot

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ENVIRONMENTS, dumps, resources_of_type
+from tests.conftest import DEPLOYED_ENVIRONMENTS, dumps, resources_of_type
 
 
-@pytest.fixture(scope="module", params=ENVIRONMENTS)
+@pytest.fixture(scope="module", params=DEPLOYED_ENVIRONMENTS)
 def environment(request, synthesized):
     stage = synthesized.stages[request.param]
     return (

@@ -48,7 +48,10 @@ def test_every_model_serves_one_mode_with_that_modes_timeout_and_workers(synthes
         models = resources_of_type(template, "AWS::SageMaker::Model")
         for logical_id, modes in _mode_of_each_model(template).items():
             assert len(modes) == 1 or set(modes) == {"realtime"}, (logical_id, modes)
-            variables = models[logical_id]["Properties"]["PrimaryContainer"]["Environment"]
+            properties = models[logical_id]["Properties"]
+            # A serial pipeline's own container is the last of its Containers.
+            own = properties["PrimaryContainer"] if "PrimaryContainer" in properties else properties["Containers"][-1]
+            variables = own["Environment"]
             server = {key: variables.get(key) for key in (MODEL_SERVER_TIMEOUT, MODEL_SERVER_WORKERS)}
             if modes[0] == "async":
                 settings = model_config.async_
@@ -65,8 +68,11 @@ def test_every_model_serves_one_mode_with_that_modes_timeout_and_workers(synthes
             else:  # real-time (and its shadow), serverless, component: SageMaker's 60 s, a worker per vCPU
                 expected = {MODEL_SERVER_TIMEOUT: str(REALTIME_INVOCATION_SECONDS), MODEL_SERVER_WORKERS: None}
             assert server == expected, (environment, logical_id, modes)
-            # The start-up `pip install` of code/ must build offline (network isolation).
-            assert variables["PIP_NO_BUILD_ISOLATION"] == "false"
+            # The framework images' start-up `pip install` of code/ must build offline (network isolation).
+            if model_config.image.is_framework:
+                assert variables["PIP_NO_BUILD_ISOLATION"] == "false"
+            else:
+                assert "PIP_NO_BUILD_ISOLATION" not in variables
             checked += 1
     assert checked >= len(config.models)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from tests.conftest import ENVIRONMENTS, resources_of_type
+from tests.conftest import DEPLOYED_ENVIRONMENTS, resources_of_type
 
 ASYNC_OUTPUTS = {
     "AsyncEndpointName",
@@ -24,7 +24,7 @@ def prod_model(synthesized):
 
 
 def test_every_environment_publishes_the_async_outputs(synthesized):
-    for name in ENVIRONMENTS:
+    for name in DEPLOYED_ENVIRONMENTS:
         outputs = synthesized.template(synthesized.stages[name].model_stacks["iris"])["Outputs"]
         assert ASYNC_OUTPUTS <= outputs.keys(), name
         assert outputs["AsyncEndpointName"]["Value"] == f"{name}-iris-async"

@@ -16,6 +16,11 @@ def test_each_model_stack_publishes_exactly_its_modes_outputs(synthesized, envir
     for model in synthesized.configs[environment].models:
         stack = stage.model_stacks[model.name]
         expected = [key for mode in model.modes for key in named(mode).outputs]
+        optional = {key for mode in model.modes for key in named(mode).optional_outputs}
+        published = set(synthesized.template(stack)["Outputs"])
         assert list(stack.units) == model.modes
-        assert sorted(synthesized.template(stack)["Outputs"]) == sorted(expected)
-        assert len(expected) <= MAX_OUTPUTS
+        assert sorted(published - optional) == sorted(expected)
+        assert len(expected) + len(optional) <= MAX_OUTPUTS
+        # Text-generation images stream (the streaming client and smoke check look for this output).
+        streams = model.image.dlc in ("huggingface-tgi", "djl-lmi", "djl-neuronx") and model.realtime is not None
+        assert ("RealtimeResponseStreaming" in published) is streams

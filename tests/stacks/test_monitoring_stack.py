@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ENVIRONMENTS, resources_of_type
+from tests.conftest import DEPLOYED_ENVIRONMENTS, ENVIRONMENTS, resources_of_type
 from tests.inference_constructs.test_dashboard import dashboard_body
 
 
@@ -68,7 +68,7 @@ def test_alarms_for_every_mode_are_in_every_environment(synthesized):
         "serverless": {"OverheadLatency", "Invocation5XXErrors", "ModelLatency", "ConcurrentExecutionsUtilization"},
         "async": {"OldestRequestAge", "BacklogSize", "InvocationFailures"},
     }
-    for name in ENVIRONMENTS:
+    for name in DEPLOYED_ENVIRONMENTS:
         template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
         names = {
             alarm["Properties"].get("AlarmName")
@@ -81,8 +81,8 @@ def test_alarms_for_every_mode_are_in_every_environment(synthesized):
             assert alarm["Properties"]["TreatMissingData"] in {"notBreaching", "missing"}
 
 
-def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthesized):
-    for name in ENVIRONMENTS:
+def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthesized, shipped_configs):
+    for name in DEPLOYED_ENVIRONMENTS:
         template = synthesized.template(synthesized.stages[name].model_stacks["iris"])
         alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
         for endpoint in resources_of_type(template, "AWS::SageMaker::Endpoint").values():
@@ -90,9 +90,14 @@ def test_realtime_and_serverless_roll_back_on_their_own_alarms_everywhere(synthe
             if properties["EndpointName"].endswith("-async"):
                 continue
             referenced = {a["AlarmName"] for a in properties["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]}
+            # Every production variant's own 5XX and latency alarms (weighted variants: <endpoint>-<variant>-...).
+            config = next(m for m in shipped_configs[name].models if m.name == "iris")
+            block = config.realtime if properties["EndpointName"].endswith("-realtime") else None
+            prefixes = [properties["EndpointName"]] + [
+                f"{properties['EndpointName']}-{variant.variant_name}" for variant in (block.variants if block else ())
+            ]
             assert referenced == {
-                f"{properties['EndpointName']}-Invocation5XXErrors",
-                f"{properties['EndpointName']}-ModelLatency",
+                f"{prefix}-{key}" for prefix in prefixes for key in ("Invocation5XXErrors", "ModelLatency")
             }
             # ... and those are alarms of this stack, which the endpoint waits for.
             assert referenced <= {alarm["Properties"].get("AlarmName") for alarm in alarms.values()}
