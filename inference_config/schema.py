@@ -11,11 +11,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from inference_constructs.async_endpoint import AsyncSettings
 from inference_constructs.batch.settings import MAX_JOB_NAME_PREFIX_LENGTH, BatchSettings
 from inference_constructs.dlc_images import DLC_REGISTRY_ACCOUNTS
+from inference_constructs.inference_component import ComponentSettings, check_fits_endpoint
 from inference_constructs.inference_model import (
     ModelImage,
     check_dockerfile_exists,
@@ -35,6 +44,7 @@ from inference_constructs.serial_pipeline import MAX_PIPELINE_CONTAINERS, Pipeli
 from inference_constructs.serverless_endpoint import ServerlessSettings
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import Settings
+from inference_constructs.shared_endpoint import SharedEndpointSettings
 from inference_constructs.subscribers import NotificationSettings
 from inference_core.modes import Mode, registered
 from inference_core.naming import ENVIRONMENT_TAG, MAX_ENDPOINT_NAME_LENGTH, MODEL_TAG, stage_name
@@ -146,6 +156,26 @@ def _instance_types_in(settings: Settings, path: str) -> list[tuple[str, str]]:
     return found
 
 
+# The validation context key under which EnvironmentConfig hands its shared endpoint to its models.
+SHARED_ENDPOINT_CONTEXT = "shared_endpoint"
+_INVALID_SHARED_ENDPOINT = object()
+
+
+def _component_problems(
+    component: ComponentSettings, shared: SharedEndpointSettings | None, image: ModelImage | None
+) -> list[str]:
+    """What AWS would refuse of a model's component block on the environment's shared endpoint."""
+    if shared is None:
+        return ["an inference component needs the environment's shared_endpoint block"]
+    problems = check_fits_endpoint(component, shared)
+    if image is not None:
+        try:
+            check_image_runs_on(image.runs_on, image.architecture, shared.instance_type)
+        except ValueError as error:
+            problems.append(f"shared_endpoint.instance_type: {error}")
+    return problems
+
+
 class ModelConfig(Settings):
     """One model and the inference modes it is served in."""
 
@@ -191,6 +221,10 @@ class ModelConfig(Settings):
         description="Serve as an asynchronous endpoint (the Python field is async_: async is a Python keyword).",
     )
     batch: BatchSettings | None = Field(default=None, description="Run batch transform jobs of the model.")
+    component: ComponentSettings | None = Field(
+        default=None,
+        description="Serve as an inference component of the environment's shared endpoint (shared_endpoint).",
+    )
 
     @field_validator("environment")
     @classmethod
@@ -305,6 +339,21 @@ class ModelConfig(Settings):
                 'version into arn (cdk synth -c model_packages="$(python -m scripts.resolve_model_packages)"); run '
                 "that with credentials to synthesize locally"
             )
+        return value
+
+    @field_validator("component")
+    @classmethod
+    def _component_fits_the_shared_endpoint(
+        cls, value: ComponentSettings | None, info: ValidationInfo
+    ) -> ComponentSettings | None:
+        if value is None or not isinstance(info.context, dict) or SHARED_ENDPOINT_CONTEXT not in info.context:
+            return value  # without the environment's context, EnvironmentConfig checks it
+        shared = info.context[SHARED_ENDPOINT_CONTEXT]
+        if shared is _INVALID_SHARED_ENDPOINT:
+            return value
+        problems = _component_problems(value, shared, info.data.get("image"))
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @field_validator("model_data")
@@ -466,6 +515,12 @@ class EnvironmentConfig(Settings):
     network: NetworkSettings | None = Field(
         default=None, description="Run models in this VPC with network isolation (ids are not looked up)."
     )
+    # Before models: the models' component blocks are checked against it.
+    shared_endpoint: SharedEndpointSettings | None = Field(
+        default=None,
+        description="One real-time endpoint whose instances host the models that have a component block, "
+        "each as an inference component (docs/modes/component.md).",
+    )
     models: list[ModelConfig] = Field(min_length=1, description="The models; their names must be unique.")
 
     @field_validator("environment")
@@ -525,6 +580,39 @@ class EnvironmentConfig(Settings):
                     f"model names {too_long} are too long for endpoint names in environment "
                     f"{environment!r}; at most {longest} characters"
                 )
+        return models
+
+    @model_validator(mode="before")
+    @classmethod
+    def _share_the_endpoint_with_the_models(cls, data: object, info: ValidationInfo) -> object:
+        # Each model's component block is checked against the shared endpoint where it is written,
+        # so its errors name the component's own line: the models read it from the context.
+        if isinstance(data, dict) and isinstance(info.context, dict):
+            raw = data.get("shared_endpoint")
+            try:
+                shared = SharedEndpointSettings.model_validate(raw) if raw is not None else None
+            except ValidationError:
+                shared = _INVALID_SHARED_ENDPOINT  # reported on its own, where it is written
+            info.context[SHARED_ENDPOINT_CONTEXT] = shared
+        return data
+
+    @field_validator("models")
+    @classmethod
+    def _components_fit_the_shared_endpoint(cls, models: list[ModelConfig], info: ValidationInfo) -> list[ModelConfig]:
+        # Models validated with the shared endpoint in their context were checked already.
+        if isinstance(info.context, dict) and SHARED_ENDPOINT_CONTEXT in info.context:
+            return models
+        if "shared_endpoint" not in info.data:
+            return models  # shared_endpoint itself is invalid and reported on its own
+        shared: SharedEndpointSettings | None = info.data["shared_endpoint"]
+        problems = [
+            f"models[{index}].component: {problem}"
+            for index, model in enumerate(models)
+            if model.component is not None
+            for problem in _component_problems(model.component, shared, model.image)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
         return models
 
     @field_validator("models")

@@ -354,6 +354,10 @@ def _line(value: float, label: str) -> cloudwatch.HorizontalAnnotation:
     return cloudwatch.HorizontalAnnotation(value=value, label=label)
 
 
+# A threshold line on a graph, for the rows mode units build themselves (stacks/modes/).
+threshold_line = _line
+
+
 @jsii.implements(cloudwatch.IWidget)
 class _AlarmStatusSummary:
     """Alarm status widgets for every alarm in ``alarms`` at synth time (up to 100 per widget).

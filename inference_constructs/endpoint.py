@@ -228,23 +228,8 @@ class EndpointBase(Construct):
         self.rollback_alarms = [self.alarms[key] for key in keys]
         # By their stable names, so the policy and the config need no attribute of the alarms.
         names = [self.alarm_names[key] for key in keys]
-        if names:
-            stack = cdk.Stack.of(self)
-            for reader in (role, *other_roles):
-                reader.add_to_principal_policy(
-                    iam.PolicyStatement(
-                        actions=["cloudwatch:DescribeAlarms"],
-                        resources=[
-                            stack.format_arn(
-                                service="cloudwatch",
-                                resource="alarm",
-                                resource_name=name,
-                                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                            )
-                            for name in names
-                        ],
-                    )
-                )
+        for reader in (role, *other_roles):
+            grant_describe_alarms(reader, names)
         return policy.to_cloudformation(names)
 
     def _scalable_target(
@@ -257,22 +242,10 @@ class EndpointBase(Construct):
         self, construct_id: str, dimension: str, min_capacity: int, max_capacity: int, variant_name: str | None = None
     ) -> autoscaling.ScalableTarget:
         """The scalable target of ``variant_name`` (``None``: the endpoint's first variant)."""
-        stack = cdk.Stack.of(self)
-        # Application Auto Scaling's service-linked role for SageMaker, instead of a role of ours
-        # (one reference, whatever the number of autoscaled variants).
+        # One reference to the service-linked role, whatever the number of autoscaled variants.
         service_linked_role: iam.IRole | None = getattr(self, "_service_linked_role", None)
         if service_linked_role is None:
-            service_linked_role = self._service_linked_role = iam.Role.from_role_arn(
-                self,
-                "AutoScalingServiceLinkedRole",
-                stack.format_arn(
-                    service="iam",
-                    region="",
-                    resource="role",
-                    resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-                    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-                ),
-            )
+            service_linked_role = self._service_linked_role = autoscaling_service_linked_role(self)
         target = autoscaling.ScalableTarget(
             self,
             construct_id,
@@ -352,6 +325,44 @@ class EndpointBase(Construct):
             actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
             resource_arns=[self.endpoint_arn],
         )
+
+
+def grant_describe_alarms(role: iam.IRole, names: list[str]) -> None:
+    """Let ``role`` describe exactly the alarms named ``names`` (the rollback alarms SageMaker
+    reads as the role while it bakes a deployment); nothing when there are none."""
+    if not names:
+        return
+    stack = cdk.Stack.of(role)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[
+                stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name=name,
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for name in names
+            ],
+        )
+    )
+
+
+def autoscaling_service_linked_role(scope: Construct) -> iam.IRole:
+    """Application Auto Scaling's service-linked role for SageMaker (endpoint variants and
+    inference components alike), instead of a role of ours."""
+    return iam.Role.from_role_arn(
+        scope,
+        "AutoScalingServiceLinkedRole",
+        cdk.Stack.of(scope).format_arn(
+            service="iam",
+            region="",
+            resource="role",
+            resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        ),
+    )
 
 
 def scalable_target_id(instance_type: str) -> str:

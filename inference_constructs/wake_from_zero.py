@@ -27,6 +27,11 @@ class WakeFromZero:
     :param has_backlog_without_capacity: SageMaker's metric, 1 while requests queue at zero instances.
     :param endpoint_name: Named in the alarm's description.
     :param cooldown: The policy's cooldown (the endpoint's scale-out cooldown).
+    :param alarm_id: The alarm's construct id (the async endpoint's is the default).
+    :param description: The alarm's description (the async endpoint's is the default).
+
+    Inference components wake the same way, on ``NoCapacityInvocationFailures`` (requests that
+    found no copy), adding one copy (see ``inference_constructs.inference_component``).
     """
 
     def __init__(
@@ -37,6 +42,8 @@ class WakeFromZero:
         has_backlog_without_capacity: cloudwatch.IMetric,
         endpoint_name: str,
         cooldown: cdk.Duration,
+        alarm_id: str = "HasBacklogWithoutCapacityAlarm",
+        description: str | None = None,
     ) -> None:
         self.action = autoscaling.StepScalingAction(
             target,
@@ -49,8 +56,9 @@ class WakeFromZero:
         self.action.add_adjustment(adjustment=1, lower_bound=0)
         self.alarm = cloudwatch.Alarm(
             scope,
-            "HasBacklogWithoutCapacityAlarm",
-            alarm_description=f"{endpoint_name}: requests are queued and no instance is running; "
+            alarm_id,
+            alarm_description=description
+            or f"{endpoint_name}: requests are queued and no instance is running; "
             "this alarm's action starts the first instance.",
             metric=has_backlog_without_capacity,
             threshold=1,

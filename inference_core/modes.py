@@ -26,6 +26,7 @@ from inference_core import outputs
 # CloudFormation resource types a mode is recognised by in a template.
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+INFERENCE_COMPONENT = "AWS::SageMaker::InferenceComponent"
 
 
 class Invocation(StrEnum):
@@ -33,6 +34,8 @@ class Invocation(StrEnum):
 
     # InvokeEndpoint with the request in the body (real-time, serverless).
     ENDPOINT = "endpoint"
+    # InvokeEndpoint on a shared endpoint, naming the model's InferenceComponentName.
+    COMPONENT = "component"
     # The request uploaded to S3, InvokeEndpointAsync, the result read from S3 (async_client).
     ASYNC = "async"
     # A Step Functions execution running a transform job over an S3 prefix (batch_client).
@@ -108,6 +111,15 @@ def _is_serverless(config: Mapping[str, Any]) -> bool:
     return any(variant.get("ServerlessConfig") for variant in _variants(config))
 
 
+def _hosts_components(config: Mapping[str, Any]) -> bool:
+    # A shared endpoint's config names no model in its variants (its models are inference
+    # components, AWS::SageMaker::InferenceComponent, in the model stacks) and gives SageMaker a
+    # config-level execution role instead.
+    variants = _variants(config)
+    has_role = bool(config.get("Properties", {}).get("ExecutionRoleArn"))
+    return has_role and bool(variants) and not any(variant.get("ModelName") for variant in variants)
+
+
 def _runs_transform_jobs(machine: Mapping[str, Any]) -> bool:
     # The definition is a string (with Fn::Join parts) or an object; either way the task's
     # resource ARN names the service integration.
@@ -170,10 +182,25 @@ BATCH = Mode(
     recognises=_runs_transform_jobs,
     colour="#f0fdf4",
 )
+COMPONENT = Mode(
+    name="component",
+    label="inference component",
+    title="Inference components (shared endpoint)",
+    meaning="a model's share (CPU, memory, copies) of an environment's shared real-time endpoint (6 MB, 60 s); "
+    "copies scale on their own, and the endpoint can scale to zero instances",
+    outputs=(outputs.COMPONENT_NAME, outputs.COMPONENT_ENDPOINT_NAME),
+    invocation=Invocation.COMPONENT,
+    client_outputs=(outputs.COMPONENT_ENDPOINT_NAME,),
+    # Recognised by the shared endpoint's config; the components themselves are listed with their
+    # model (review_bundle.modes, by INFERENCE_COMPONENT).
+    resource_type=ENDPOINT_CONFIG,
+    recognises=_hosts_components,
+    colour="#fdf2f8",
+)
 
 # Every mode, in the order the config reference, stacks, dashboard, smoke report and review
 # bundle list them. Read it through registered(), which a test may patch to add a toy mode.
-REGISTRY: tuple[Mode, ...] = (REALTIME, SERVERLESS, ASYNC, BATCH)
+REGISTRY: tuple[Mode, ...] = (REALTIME, SERVERLESS, ASYNC, BATCH, COMPONENT)
 
 
 def registered() -> tuple[Mode, ...]:

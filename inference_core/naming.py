@@ -66,6 +66,22 @@ def endpoint_name(environment: str, model: str, mode: str) -> str:
     return f"{environment}-{model}-{mode}"
 
 
+# The environment's shared endpoint for inference components, and its stack.
+SHARED_ENDPOINT_STACK_ID = "SharedEndpoint"
+SHARED_ENDPOINT_SUFFIX = "inference-components"
+
+
+def shared_endpoint_name(environment: str) -> str:
+    """The environment's shared endpoint (``prod-inference-components``). Fixed and derived
+    here, so each model stack adds its component to it by name: no export, no import, and so no
+    export that a model stack's change could strand (only a stack dependency orders them)."""
+    return f"{environment}-{SHARED_ENDPOINT_SUFFIX}"
+
+
+def shared_endpoint_stack_name(environment: str) -> str:
+    return f"{stage_name(environment)}-{SHARED_ENDPOINT_STACK_ID}"
+
+
 def check_endpoint_name(name: str) -> str:
     if not SAGEMAKER_NAME.fullmatch(name):
         raise ValueError(

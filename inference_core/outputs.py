@@ -19,6 +19,10 @@ SERVERLESS_ENDPOINT_NAME = "ServerlessEndpointName"
 # (InvokeEndpointWithResponseStream): the streaming client and the smoke test look for it.
 REALTIME_RESPONSE_STREAMING = "RealtimeResponseStreaming"
 
+# Model stack, inference component: the component, and the shared endpoint it runs on.
+COMPONENT_NAME = "InferenceComponentName"
+COMPONENT_ENDPOINT_NAME = "InferenceComponentEndpointName"
+
 # Model stack, asynchronous.
 ASYNC_ENDPOINT_NAME = "AsyncEndpointName"
 ASYNC_INPUT_PATH = "AsyncInputPath"

@@ -150,6 +150,7 @@ class SmokeTests:
         # checked the way its clients call it.
         self.checks: dict[Invocation, Check] = {
             Invocation.ENDPOINT: self.run_endpoint,
+            Invocation.COMPONENT: self.run_component,
             Invocation.ASYNC: self.run_async,
             Invocation.BATCH: self.run_batch,
         }
@@ -196,6 +197,10 @@ class SmokeTests:
             return self.stream(outputs[mode.marker_output])
         return self.invoke(outputs[mode.marker_output], target_model=self._target_model)
 
+    def run_component(self, mode: Mode, outputs: dict[str, str]) -> str:
+        """InvokeEndpoint on the shared endpoint, naming the model's inference component."""
+        return self.invoke(outputs[output_keys.COMPONENT_ENDPOINT_NAME], component=outputs[mode.marker_output])
+
     def stream(self, endpoint: str) -> str:
         tokens: list[str] = []
         body = streaming.text_generation_request(STREAM_PROMPT, STREAM_MAX_NEW_TOKENS)
@@ -207,18 +212,25 @@ class SmokeTests:
         text = "".join(tokens)
         return f"{endpoint} streamed {stats.tokens} tokens ({text[:60]!r})"
 
-    def invoke(self, endpoint: str, *, target_model: str | None = None) -> str:
+    def invoke(self, endpoint: str, *, target_model: str | None = None, component: str | None = None) -> str:
+        # A shared endpoint routes a request to the component it names (InvokeEndpoint's
+        # InferenceComponentName); a multi-model endpoint to the model it names (TargetModel).
+        request = {"InferenceComponentName": component} if component else {}
+        if target_model:
+            request["TargetModel"] = target_model
         response = self.runtime.invoke_endpoint(
             EndpointName=endpoint,
             ContentType=self.sample.content_type,
             Accept=self.sample.accept,
             Body=self.sample.body,
-            **({"TargetModel": target_model} if target_model else {}),
+            **request,
         )
         content_type = response.get("ContentType", "")
         body = response["Body"].read()
         if not content_type.startswith(self.sample.accept):
             raise CheckFailed(f"{endpoint} answered in {content_type!r}, not the requested {self.sample.accept}")
+        if component:
+            endpoint = f"{endpoint} ({component})"
         labels = check_labels(body, len(self.sample.rows), endpoint)
         return f"{endpoint} answered {len(labels)} labels for {len(self.sample.rows)} rows ({', '.join(labels)})"
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from review_bundle.assembly import Assembly
-from review_bundle.modes import ASYNC, BATCH, REALTIME, SERVERLESS, Variant, deployments
+from review_bundle.modes import ASYNC, BATCH, COMPONENT, REALTIME, SERVERLESS, Variant, deployments
 from review_bundle.template import table
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.yaml")
@@ -119,7 +119,11 @@ def cost_floor(assembly: Assembly, environment: str, prices: PriceTable) -> Cost
                     count = variant.min_instances
                     price = instance_prices.get(variant.instance_type)
                     if count == 0:
-                        note = "scales to zero when idle" if endpoint.mode == ASYNC else "no instance when idle"
+                        note = (
+                            "scales to zero when idle"
+                            if endpoint.mode in (ASYNC, COMPONENT)
+                            else "no instance when idle"
+                        )
                         monthly: float | None = 0.0
                     elif count is None:
                         note, monthly = "minimum capacity is not a literal in the template", None
@@ -197,7 +201,9 @@ def cost_report(assembly: Assembly, prices: PriceTable) -> str:
         "",
         "What each environment costs per month **when it receives no traffic at all**: the capacity "
         "that stays up whatever happens. Real-time endpoints keep their minimum number of instances "
-        "running; asynchronous endpoints whose minimum is 0 scale to zero; serverless endpoints cost "
+        "running; asynchronous endpoints whose minimum is 0 scale to zero, and so do shared endpoints of "
+        "inference components whose managed instance scaling minimum is 0 (the floor counts that minimum); "
+        "serverless endpoints cost "
         "nothing idle unless concurrency is provisioned (kept warm); batch transform runs instances "
         "only while a job runs. Traffic adds to this floor (more instances, serverless requests, "
         "batch jobs), as do storage, requests, data transfer, KMS keys and logs, which are not included.",

@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inference_core import modes as registry
-from inference_core.modes import ENDPOINT_CONFIG, STATE_MACHINE, recognise, registered
+from inference_core.modes import ENDPOINT_CONFIG, INFERENCE_COMPONENT, STATE_MACHINE, recognise, registered
 from review_bundle.assembly import Assembly, Stack
 from review_bundle.template import Renderer, as_int, references
 
 # The labels of the modes whose cost, diagram and settings the bundle renders in a way of
 # their own (billing and capacity differ by mode); every other use goes through the registry.
-REALTIME, SERVERLESS, ASYNC, BATCH = (
+REALTIME, SERVERLESS, ASYNC, BATCH, COMPONENT = (
     registry.REALTIME.label,
     registry.SERVERLESS.label,
     registry.ASYNC.label,
     registry.BATCH.label,
+    registry.COMPONENT.label,
 )
 
 ENDPOINT = "AWS::SageMaker::Endpoint"
@@ -40,6 +41,7 @@ SCHEDULE = "AWS::Scheduler::Schedule"
 
 INSTANCE_COUNT = "sagemaker:variant:DesiredInstanceCount"
 PROVISIONED_CONCURRENCY = "sagemaker:variant:DesiredProvisionedConcurrency"
+COPY_COUNT = "sagemaker:inference-component:DesiredCopyCount"
 TRANSFORM_TASK = re.compile(r"sagemaker:createTransformJob")
 
 # Labels for the settings a reviewer looks for first; other keys keep their property path.
@@ -99,7 +101,8 @@ class Scaling:
 
     @property
     def unit(self) -> str:
-        return "provisioned concurrency" if self.dimension == PROVISIONED_CONCURRENCY else "instances"
+        units = {PROVISIONED_CONCURRENCY: "provisioned concurrency", COPY_COUNT: "copies"}
+        return units.get(self.dimension, "instances")
 
     @property
     def bounds(self) -> str:
@@ -125,6 +128,8 @@ class Variant:
     weight: Any
     serverless: dict[str, Any] | None
     scaling: list[Scaling] = field(default_factory=list)
+    # A shared endpoint's ManagedInstanceScaling: SageMaker, not Application Auto Scaling, sizes it.
+    managed_scaling: dict[str, Any] | None = None
     #: Start-up, storage and routing settings as the template gives them (VARIANT_SETTINGS).
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -136,6 +141,8 @@ class Variant:
         """The fewest instances this variant runs: the autoscaling minimum, else the initial count."""
         if self.instance_type is None:
             return 0
+        if self.managed_scaling is not None:
+            return as_int(self.managed_scaling.get("MinInstanceCount"))
         scaling = self.scaling_of(INSTANCE_COUNT)
         if scaling is not None:
             return scaling.min_capacity
@@ -145,6 +152,8 @@ class Variant:
     def max_instances(self) -> int | None:
         if self.instance_type is None:
             return 0
+        if self.managed_scaling is not None:
+            return as_int(self.managed_scaling.get("MaxInstanceCount"))
         scaling = self.scaling_of(INSTANCE_COUNT)
         return scaling.max_capacity if scaling is not None else self.initial_instance_count
 
@@ -213,6 +222,17 @@ class Batch:
 
 
 @dataclass
+class Component:
+    """An inference component: one model's share of a shared endpoint."""
+
+    stack: Stack
+    logical_id: str
+    name: str
+    settings: list[tuple[str, str]]
+    resources: list[str]
+
+
+@dataclass
 class ModelDeployment:
     """One model in one environment: its stack, the SageMaker models, endpoints and batch jobs."""
 
@@ -222,6 +242,7 @@ class ModelDeployment:
     endpoints: list[Endpoint]
     batches: list[Batch]
     shared_resources: list[str]
+    components: list[Component] = field(default_factory=list)
 
     @property
     def model_packages(self) -> list[str]:
@@ -232,6 +253,7 @@ class ModelDeployment:
     @property
     def modes(self) -> list[str]:
         served = {endpoint.mode for endpoint in self.endpoints} | ({BATCH} if self.batches else set())
+        served |= {COMPONENT} if self.components else set()
         return [mode for mode in mode_labels() if mode in served]
 
 
@@ -249,7 +271,10 @@ def _deployment(assembly: Assembly, stack: Stack) -> ModelDeployment:
     render = Renderer(stack, assembly)
     endpoints = _endpoints(stack, render)
     batches = [_batch(stack, render, logical_id) for logical_id in _batch_machines(stack)]
-    claimed = {resource for item in [*endpoints, *batches] for resource in item.resources}
+    components = [
+        _component(stack, render, logical_id) for logical_id in sorted(stack.resources_of_type(INFERENCE_COMPONENT))
+    ]
+    claimed = {resource for item in [*endpoints, *batches, *components] for resource in item.resources}
     return ModelDeployment(
         name=stack.model or stack.short_name,
         stack=stack,
@@ -262,6 +287,7 @@ def _deployment(assembly: Assembly, stack: Stack) -> ModelDeployment:
         endpoints=endpoints,
         batches=batches,
         shared_resources=sorted(set(stack.resources) - claimed, key=stack.path_of),
+        components=components,
     )
 
 
@@ -357,6 +383,9 @@ def _endpoint(stack: Stack, render: Renderer, logical_id: str | None, config_id:
             weight=variant.get("InitialVariantWeight"),
             settings={key: variant[key] for key in VARIANT_SETTINGS if key in variant},
             serverless=render.value(variant["ServerlessConfig"]) if "ServerlessConfig" in variant else None,
+            managed_scaling=render.value(variant["ManagedInstanceScaling"])
+            if "ManagedInstanceScaling" in variant
+            else None,
         )
         for variant in properties.get("ProductionVariants", [])
     ]
@@ -673,6 +702,59 @@ def _event_text(pattern: dict[str, Any]) -> str:
         prefix = f" under {', '.join(map(str, prefixes))}" if prefixes else ""
         return f"{', '.join(map(str, kinds or ['S3 event']))} in bucket {where}{prefix}"
     return json.dumps(pattern, sort_keys=True)
+
+
+# --- inference components ----------------------------------------------------------------------
+
+
+def _component(stack: Stack, render: Renderer, logical_id: str) -> Component:
+    properties = stack.resources[logical_id].get("Properties", {})
+    name = render.text(properties.get("InferenceComponentName", stack.path_of(logical_id)))
+    compute = properties.get("Specification", {}).get("ComputeResourceRequirements", {})
+    rows = [("Shared endpoint", render.text(properties.get("EndpointName", "?")))]
+    rows += [
+        (label, render.text(compute[key]))
+        for key, label in (
+            ("NumberOfCpuCoresRequired", "CPU cores per copy"),
+            ("MinMemoryRequiredInMb", "Memory per copy (MiB)"),
+            ("MaxMemoryRequiredInMb", "Most memory per copy (MiB)"),
+            ("NumberOfAcceleratorDevicesRequired", "Accelerators per copy"),
+        )
+        if key in compute
+    ]
+    rows.append(("Copies at creation", render.text(properties.get("RuntimeConfig", {}).get("CopyCount", "?"))))
+    linked = {logical_id}
+    targets = {
+        target_id: target
+        for target_id, target in stack.resources_of_type(SCALABLE_TARGET).items()
+        if render.text(target.get("Properties", {}).get("ResourceId", "")) == f"inference-component/{name}"
+    }
+    for target_id, target in targets.items():
+        scaling = _scaling(stack, render, target_id, target)
+        rows.append((f"Autoscaling ({scaling.unit})", scaling.bounds))
+        rows += [("Scaling policy", policy) for policy in scaling.policies]
+        linked |= {target_id, *scaling.policy_ids, *_alarms_of(stack, scaling.policy_ids)}
+    if not targets:
+        rows.append(("Autoscaling", "none: the copies stay as created"))
+    rolling = properties.get("DeploymentConfig", {}).get("RollingUpdatePolicy")
+    if rolling:
+        rows.append(
+            (
+                "Deployment policy",
+                f"rolling: {_capacity(rolling.get('MaximumBatchSize'))} per batch, "
+                f"{rolling.get('WaitIntervalInSeconds', '?')} s baking",
+            )
+        )
+    alarms = properties.get("DeploymentConfig", {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])
+    if alarms:
+        rows.append(("Rolls back on", ", ".join(render.text(alarm.get("AlarmName")) for alarm in alarms)))
+    return Component(
+        stack=stack,
+        logical_id=logical_id,
+        name=name,
+        settings=rows,
+        resources=sorted(_unit_resources(stack, logical_id) | linked, key=stack.path_of),
+    )
 
 
 # --- shared helpers ----------------------------------------------------------------------------

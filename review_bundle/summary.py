@@ -177,6 +177,17 @@ def _model(assembly: Assembly, deployment: ModelDeployment) -> list[str]:
         lines += _endpoint(endpoint)
     for batch in deployment.batches:
         lines += _batch(batch)
+    for component in deployment.components:
+        lines += [
+            f"### Inference component {code(component.name)}",
+            "",
+            table(["Setting", "Value"], component.settings),
+            "",
+            "Resources created for it:",
+            "",
+            _resource_table(component.stack, component.resources),
+            "",
+        ]
     if deployment.shared_resources:
         lines += [
             "### Resources shared by this model's modes",
@@ -212,7 +223,15 @@ def _endpoint(endpoint: Endpoint) -> list[str]:
             rows.append((f"{prefix}Maximum concurrency", _text(variant.max_concurrency)))
             provisioned = variant.serverless.get("ProvisionedConcurrency")
             rows.append((f"{prefix}Provisioned concurrency (kept warm)", _text(provisioned) if provisioned else "none"))
-        if not variant.scaling:
+        if variant.managed_scaling is not None:
+            rows.append(
+                (
+                    f"{prefix}Managed instance scaling",
+                    f"{_text(variant.min_instances)} to {_text(variant.max_instances)} instances, following the "
+                    "inference components' copies",
+                )
+            )
+        elif not variant.scaling:
             rows.append((f"{prefix}Autoscaling", "none: the count stays as created"))
         for scaling in variant.scaling:
             rows.append((f"{prefix}Autoscaling ({scaling.unit})", scaling.bounds))

@@ -73,7 +73,12 @@ class SynthesizedApp:
         return {
             f"{name.capitalize()}/{stack.node.id}": self.template(stack)
             for name, stage in self.stages.items()
-            for stack in [stage.platform, *stage.model_stacks.values(), *stage.monitoring_stacks]
+            for stack in [
+                stage.platform,
+                *([stage.shared_endpoint] if stage.shared_endpoint else []),
+                *stage.model_stacks.values(),
+                *stage.monitoring_stacks,
+            ]
         }
 
     def template_files(self) -> list[Path]:

@@ -168,12 +168,58 @@ def batch_blocks(draw: st.DrawFn) -> dict[str, Any]:
     return block
 
 
+# Instance types a shared endpoint is drawn from: autoscalable, x86 (the framework images), and
+# large enough for any component block below (2 vCPUs and 8 GiB or more).
+SHARED_ENDPOINT_INSTANCE_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.r5.large", "ml.g5.xlarge")
+
+
+@st.composite
+def component_blocks(draw: st.DrawFn) -> dict[str, Any]:
+    memory = draw(st.integers(128, 4096))
+    block: dict[str, Any] = {
+        "compute": {"cpu_cores": draw(st.sampled_from((0.25, 0.5, 1, 2))), "memory_mib": memory},
+        "copy_count": 1,
+    }
+    if draw(st.booleans()):
+        block["compute"]["max_memory_mib"] = draw(st.integers(memory, 8192))
+    if draw(st.booleans()):
+        # min_capacity 0 (scale to zero) makes the environment's shared endpoint scale to zero too.
+        low = draw(st.integers(0, 1))
+        block["autoscaling"] = {
+            "min_capacity": low,
+            "max_capacity": draw(st.integers(max(low, 1), 4)),
+            "target_invocations_per_copy": draw(st.integers(1, 100_000)),
+        }
+    if draw(st.booleans()):
+        block["deployment"] = {
+            "strategy": "rolling",
+            "rolling_batch_percent": draw(st.integers(5, 50)),
+            "wait_interval_seconds": draw(st.integers(0, 3600)),
+        }
+    return block
+
+
+@st.composite
+def shared_endpoints(draw: st.DrawFn, scales_to_zero: bool) -> dict[str, Any]:
+    high = draw(st.integers(1, 4))
+    return {
+        "instance_type": draw(st.sampled_from(SHARED_ENDPOINT_INSTANCE_TYPES)),
+        "initial_instance_count": draw(st.integers(1, high)),
+        "managed_instance_scaling": {
+            "min_instance_count": 0 if scales_to_zero else draw(st.integers(0, high)),
+            "max_instance_count": high,
+        },
+        "routing_strategy": draw(st.sampled_from(("LEAST_OUTSTANDING_REQUESTS", "RANDOM"))),
+    }
+
+
 # One entry per inference mode: the YAML key of its block and a strategy for valid blocks.
 MODE_BLOCKS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "realtime": realtime_blocks(),
     "serverless": serverless_blocks(),
     "async": async_blocks(),
     "batch": batch_blocks(),
+    "component": component_blocks(),
 }
 
 
@@ -246,6 +292,11 @@ def environment_configs(draw: st.DrawFn, network_shape: str | None = None) -> Co
         config["network"] = draw(networks(region, endpoints=shape == "vpc_with_endpoints"))
     model_names = draw(st.lists(names, min_size=1, max_size=2, unique=True))
     config["models"] = [draw(models(name)) for name in model_names]
+    components = [model["component"] for model in config["models"] if "component" in model]
+    if components:
+        # Models with a component block need the environment's shared endpoint.
+        to_zero = any(block.get("autoscaling", {}).get("min_capacity") == 0 for block in components)
+        config["shared_endpoint"] = draw(shared_endpoints(to_zero))
     return config
 
 

@@ -65,7 +65,8 @@ def test_one_environment_can_be_selected(tmp_path):
     outdir = tmp_path / "cdk.out"
     result = run_main(outdir, environments="dev")
     assert result.returncode == 0, result.stderr
-    assert sorted(path.parent.name for path in outdir.rglob("*.template.json")) == ["assembly-Dev"] * 3
+    # Dev's platform, shared endpoint, two model stacks and monitoring; no other environment.
+    assert sorted(path.parent.name for path in outdir.rglob("*.template.json")) == ["assembly-Dev"] * 5
 
 
 def _config_with_pipeline(tmp_path: Path, enabled: bool) -> Path:

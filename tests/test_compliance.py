@@ -9,9 +9,10 @@ from tests.nag import stale_acknowledgements
 def test_shipped_app_synthesizes_with_nag_packs_registered(synthesized):
     # app.synth() raises ValidationFailed on any unacknowledged finding, so the session
     # fixture existing proves there is none; the templates must also be there.
-    # Per environment: the platform stack, one stack per model and the monitoring stack.
+    # Per environment: the platform stack, one stack per model and the monitoring stack (and the
+    # shared endpoint's stack where the environment declares one).
     assert len(synthesized.template_files()) == sum(
-        2 + len(stage.model_stacks) for stage in synthesized.stages.values()
+        2 + len(stage.model_stacks) + (stage.shared_endpoint is not None) for stage in synthesized.stages.values()
     )
 
 

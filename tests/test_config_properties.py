@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from inference_config.loader import ConfigError, load_environment
 from inference_constructs.instance_types import has_local_storage
-from inference_core.modes import registered
+from inference_core.modes import COMPONENT, registered
+from inference_core.naming import shared_endpoint_name
 from tests.conftest import REPO_ROOT, new_app
 from tests.nag import stale_acknowledgements
 from tests.strategies import (
@@ -78,8 +79,13 @@ def _run_app(app_module, directory: Path, config: Config):
 
 
 def _endpoint_modes(model: dict) -> set[str]:
-    """The modes a drawn model block serves with an endpoint (every registered mode but batch)."""
-    return {mode.name for mode in registered() if mode.config_key in model and mode.is_endpoint}
+    """The modes a drawn model block serves with an endpoint of its own (every registered mode but
+    batch and inference components, which run on the environment's shared endpoint)."""
+    return {
+        mode.name
+        for mode in registered()
+        if mode.config_key in model and mode.is_endpoint and mode.name != COMPONENT.name
+    }
 
 
 @pytest.mark.usefixtures("model_artifact")
@@ -95,7 +101,8 @@ def test_valid_configs_synthesize_and_pass_the_four_nag_packs(app_module, networ
         assert not stale_acknowledgements(app)
         templates = [json.loads(path.read_text()) for path in outdir.rglob("*.template.json")]
 
-    assert len(templates) == 2 + len(config["models"])  # platform and monitoring stacks, one per model
+    # Platform and monitoring stacks, one per model, and the shared endpoint's when components need it.
+    assert len(templates) == 2 + len(config["models"]) + ("shared_endpoint" in config)
     resources = [resource for template in templates for resource in template["Resources"].values()]
 
     def of_type(resource_type: str) -> list[dict]:
@@ -103,7 +110,8 @@ def test_valid_configs_synthesize_and_pass_the_four_nag_packs(app_module, networ
 
     environment = config["environment"]
     served = {f"{environment}-{model['name']}-{mode}" for model in config["models"] for mode in _endpoint_modes(model)}
-    assert {endpoint["EndpointName"] for endpoint in of_type("AWS::SageMaker::Endpoint")} == served
+    shared = {shared_endpoint_name(environment)} if "shared_endpoint" in config else set()
+    assert {endpoint["EndpointName"] for endpoint in of_type("AWS::SageMaker::Endpoint")} == served | shared
     for endpoint_config in of_type("AWS::SageMaker::EndpointConfig"):
         variants = endpoint_config["ProductionVariants"] + endpoint_config.get("ShadowProductionVariants", [])
         local = any(has_local_storage(v["InstanceType"]) for v in variants if "InstanceType" in v)
@@ -115,7 +123,7 @@ def test_valid_configs_synthesize_and_pass_the_four_nag_packs(app_module, networ
         for group in of_type("AWS::Logs::LogGroup")
         if isinstance(group.get("LogGroupName"), str)
     }
-    for name in served:
+    for name in served | shared:
         group = log_groups[f"/aws/sagemaker/Endpoints/{name}"]
         assert "KmsKeyId" in group and group["RetentionInDays"] == config["log_retention_days"]
 

@@ -28,6 +28,15 @@ ours, as its exact wording is not published.
    stack whose exports are imported
    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html).
    moto never checks, and keeps a stack's exports as they were at creation.
+6. Inference components: moto has no ``AWS::SageMaker::InferenceComponent``. Here one is
+   created, updated in place and deleted through CloudFormation, and refused as SageMaker refuses
+   it: its endpoint must exist, with a variant of its ``VariantName`` that names no model (an
+   endpoint config for inference components has no ``ModelName``:
+   https://docs.aws.amazon.com/sagemaker/latest/dg/realtime-endpoints-deploy-models.html), its
+   model must exist, and each copy must fit one instance of the variant's type
+   (``ComputeResourceRequirements`` against the EC2 figures in
+   ``inference_constructs.instance_resources``). Its scalable target (``inference-component/<name>``)
+   registers only while the component exists.
 5. Lambda-backed custom resources: moto runs Lambda code only in Docker. A custom resource whose
    function has inline Python code (``Code.ZipFile``) runs its handler in this process, with the
    event CloudFormation sends (Create, Update with the old properties, Delete), the function's
@@ -720,6 +729,130 @@ def _custom_resources_in_process() -> None:
     CustomModel.delete = delete
 
 
+# 6. Inference components ----------------------------------------------------------------------
+
+# (account, region) -> component name -> its CloudFormation properties.
+_COMPONENTS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+
+def _component_problems(properties: dict[str, Any], account_id: str, region_name: str) -> list[str]:
+    from moto.sagemaker.models import sagemaker_backends
+
+    from inference_constructs.instance_resources import resources_of
+
+    backend = sagemaker_backends[account_id][region_name]
+    endpoint_name = properties["EndpointName"]
+    try:
+        endpoint = backend.describe_endpoint(endpoint_name)
+    except Exception:  # moto's ValidationError: no such endpoint
+        return [f"Could not find endpoint {endpoint_name!r}"]
+    config = backend.describe_endpoint_config(endpoint["EndpointConfigName"])
+    variants = {variant["VariantName"]: variant for variant in config["ProductionVariants"]}
+    variant = variants.get(properties.get("VariantName") or next(iter(variants)))
+    if variant is None:
+        return [f"endpoint {endpoint_name} has no variant {properties.get('VariantName')!r}"]
+    problems = []
+    if variant.get("ModelName"):
+        problems.append(
+            f"endpoint {endpoint_name}'s variant serves model {variant['ModelName']}: it cannot host components"
+        )
+    specification = properties.get("Specification", {})
+    if specification.get("ModelName") not in backend._models:
+        problems.append(f"Could not find model {specification.get('ModelName')!r}")
+    have = resources_of(variant["InstanceType"])
+    asked = specification.get("ComputeResourceRequirements", {})
+    if float(asked.get("NumberOfCpuCoresRequired", 0)) > have.vcpus:
+        problems.append(f"NumberOfCpuCoresRequired is more than the {have.vcpus} vCPUs of {variant['InstanceType']}")
+    if have.memory_mib is not None and int(asked.get("MinMemoryRequiredInMb", 0)) > have.memory_mib:
+        problems.append(f"MinMemoryRequiredInMb is more than the {have.memory_mib} MiB of {variant['InstanceType']}")
+    if have.accelerators is not None and float(asked.get("NumberOfAcceleratorDevicesRequired", 0)) > have.accelerators:
+        problems.append(f"NumberOfAcceleratorDevicesRequired is more than {variant['InstanceType']} has")
+    return problems
+
+
+def _inference_components() -> None:
+    from moto.core.common_models import CloudFormationModel
+    from moto.sagemaker.exceptions import ValidationError
+
+    class CfnInferenceComponent(CloudFormationModel):
+        """AWS::SageMaker::InferenceComponent; Ref is its ARN."""
+
+        def __init__(self, properties: dict[str, Any], name: str, account_id: str, region_name: str) -> None:
+            self.properties, self.name = properties, name
+            self.arn = f"arn:aws:sagemaker:{region_name}:{account_id}:inference-component/{name}"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::InferenceComponent"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("InferenceComponentArn", "InferenceComponentName")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn if attribute_name == "InferenceComponentArn" else self.name
+
+        @staticmethod
+        def put(properties: dict[str, Any], name: str, account_id: str, region_name: str) -> CfnInferenceComponent:
+            problems = _component_problems(properties, account_id, region_name)
+            if problems:
+                raise ValidationError(message=f"inference component {name}: {'; '.join(problems)}")
+            _COMPONENTS.setdefault((account_id, region_name), {})[name] = properties
+            return CfnInferenceComponent(properties, name, account_id, region_name)
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[misc]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> CfnInferenceComponent:
+            properties = cloudformation_json["Properties"]
+            name = properties.get("InferenceComponentName") or resource_name
+            if name in _COMPONENTS.get((account_id, region_name), {}):
+                raise ValidationError(message=f"Cannot create already existing inference component {name!r}")
+            return cls.put(properties, name, account_id, region_name)
+
+        @classmethod
+        def update_from_cloudformation_json(  # type: ignore[misc]
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> CfnInferenceComponent:
+            # Every property updates in place (the resource schema has no create-only property).
+            properties = cloudformation_json["Properties"]
+            name = properties.get("InferenceComponentName") or original_resource.name
+            if name != original_resource.name:
+                _COMPONENTS.get((account_id, region_name), {}).pop(original_resource.name, None)
+            return cls.put(properties, name, account_id, region_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            _COMPONENTS.get((account_id, region_name), {}).pop(self.name, None)
+
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+
+    original_register = ApplicationAutoscalingBackend.register_scalable_target
+
+    def register(self: Any, namespace: str, r_id: str, dimension: str, *args: Any, **kwargs: Any) -> Any:
+        if r_id.startswith("inference-component/") and r_id.removeprefix("inference-component/") not in _COMPONENTS.get(
+            (self.account_id, self.region_name), {}
+        ):
+            raise _object_not_found(f"inference component {r_id.removeprefix('inference-component/')} does not exist")
+        return original_register(self, namespace, r_id, dimension, *args, **kwargs)
+
+    ApplicationAutoscalingBackend.register_scalable_target = register
+    from moto.cloudformation import parsing
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    assert "AWS::SageMaker::InferenceComponent" in parsing.get_model_map()
+
+
 # 6. Large-model rules of CreateModel and CreateEndpointConfig --------------------------------
 
 
@@ -777,4 +910,5 @@ def apply() -> None:
     _production_variant_rules()
     _exports_in_use()
     _custom_resources_in_process()
+    _inference_components()
     _sagemaker_large_model_rules()

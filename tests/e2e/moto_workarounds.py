@@ -254,6 +254,33 @@ def _s3_bucket_notifications_without_lambda() -> None:
     CustomModel.create_from_cloudformation_json = classmethod(create)
 
 
+def _inference_component_endpoints_and_scaling() -> None:
+    # moto (1) requires a ModelName in every production variant, where an endpoint config for
+    # inference components names none (its models are the components: CreateEndpointConfig in
+    # botocore's sagemaker model has ModelName optional in ProductionVariant); and (2) knows no
+    # sagemaker:inference-component:DesiredCopyCount dimension, which Application Auto Scaling
+    # accepts (the ScalableDimension enum of botocore's application-autoscaling model).
+    from moto.applicationautoscaling import models as scaling
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    original_validate = SageMakerModelBackend.validate_production_variants
+
+    def validate(self: Any, production_variants: list[dict[str, Any]]) -> None:
+        original_validate(self, [variant for variant in production_variants if "ModelName" in variant])
+
+    SageMakerModelBackend.validate_production_variants = validate
+    original_valid = scaling._target_params_are_valid
+
+    def valid(namespace: str, r_id: str, dimension: str) -> bool:
+        if (namespace, dimension) == ("sagemaker", "sagemaker:inference-component:DesiredCopyCount") and re.fullmatch(
+            r"inference-component/[a-zA-Z0-9](-*[a-zA-Z0-9])*", r_id or ""
+        ):
+            return True
+        return original_valid(namespace, r_id, dimension)
+
+    scaling._target_params_are_valid = valid
+
+
 def _sagemaker_instance_types_from_botocore() -> None:
     # moto 5.2.5 checks endpoint variants against an old hard-coded list of instance types
     # without ml.g5, ml.g6, ml.p4d, ml.inf2 ... which SageMaker offers; check them against the
@@ -274,6 +301,7 @@ def _sagemaker_instance_types_from_botocore() -> None:
 
 
 def apply() -> None:
+    _inference_component_endpoints_and_scaling()
     _s3_bucket_notifications_without_lambda()
     _run_state_machines_created_by_cloudformation()
     _sagemaker_sync_integrations()

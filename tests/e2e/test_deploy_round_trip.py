@@ -40,6 +40,8 @@ from inference_core.naming import (
     model_stack_name,
     monitoring_stack_name,
     platform_stack_name,
+    shared_endpoint_name,
+    shared_endpoint_stack_name,
     stage_name,
 )
 from inference_core.s3 import split_s3_uri
@@ -50,7 +52,7 @@ from tests.e2e.conftest import ACCOUNT, ENVIRONMENT, REGION, CdkCli, Deadline, E
 
 pytestmark = pytest.mark.e2e
 
-MODES = ("realtime", "serverless", "async", "batch")
+MODES = ("realtime", "serverless", "async", "batch", "component")
 ENDPOINT_MODES = ("realtime", "serverless", "async")
 # The stack outputs each mode publishes for clients (see the helper guide's conventions).
 MODE_OUTPUTS = {
@@ -65,6 +67,7 @@ MODE_OUTPUTS = {
         "AsyncErrorTopicArn",
     ),
     "batch": ("BatchStateMachineArn", "BatchInputPath", "BatchOutputPath"),
+    "component": ("InferenceComponentName", "InferenceComponentEndpointName"),
 }
 ENDPOINT_OUTPUT = {
     "realtime": "RealtimeEndpointName",
@@ -169,8 +172,10 @@ class Deployment:
 
     @property
     def stacks(self) -> list[str]:
+        shared = [shared_endpoint_stack_name(self.config.environment)] if self.config.shared_endpoint else []
         return [
             self.platform_stack,
+            *shared,
             *(self.model_stack(model) for model in self.config.models),
             monitoring_stack_name(self.config.environment),
         ]
@@ -393,6 +398,13 @@ def _models_behind_endpoints(deployment: Deployment, model: ModelConfig) -> dict
             endpoint = sagemaker.describe_endpoint(EndpointName=outputs[ENDPOINT_OUTPUT[mode]])
             config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
             served[mode] = {variant["ModelName"] for variant in config["ProductionVariants"]}
+    # An inference component names its model in the template (moto has no DescribeInferenceComponent).
+    stack = deployment.model_stack(model)
+    models = physical_ids(deployment.emulator, stack, "AWS::SageMaker::Model")
+    for resource in template_of(deployment.emulator, stack)["Resources"].values():
+        if resource["Type"] == "AWS::SageMaker::InferenceComponent":
+            logical = resource["Properties"]["Specification"]["ModelName"]["Fn::GetAtt"][0]
+            served.setdefault("component", set()).add(models[logical].split("/")[-1])
     return served
 
 
@@ -540,6 +552,44 @@ def _check_async(deployment: Deployment, model: ModelConfig, endpoint: dict, con
 CHECK_MODE = {"realtime": _check_realtime, "serverless": _check_serverless, "async": _check_async}
 
 
+def test_inference_components_run_on_the_shared_endpoint_and_scale_per_copy(deployment: Deployment):
+    """The shared endpoint is in service with a config that names no model, each component was
+    created through CloudFormation on it (the emulator checks endpoint, variant, model and size:
+    tests/e2e/emulator_rules.py, rule 6), and its copies are registered with their policies."""
+    emulator = deployment.emulator
+    models = deployment.serving("component")
+    shared = deployment.config.shared_endpoint
+    assert shared is not None
+    sagemaker = emulator.client("sagemaker")
+    endpoint = sagemaker.describe_endpoint(EndpointName=shared_endpoint_name(ENVIRONMENT))
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    (variant,) = config["ProductionVariants"]
+    assert "ModelName" not in variant and variant["InstanceType"] == shared.instance_type
+    scaling = emulator.client("application-autoscaling")
+    for model in models:
+        outputs = deployment.mode_outputs(model, "component")
+        assert outputs["InferenceComponentEndpointName"] == endpoint["EndpointName"]
+        name = outputs["InferenceComponentName"]
+        (physical,) = physical_ids(
+            emulator, deployment.model_stack(model), "AWS::SageMaker::InferenceComponent"
+        ).values()
+        assert physical.endswith(f"inference-component/{name}")
+        assert model.component is not None and model.component.autoscaling is not None
+        resource_id = f"inference-component/{name}"
+        (target,) = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource_id])[
+            "ScalableTargets"
+        ]
+        assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
+        bounds = model.component.autoscaling
+        assert (target["MinCapacity"], target["MaxCapacity"]) == (bounds.min_capacity, bounds.max_capacity)
+        policies = scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id)
+        kinds = sorted(policy["PolicyType"] for policy in policies["ScalingPolicies"])
+        assert kinds == (
+            ["StepScaling", "TargetTrackingScaling"] if bounds.min_capacity == 0 else ["TargetTrackingScaling"]
+        )
+
+
 def test_every_configured_mode_is_known_to_this_test(dev_config: EnvironmentConfig):
     unknown = {mode for model in dev_config.models for mode in model.modes} - set(MODES)
     assert not unknown, f"config serves modes {sorted(unknown)} that this round trip does not verify yet"
@@ -656,7 +706,7 @@ def test_smoke_command_passes_against_the_deployment(deployment: Deployment, dea
     answers = [
         {"Body": body, "ContentType": content_type, "InvokedProductionVariant": "AllTraffic"}
         for model in deployment.config.models
-        for mode in ("realtime", "serverless")
+        for mode in ("realtime", "serverless", "component")
         if mode in model.modes
     ]
     deployment.emulator.moto_api("static/sagemaker/endpoint-results", {"results": answers})
@@ -883,7 +933,8 @@ def test_changing_the_instance_type_of_autoscaled_endpoints_takes_one_deploy(
         assert [variant["InstanceType"] for variant in config["ProductionVariants"]] == [instance_type]
         assert registered_scaling(emulator, name) == before[name], f"{name} lost or changed its scaling"
     for model in deployment.config.models:
-        assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
+        if any(endpoint_name(ENVIRONMENT, model.name, mode) in changed for mode in AUTOSCALED_MODES):
+            assert status_of(emulator, deployment.model_stack(model)) == "UPDATE_COMPLETE"
 
 
 # 8b. Weighted variants: an A/B pair deploys, each variant scaled on its own; weights follow the config
@@ -1016,16 +1067,22 @@ def test_removing_a_mode_from_the_last_model_deploys_cleanly(deployment: Deploym
     """CloudFormation refuses to delete an export another stack still imports (the emulator
     enforces it): the platform keeps exporting what the old model stack imports."""
     emulator = deployment.emulator
-    last = deployment.config.models[-1]
-    removed = next(
-        (mode for mode in ("async", "batch", "realtime") if mode in last.modes and len(last.modes) > 1), None
+    # The last model that has a mode to remove (a model serving only an inference component has none).
+    index, last, removed = next(
+        (
+            (index, model, mode)
+            for index, model in reversed(list(enumerate(deployment.config.models)))
+            for mode in ("async", "batch", "realtime")
+            if mode in model.modes and len(model.modes) > 1
+        ),
+        (None, None, None),
     )
-    if removed is None:
-        pytest.skip(f"the last model of config/{ENVIRONMENT}.yaml has no mode that can be removed")
+    if last is None or removed is None:
+        pytest.skip(f"no model of config/{ENVIRONMENT}.yaml has a mode that can be removed")
     exports = platform_exports(emulator, deployment.platform_stack)
     endpoint = endpoint_name(ENVIRONMENT, last.name, removed)
 
-    _deploy(cdk, _config_copy(tmp_path, lambda document: document["models"][-1].pop(removed)))
+    _deploy(cdk, _config_copy(tmp_path, lambda document: document["models"][index].pop(removed)))
 
     stack = deployment.model_stack(last)
     assert status_of(emulator, stack) == "UPDATE_COMPLETE"
@@ -1094,7 +1151,7 @@ def test_destroy_removes_the_stacks_and_keeps_retained_data(deployment: Deployme
     for stack in deployment.stacks:
         with pytest.raises(ClientError, match="does not exist"):
             cloudformation.describe_stacks(StackName=stack)
-    for name in endpoints:
+    for name in endpoints + ([shared_endpoint_name(ENVIRONMENT)] if deployment.config.shared_endpoint else []):
         with pytest.raises(ClientError):
             sagemaker.describe_endpoint(EndpointName=name)
     for arn in state_machines:

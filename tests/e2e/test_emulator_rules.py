@@ -173,6 +173,110 @@ def test_an_export_another_stack_imports_cannot_be_removed_changed_or_deleted(cl
     cloudformation.delete_stack(StackName="rules-exporter")
 
 
+SHARED = "rules-shared"
+
+
+def _shared_endpoint_and_component(memory_mib: int, shared: str = SHARED, endpoint: str | None = None) -> str:
+    """A shared endpoint ``shared`` (a config naming no model) and one inference component on
+    ``endpoint`` (the shared one unless given), with its scalable copies."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/rules-sagemaker"
+    return json.dumps(
+        {
+            "Resources": {
+                "Model": {
+                    "Type": "AWS::SageMaker::Model",
+                    "Properties": {
+                        "ExecutionRoleArn": role,
+                        "PrimaryContainer": {"Image": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/rules:1"},
+                    },
+                },
+                "Config": {
+                    "Type": "AWS::SageMaker::EndpointConfig",
+                    "Properties": {
+                        "ExecutionRoleArn": role,
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "InstanceType": "ml.m5.large",
+                                "InitialInstanceCount": 1,
+                                "ManagedInstanceScaling": {
+                                    "Status": "ENABLED",
+                                    "MinInstanceCount": 0,
+                                    "MaxInstanceCount": 1,
+                                },
+                            }
+                        ],
+                    },
+                },
+                "Endpoint": {
+                    "Type": "AWS::SageMaker::Endpoint",
+                    "Properties": {
+                        "EndpointName": shared,
+                        "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+                    },
+                },
+                "Component": {
+                    "Type": "AWS::SageMaker::InferenceComponent",
+                    "DependsOn": ["Endpoint"],
+                    "Properties": {
+                        "InferenceComponentName": "rules-component",
+                        "EndpointName": endpoint or shared,
+                        "VariantName": "AllTraffic",
+                        "Specification": {
+                            "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                            "ComputeResourceRequirements": {"MinMemoryRequiredInMb": memory_mib},
+                        },
+                        "RuntimeConfig": {"CopyCount": 1},
+                    },
+                },
+                "Copies": {
+                    "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+                    "DependsOn": ["Component"],
+                    "Properties": {
+                        "ServiceNamespace": "sagemaker",
+                        "ResourceId": "inference-component/rules-component",
+                        "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
+                        "MinCapacity": 0,
+                        "MaxCapacity": 2,
+                        "RoleARN": role,
+                    },
+                },
+            }
+        }
+    )
+
+
+def test_an_inference_component_must_fit_an_instance_of_an_existing_endpoint(emulator: Emulator, cloudformation):
+    with pytest.raises(ClientError, match=r"MinMemoryRequiredInMb is more than the 8192 MiB of ml\.m5\.large"):
+        cloudformation.create_stack(
+            StackName="rules-component-big", TemplateBody=_shared_endpoint_and_component(9000, "rules-shared-big")
+        )
+    with pytest.raises(ClientError, match="Could not find endpoint 'rules-nowhere'"):
+        cloudformation.create_stack(
+            StackName="rules-component-lost",
+            TemplateBody=_shared_endpoint_and_component(1024, "rules-shared-lost", endpoint="rules-nowhere"),
+        )
+
+
+def test_an_inference_component_deploys_and_its_copies_register(emulator: Emulator, cloudformation):
+    cloudformation.create_stack(StackName="rules-component", TemplateBody=_shared_endpoint_and_component(1024))
+    (summary,) = [
+        resource
+        for resource in cloudformation.list_stack_resources(StackName="rules-component")["StackResourceSummaries"]
+        if resource["ResourceType"] == "AWS::SageMaker::InferenceComponent"
+    ]
+    assert summary["PhysicalResourceId"].endswith(":inference-component/rules-component")
+    scaling = emulator.client("application-autoscaling")
+    (target,) = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=["inference-component/rules-component"]
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 2)
+    cloudformation.delete_stack(StackName="rules-component")
+    assert not scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=["inference-component/rules-component"]
+    )["ScalableTargets"]
+
+
 AB_ENDPOINT = "rules-ab"
 
 

@@ -8,6 +8,7 @@ from inference_core import outputs
 from inference_core.modes import (
     ASYNC,
     BATCH,
+    COMPONENT,
     ENDPOINT_CONFIG,
     REALTIME,
     SERVERLESS,
@@ -30,6 +31,11 @@ def test_each_endpoint_configuration_is_recognised_as_its_mode():
     assert recognise(ENDPOINT_CONFIG, _config(ProductionVariants=[serverless])) is SERVERLESS
     async_config = _config(ProductionVariants=[instance], AsyncInferenceConfig={"OutputConfig": {}})
     assert recognise(ENDPOINT_CONFIG, async_config) is ASYNC
+    # A shared endpoint: a config-level execution role and variants that name no model.
+    shared = _config(ProductionVariants=[instance], ExecutionRoleArn="arn:aws:iam::111111111111:role/shared")
+    assert recognise(ENDPOINT_CONFIG, shared) is COMPONENT
+    served = _config(ProductionVariants=[{**instance, "ModelName": "m"}], ExecutionRoleArn="arn:aws:iam::1:role/r")
+    assert recognise(ENDPOINT_CONFIG, served) is REALTIME
 
 
 def test_real_time_takes_only_what_the_other_modes_leave():
@@ -55,7 +61,7 @@ def test_modes_describe_their_outputs_and_invocation():
     assert ASYNC.marker_output == outputs.ASYNC_ENDPOINT_NAME
     assert set(ASYNC.client_outputs) < set(ASYNC.outputs)
     assert {mode.invocation for mode in registered()} == set(Invocation)
-    assert [mode.name for mode in registered() if mode.is_endpoint] == ["realtime", "serverless", "async"]
+    assert [mode.name for mode in registered() if mode.is_endpoint] == ["realtime", "serverless", "async", "component"]
     every_output = [key for mode in registered() for key in mode.outputs]
     assert len(every_output) == len(set(every_output)), "two modes publish the same output key"
 

@@ -145,7 +145,7 @@ def test_every_deployed_mode_passes(aws, capsys):
     ]
     assert "dev-iris-realtime answered 3 labels for 3 rows (setosa, virginica, versicolor)" in lines[1]
     assert "dev-iris-serverless answered 3 labels" in lines[2]
-    assert lines[-1] == "4 checks: 4 passed, 0 failed, 0 skipped"
+    assert lines[-1] == "5 checks: 4 passed, 0 failed, 1 skipped"
 
 
 def test_async_and_batch_inputs_go_under_the_stacks_prefixes(aws):
@@ -153,7 +153,9 @@ def test_async_and_batch_inputs_go_under_the_stacks_prefixes(aws):
     queue_endpoint_answers((LABELS, "text/csv"))
     queue_async_answer(LABELS)
     tests = SmokeTests(DeployedEnvironment.connect("dev"), poll_interval=0.05, timeout=10, run_id="run-1")
-    assert all(result.outcome is Outcome.PASSED for result in tests.run(["iris"]))
+    outcomes = {result.mode: result.outcome for result in tests.run(["iris"])}
+    assert outcomes.pop("component") is Outcome.SKIPPED  # not deployed here
+    assert set(outcomes.values()) == {Outcome.PASSED}
 
     s3 = boto3.client("s3")
     sample = ("\n".join(SAMPLE_ROWS) + "\n").encode()
@@ -201,7 +203,7 @@ def test_a_wrongly_shaped_answer_fails_with_a_clear_report(aws, capsys, body, co
     lines = report_lines(capsys)
     assert lines[1].startswith("FAIL  iris  realtime    dev-iris-realtime")
     assert message in lines[1]
-    assert lines[-1] == "4 checks: 0 passed, 1 failed, 3 skipped"
+    assert lines[-1] == "5 checks: 0 passed, 1 failed, 4 skipped"
 
 
 def test_one_failing_mode_does_not_stop_the_others(aws, capsys):
@@ -215,7 +217,7 @@ def test_one_failing_mode_does_not_stop_the_others(aws, capsys):
     assert "dev-iris-async failed the request: s3://" in lines[3]
     assert "model crashed: ValueError" in lines[3]
     assert "ended FAILED (TransformJobFailed: ClientError: bad input row)" in lines[4]
-    assert lines[-1] == "4 checks: 2 passed, 2 failed, 0 skipped"
+    assert lines[-1] == "5 checks: 2 passed, 2 failed, 1 skipped"
 
 
 def test_a_batch_run_that_writes_no_output_fails(aws, capsys):
@@ -260,14 +262,14 @@ def test_modes_without_outputs_are_skipped(aws, capsys):
     assert lines[2] == "SKIP  iris  serverless  no ServerlessEndpointName output: serverless is not deployed"
     assert lines[3] == "SKIP  iris  async       no AsyncEndpointName output: async is not deployed"
     assert lines[4] == "SKIP  iris  batch       no BatchStateMachineArn output: batch is not deployed"
-    assert lines[-1] == "4 checks: 1 passed, 0 failed, 3 skipped"
+    assert lines[-1] == "5 checks: 1 passed, 0 failed, 4 skipped"
 
 
 def test_a_run_that_checks_nothing_fails(aws, capsys):
     deploy_model("iris", {"SomethingElse": "x"})
     assert smoke() == 1
     out = capsys.readouterr().out
-    assert "4 checks: 0 passed, 0 failed, 4 skipped" in out
+    assert "5 checks: 0 passed, 0 failed, 5 skipped" in out
     assert "nothing was checked" in out
 
 
@@ -277,11 +279,11 @@ def test_every_model_is_checked_unless_one_is_named(aws, capsys):
     queue_endpoint_answers((LABELS, "text/csv"))
     assert smoke() == 0
     lines = report_lines(capsys)
-    assert lines[-1] == "8 checks: 2 passed, 0 failed, 6 skipped"
+    assert lines[-1] == "10 checks: 2 passed, 0 failed, 8 skipped"
     assert any(line.startswith("PASS  fraud  serverless") for line in lines)
 
     assert smoke("--model", "iris") == 0
-    assert report_lines(capsys)[-1] == "4 checks: 1 passed, 0 failed, 3 skipped"
+    assert report_lines(capsys)[-1] == "5 checks: 1 passed, 0 failed, 4 skipped"
 
 
 def test_an_environment_without_model_stacks_is_a_clear_error(aws, capsys):
@@ -334,6 +336,36 @@ def test_report_passes_only_without_failures_and_with_something_checked():
     assert "SKIP  iris  async       absent" in text and "absent (" not in text
     assert report("dev", "r1", [passed, failed])[1] is False
     assert report("dev", "r1", [skipped])[1] is False
+
+
+def test_a_component_is_invoked_on_its_shared_endpoint_by_name(aws, capsys):
+    deploy_model(
+        "iris",
+        {"InferenceComponentName": "dev-iris-component", "InferenceComponentEndpointName": "dev-inference-components"},
+    )
+    queue_endpoint_answers((LABELS, "text/csv"))
+    sent: list[dict] = []
+
+    def record(params, **_kwargs):  # botocore's before-call hook: the request as the client sends it
+        sent.append(params)
+
+    tests = SmokeTests(DeployedEnvironment.connect("dev"), poll_interval=0.05, timeout=10, run_id="run-1")
+    tests.runtime.meta.events.register("provide-client-params.sagemaker-runtime.InvokeEndpoint", record)
+    (component,) = [result for result in tests.run(["iris"]) if result.mode == "component"]
+    assert component.outcome is Outcome.PASSED, component
+    assert "dev-inference-components (dev-iris-component) answered 3 labels" in component.detail
+    ((request,),) = [sent]
+    assert (request["EndpointName"], request["InferenceComponentName"]) == (
+        "dev-inference-components",
+        "dev-iris-component",
+    )
+
+
+def test_a_component_without_its_endpoint_output_fails(aws, capsys):
+    deploy_model("iris", {"InferenceComponentName": "dev-iris-component"})
+    assert smoke() == 1
+    (line,) = [line for line in report_lines(capsys) if " component " in line]
+    assert line.startswith("FAIL") and "lacks InferenceComponentEndpointName" in line
 
 
 def test_a_multi_model_endpoint_is_asked_for_its_target_model(aws):

@@ -66,6 +66,8 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
     summary = read(bundle, f"environments/{environment}.md")
     for model in shipped_configs[environment].models:
         realtime = model.realtime
+        if realtime is None:
+            continue  # dev's second model is an inference component only
         endpoint = section(summary, f"### Real-time endpoint `{environment}-{model.name}-realtime`")
         assert "| Deployment policy |" in endpoint
         if realtime.container_startup_health_check_timeout_seconds is not None:
@@ -102,6 +104,7 @@ def test_summary_lists_instance_types_counts_and_scaling_bounds(bundle, shipped_
         "serverless": "serverless endpoint",
         "async": "asynchronous endpoint",
         "batch": "batch transform",
+        "component": "inference components (shared endpoint)",
     }
     for model in shipped_configs[environment].models:
         for mode in model.modes:
@@ -169,17 +172,26 @@ def test_cost_floor_is_minimum_capacity_times_the_dated_price(bundle, assembly_d
     assembly = Assembly.load(assembly_dir)
     cost = read(bundle, "cost.md")
     for environment, config in shipped_configs.items():
-        expected = sum(
-            # A real-time variant bills its autoscaling minimum, or its fixed count; weighted variants too.
-            (variant.autoscaling.min_capacity if variant.autoscaling else variant.initial_instance_count)
-            * table[variant.instance_type]
-            * 730
-            for model in config.models
-            for variant in (model.realtime, *model.realtime.variants)
-        ) + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
-            model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
-            for model in config.models
-            if model.async_ is not None
+        expected = (
+            sum(
+                # A real-time variant bills its autoscaling minimum, or its fixed count; weighted variants too.
+                (variant.autoscaling.min_capacity if variant.autoscaling else variant.initial_instance_count)
+                * table[variant.instance_type]
+                * 730
+                for model in config.models
+                if model.realtime is not None
+                for variant in (model.realtime, *model.realtime.variants)
+            )
+            + sum(  # a shared endpoint bills its managed instance scaling minimum (0 when it scales to zero)
+                shared.managed_instance_scaling.min_instance_count * table[shared.instance_type] * 730
+                for shared in [config.shared_endpoint]
+                if shared is not None
+            )
+            + sum(  # async endpoints bill their minimum, which is 0 when they scale to zero
+                model.async_.autoscaling.min_capacity * table[model.async_.instance_type] * 730
+                for model in config.models
+                if model.async_ is not None
+            )
         )
         floor = cost_floor(assembly, environment, prices)
         # Provisioned serverless concurrency has a cost the price table does not hold: shown as unpriced.
@@ -219,7 +231,7 @@ def test_diff_shows_what_prod_has_that_dev_does_not(bundle):
     assert "ScheduledActions[night-scale-down].Schedule" in removed
     assert "ScheduledActions[morning-scale-up].Schedule" in removed
     # Names that differ only by the environment or a generated hash are not differences.
-    assert "EndpointName" not in diff and "PolicyName" not in diff
+    assert "| EndpointName |" not in diff and "PolicyName" not in diff
     assert "## `staging` compared with `dev`" in diff and "## `prod` compared with `staging`" in diff
 
 
@@ -262,6 +274,22 @@ def test_aws_rules_page_names_each_violation(tmp_path):
     page = aws_rules_report(tmp_path)
     assert "**1 violation(s)** of" in page
     assert "| datapoints-within-evaluation-periods | Dev.template.json | Alarm |" in page
+
+
+def test_the_shared_endpoint_and_its_components_are_reviewed_with_a_floor_of_zero(bundle):
+    dev = read(bundle, "environments/dev.md")
+    shared = section(dev, "### Inference components (shared endpoint) `dev-inference-components`")
+    assert "| Managed instance scaling | 0 to 2 instances, following the inference components' copies |" in shared
+    for model in ("iris", "iris-v2"):
+        component = section(dev, f"### Inference component `dev-{model}-component`")
+        assert "| Shared endpoint | dev-inference-components |" in component
+        assert "| Autoscaling (copies) | 0 to 2 copies |" in component
+        assert "step scaling when NoCapacityInvocationFailures &gt;= 1: add 1" in component
+    cost = read(bundle, "cost.md")
+    assert (
+        "| inference component | dev-inference-components | 0 x ml.m5.large | 0.115/instance-hour | 0.00 USD | "
+        "scales to zero when idle |" in cost
+    )
 
 
 def test_a_multi_model_endpoint_is_recognised_in_summary_and_diagram(bundle, shipped_configs):

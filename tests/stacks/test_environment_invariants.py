@@ -52,14 +52,20 @@ def test_every_environment_serves_async_that_scales_to_zero_and_wakes_on_backlog
         output = configs[0]["OutputConfig"]
         assert {"S3OutputPath", "S3FailurePath", "KmsKeyId"} <= output.keys()
         assert {"SuccessTopic", "ErrorTopic"} <= output["NotificationConfig"].keys()
-        (target,) = [
-            target
+        ((target_id, target),) = [
+            (logical_id, target)
             for logical_id, target in resources_of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").items()
             if target["Properties"]["ResourceId"] == f"endpoint/{name}-iris-async/variant/AllTraffic"
         ]
         assert target["Properties"]["MinCapacity"] == 0, name
         policies = resources_of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
-        step_policies = [key for key, policy in policies.items() if policy["Properties"]["PolicyType"] == "StepScaling"]
+        # The async endpoint's own step policy (an inference component of the model has one too).
+        step_policies = [
+            key
+            for key, policy in policies.items()
+            if policy["Properties"]["PolicyType"] == "StepScaling"
+            and policy["Properties"]["ScalingTargetId"] == {"Ref": target_id}
+        ]
         alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
         (wake,) = [
             alarm for alarm in alarms.values() if alarm["Properties"].get("MetricName") == "HasBacklogWithoutCapacity"
@@ -132,8 +138,14 @@ def _served_models(template: dict) -> dict[str, set[str]]:
     served: dict[str, set[str]] = {}
     for config in resources_of_type(template, "AWS::SageMaker::EndpointConfig").values():
         for variant in config["Properties"]["ProductionVariants"]:
+            if "ModelName" not in variant:
+                continue  # a shared endpoint's variant: its models are inference components
             model = variant["ModelName"]["Fn::GetAtt"][0]
             served.setdefault(model, set()).add("serverless" if "ServerlessConfig" in variant else "instances")
+    for component in resources_of_type(template, "AWS::SageMaker::InferenceComponent").values():
+        served.setdefault(component["Properties"]["Specification"]["ModelName"]["Fn::GetAtt"][0], set()).add(
+            "instances"
+        )
     return served
 
 

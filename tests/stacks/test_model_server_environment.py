@@ -28,6 +28,9 @@ def _mode_of_each_model(template: dict) -> dict[str, list[str]]:
                 modes[model].append("serverless")
             else:
                 modes[model].append("realtime")
+    # An inference component serves its model on the shared endpoint, with real-time's limits.
+    for component in resources_of_type(template, "AWS::SageMaker::InferenceComponent").values():
+        modes[component["Properties"]["Specification"]["ModelName"]["Fn::GetAtt"][0]].append("component")
     for machine in resources_of_type(template, "AWS::StepFunctions::StateMachine").values():
         definition = json.dumps(machine["Properties"]["DefinitionString"])
         for model in modes:
@@ -62,7 +65,7 @@ def test_every_model_serves_one_mode_with_that_modes_timeout_and_workers(synthes
                     MODEL_SERVER_TIMEOUT: str(settings.model_client.invocations_timeout_seconds),
                     MODEL_SERVER_WORKERS: str(settings.max_concurrent_transforms or 1),
                 }
-            else:  # real-time (and its shadow), serverless: SageMaker's 60 s, one worker per vCPU
+            else:  # real-time (and its shadow), serverless, component: SageMaker's 60 s, a worker per vCPU
                 expected = {MODEL_SERVER_TIMEOUT: str(REALTIME_INVOCATION_SECONDS), MODEL_SERVER_WORKERS: None}
             assert server == expected, (environment, logical_id, modes)
             # The framework images' start-up `pip install` of code/ must build offline (network isolation).
