@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from review_bundle.assembly import Assembly
-from review_bundle.modes import ASYNC, BATCH, COMPONENT, REALTIME, SERVERLESS, Variant, deployments
+from review_bundle.modes import ASYNC, BATCH, COMPONENT, REALTIME, SERVERLESS, ModelDeployment, Variant, deployments
 from review_bundle.template import table
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.yaml")
@@ -111,13 +111,19 @@ def cost_floor(assembly: Assembly, environment: str, prices: PriceTable) -> Cost
     priced_region, table_prices, exact = prices.region_prices(region)
     floor = CostFloor(environment, region, priced_region, exact)
     instance_prices = table_prices.real_time_inference_per_instance_hour
-    for deployment in deployments(assembly, environment):
+    environment_deployments = deployments(assembly, environment)
+    for deployment in environment_deployments:
         for endpoint in deployment.endpoints:
             for variant in endpoint.variants:
                 item = endpoint.name if len(endpoint.variants) == 1 else f"{endpoint.name} / {variant.name}"
                 if variant.instance_type is not None:
                     count = variant.min_instances
                     price = instance_prices.get(variant.instance_type)
+                    kept_by = _components_keeping_a_copy(environment_deployments, endpoint.name)
+                    if count == 0 and endpoint.mode == COMPONENT and kept_by:
+                        # Managed instance scaling reaches zero only when every component has no
+                        # copy: one that keeps a copy keeps (at least) an instance up.
+                        count = 1
                     if count == 0:
                         note = (
                             "scales to zero when idle"
@@ -132,6 +138,8 @@ def cost_floor(assembly: Assembly, environment: str, prices: PriceTable) -> Cost
                     else:
                         note = f"{count} x {price:g} x {prices.hours_per_month:g} h"
                         monthly = count * price * prices.hours_per_month
+                        if endpoint.mode == COMPONENT and kept_by and variant.min_instances == 0:
+                            note += f"; the endpoint's minimum is 0, but {', '.join(kept_by)} keep at least one copy"
                     floor.lines.append(
                         Line(
                             model=deployment.name,
@@ -159,6 +167,16 @@ def cost_floor(assembly: Assembly, environment: str, prices: PriceTable) -> Cost
                 )
             )
     return floor
+
+
+def _components_keeping_a_copy(environment_deployments: list[ModelDeployment], endpoint_name: str) -> list[str]:
+    """The components on ``endpoint_name`` whose fewest copies is not 0 (or not a literal)."""
+    return sorted(
+        component.name
+        for deployment in environment_deployments
+        for component in deployment.components
+        if component.endpoint_name == endpoint_name and component.min_copies != 0
+    )
 
 
 def _serverless_line(model: str, item: str, variant: Variant, table_prices: RegionPrices, prices: PriceTable) -> Line:

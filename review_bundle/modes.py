@@ -230,6 +230,10 @@ class Component:
     name: str
     settings: list[tuple[str, str]]
     resources: list[str]
+    #: The shared endpoint it runs on, as the template names it.
+    endpoint_name: str = ""
+    #: The fewest copies it keeps: its autoscaling minimum, else its copy count (None: not a literal).
+    min_copies: int | None = None
 
 
 @dataclass
@@ -729,8 +733,11 @@ def _component(stack: Stack, render: Renderer, logical_id: str) -> Component:
         for target_id, target in stack.resources_of_type(SCALABLE_TARGET).items()
         if render.text(target.get("Properties", {}).get("ResourceId", "")) == f"inference-component/{name}"
     }
+    copy_count = properties.get("RuntimeConfig", {}).get("CopyCount")
+    min_copies = as_int(copy_count)
     for target_id, target in targets.items():
         scaling = _scaling(stack, render, target_id, target)
+        min_copies = scaling.min_capacity
         rows.append((f"Autoscaling ({scaling.unit})", scaling.bounds))
         rows += [("Scaling policy", policy) for policy in scaling.policies]
         linked |= {target_id, *scaling.policy_ids, *_alarms_of(stack, scaling.policy_ids)}
@@ -754,6 +761,8 @@ def _component(stack: Stack, render: Renderer, logical_id: str) -> Component:
         name=name,
         settings=rows,
         resources=sorted(_unit_resources(stack, logical_id) | linked, key=stack.path_of),
+        endpoint_name=render.text(properties.get("EndpointName", "")),
+        min_copies=min_copies,
     )
 
 

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+import yaml
 
 from aws_rules.rules import RULES
 from review_bundle.__main__ import main
@@ -16,8 +17,10 @@ from review_bundle.aws_rules_report import aws_rules_report
 from review_bundle.bundle import write_bundle
 from review_bundle.cost import PriceTable, cost_floor
 from review_bundle.limits import MAX_RESOURCES
+from review_bundle.modes import COMPONENT
 from review_bundle.template import cell
-from tests.conftest import ENVIRONMENTS
+from tests.conftest import CONFIG_DIR, ENVIRONMENTS
+from tests.shared_assembly import run_app
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -312,3 +315,24 @@ def test_a_serial_pipeline_shows_its_chain_in_summary_and_diagram(bundle, shippe
     assert f"| Container 1 image | {container.image.uri} |" in summary
     dot = read(bundle, "diagrams/examples.dot")
     assert f"serial pipeline of 2:\\n1. {first}\\n2. sagemaker-scikit-learn:1.4-2-cpu-py3" in dot
+
+
+def test_a_component_that_keeps_a_copy_keeps_an_instance_in_the_floor(tmp_path):
+    # Managed instance scaling reaches zero only when no component has a copy: with one component
+    # at a minimum of one copy, the endpoint's minimum of 0 is never reached, and the floor says so.
+    dev = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
+    (component_only,) = [model for model in dev["models"] if set(model) == {"name", "image", "model_data", "component"}]
+    component_only["component"]["autoscaling"]["min_capacity"] = 1
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "dev.yaml").write_text(yaml.safe_dump({**dev, "models": [component_only]}))
+    result = run_app(tmp_path / "cdk.out", config_dir=str(config_dir))
+    assert result.returncode == 0, result.stderr[-2000:]
+    prices = PriceTable.load()
+    floor = cost_floor(Assembly.load(tmp_path / "cdk.out"), "dev", prices)
+    (line,) = [line for line in floor.lines if line.mode == COMPONENT]
+    price = prices.regions[prices.default_region].real_time_inference_per_instance_hour[
+        dev["shared_endpoint"]["instance_type"]
+    ]
+    assert line.monthly == pytest.approx(price * prices.hours_per_month)
+    assert f"but dev-{component_only['name']}-component keep at least one copy" in line.note
