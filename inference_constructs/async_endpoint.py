@@ -435,7 +435,12 @@ class AsyncEndpoint(InstanceBackedEndpoint):
     # Scaling -------------------------------------------------------------------------------
 
     def _autoscale(self, scaling: AsyncAutoscaling) -> autoscaling.ScalableTarget:
-        target = self._scalable_target(INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity)
+        target = self._scalable_target(
+            INSTANCE_COUNT_DIMENSION,
+            scaling.min_capacity,
+            scaling.max_capacity,
+            instance_type=self.settings.instance_type,
+        )
         self.backlog_tracking = target.scale_to_track_metric(
             "BacklogPerInstance",
             target_value=scaling.target_backlog_per_instance,

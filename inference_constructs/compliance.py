@@ -14,7 +14,6 @@ read when a test or report asks for them.
 from __future__ import annotations
 
 import itertools
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +40,8 @@ class RecordedAcknowledgement:
 # scope at synth; the records of an app are gathered only when a test or report asks for them.
 _RECORDED: dict[str, tuple[IConstruct, list[tuple[int, str, str]]]] = {}
 _ORDER = itertools.count()
-# scope -> its Validations, fetched once however many helper calls acknowledge on it.
-_VALIDATIONS: weakref.WeakKeyDictionary[IConstruct, cdk.Validations] = weakref.WeakKeyDictionary()
+# A scope's jsii object id -> its Validations, fetched once however many helper calls acknowledge on it.
+_VALIDATIONS: dict[str, cdk.Validations] = {}
 
 
 def _jsii_id(construct: IConstruct) -> str:
@@ -60,9 +59,10 @@ def _acknowledge_all(scope: Construct, findings: list[tuple[str, str]]) -> None:
         if "::" not in finding_id.split("[")[0]:
             raise ValueError(f"finding id {finding_id!r} must name its pack, e.g. AwsSolutions::AwsSolutions-S1")
         _check_reason(finding_id, reason)
-    if scope not in _VALIDATIONS:
-        _VALIDATIONS[scope] = cdk.Validations.of(scope)
-    _VALIDATIONS[scope].acknowledge(*(cdk.Acknowledgment(id=id_, reason=reason) for id_, reason in findings))
+    key = _jsii_id(scope)
+    if key not in _VALIDATIONS:
+        _VALIDATIONS[key] = cdk.Validations.of(scope)
+    _VALIDATIONS[key].acknowledge(*(cdk.Acknowledgment(id=id_, reason=reason) for id_, reason in findings))
     _record(scope, findings)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from constructs import Construct
 
-from inference_constructs.framework_images import ResolvedImage, registry_image, registry_mapping
+from inference_constructs.framework_images import ResolvedImage, check_listed_version, registry_image, registry_mapping
 from inference_constructs.instance_types import Accelerator
 
 SOURCE = (
@@ -127,11 +127,7 @@ _MAPPING_ID = "SageMakerDlcRegistries"
 
 def check_dlc_version(name: str, version: str) -> None:
     """Raise ValueError unless ``name``/``version`` is a Deep Learning Container of the table."""
-    if name not in DLC_IMAGES:
-        raise ValueError(f"unknown Deep Learning Container {name!r}; allowed: {', '.join(sorted(DLC_IMAGES))}")
-    tags = DLC_IMAGES[name].tags
-    if version not in tags:
-        raise ValueError(f"unknown {name} version {version!r}; allowed: {', '.join(tags)}")
+    check_listed_version("Deep Learning Container", name, version, {key: spec.tags for key, spec in DLC_IMAGES.items()})
 
 
 def dlc_image(scope: Construct, name: str, version: str) -> ResolvedImage:

@@ -137,6 +137,8 @@ class EndpointBase(Construct):
         self.alarm_names: dict[str, str] = {}
         # The alarms SageMaker watches while it bakes a deployment (empty: no guardrail).
         self.rollback_alarms: list[cloudwatch.Alarm | HealthAlarm] = []
+        # Application Auto Scaling's service-linked role, referenced once when a variant autoscales.
+        self._service_linked_role: iam.IRole | None = None
 
     def _create_endpoint(
         self,
@@ -243,13 +245,12 @@ class EndpointBase(Construct):
     ) -> autoscaling.ScalableTarget:
         """The scalable target of ``variant_name`` (``None``: the endpoint's first variant)."""
         # One reference to the service-linked role, whatever the number of autoscaled variants.
-        service_linked_role: iam.IRole | None = getattr(self, "_service_linked_role", None)
-        if service_linked_role is None:
-            service_linked_role = self._service_linked_role = autoscaling_service_linked_role(self)
+        if self._service_linked_role is None:
+            self._service_linked_role = autoscaling_service_linked_role(self)
         target = autoscaling.ScalableTarget(
             self,
             construct_id,
-            role=service_linked_role,
+            role=self._service_linked_role,
             service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"endpoint/{self.endpoint_name}/variant/{variant_name or self.variant_name}",
             scalable_dimension=dimension,
@@ -375,9 +376,6 @@ class InstanceBackedEndpoint(EndpointBase):
     """Base for endpoints served by instances (real-time and async): instance metrics and the
     capacity bounds the dashboard draws the instance count against."""
 
-    # Set by each subclass from its checked settings, before it autoscales.
-    settings: _InstanceEndpointSettings
-
     def __init__(
         self, scope: Construct, id: str, *, endpoint_name: str, variant_name: str, capacity_bounds: tuple[int, int]
     ) -> None:
@@ -404,10 +402,17 @@ class InstanceBackedEndpoint(EndpointBase):
         return endpoint
 
     def _scalable_target(
-        self, dimension: str, min_capacity: int, max_capacity: int, *, variant_name: str | None = None
+        self,
+        dimension: str,
+        min_capacity: int,
+        max_capacity: int,
+        *,
+        instance_type: str,
+        variant_name: str | None = None,
     ) -> autoscaling.ScalableTarget:
         """The scalable target of production variant ``variant_name`` (``None``: the endpoint's
-        first); scaling policies go under it. Each variant has its own, registered with the guard.
+        first) on ``instance_type``; scaling policies go under it. Each variant has its own,
+        registered with the guard.
 
         SageMaker refuses an endpoint update that changes the instance type of (or removes) a
         registered variant (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
@@ -424,7 +429,6 @@ class InstanceBackedEndpoint(EndpointBase):
           (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html).
         """
         name = variant_name or self.variant_name
-        instance_type = self._variant_instance_type(name)
         self.scaling_guard.register(name, instance_type=instance_type, scalable_dimension=dimension)
         # The first variant keeps the ids it always had; a further variant's carry its name too.
         construct_id = (
@@ -444,19 +448,6 @@ class InstanceBackedEndpoint(EndpointBase):
         for child in target.node.find_all():
             if isinstance(child, cdk.CfnResource):
                 child.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-
-    def _variant_instance_type(self, variant_name: str) -> str:
-        """A production variant's instance type, from the settings the endpoint config was
-        built from (read back from the config, it cost about 30 jsii round trips): the first
-        variant's, or a weighted variant's (``settings.variants``, real-time only)."""
-        if variant_name == self.variant_name:
-            return self.settings.instance_type
-        (instance_type,) = [
-            variant.instance_type
-            for variant in getattr(self.settings, "variants", ())
-            if variant.variant_name == variant_name
-        ]
-        return instance_type
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """Average CPU utilization across instances (100% per vCPU)."""

@@ -9,6 +9,7 @@ environment-agnostic stack needs no account or region lookup at synth time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -77,13 +78,19 @@ FRAMEWORKS: dict[str, Framework] = {
 _MAPPING_ID = "SageMakerFrameworkRegistries"
 
 
+def check_listed_version(kind: str, name: str, version: str, versions_by_name: Mapping[str, Iterable[str]]) -> None:
+    """Raise ValueError unless ``name`` is in ``versions_by_name`` and ``version`` among its versions
+    (a prebuilt image table: frameworks here, Deep Learning Containers in dlc_images)."""
+    if name not in versions_by_name:
+        raise ValueError(f"unknown {kind} {name!r}; allowed: {', '.join(sorted(versions_by_name))}")
+    versions = list(versions_by_name[name])
+    if version not in versions:
+        raise ValueError(f"unknown {name} image version {version!r}; allowed: {', '.join(versions)}")
+
+
 def check_framework_version(framework: str, version: str) -> None:
     """Raise ValueError unless ``framework``/``version`` names a known prebuilt image."""
-    if framework not in FRAMEWORKS:
-        raise ValueError(f"unknown framework {framework!r}; allowed: {', '.join(sorted(FRAMEWORKS))}")
-    versions = FRAMEWORKS[framework].versions
-    if version not in versions:
-        raise ValueError(f"unknown {framework} image version {version!r}; allowed: {', '.join(versions)}")
+    check_listed_version("framework", framework, version, {name: spec.versions for name, spec in FRAMEWORKS.items()})
 
 
 def registry_mapping(scope: Construct, mapping_id: str, accounts: dict[str, str]) -> cdk.CfnMapping:

@@ -677,7 +677,11 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
     ) -> autoscaling.ScalableTarget:
         """A variant's scalable target and policies (``None``: the endpoint's first variant)."""
         target = self._scalable_target(
-            INSTANCE_COUNT_DIMENSION, scaling.min_capacity, scaling.max_capacity, variant_name=variant_name
+            INSTANCE_COUNT_DIMENSION,
+            scaling.min_capacity,
+            scaling.max_capacity,
+            instance_type=instance_type,
+            variant_name=variant_name,
         )
         target.scale_to_track_metric(
             "InvocationsPerInstance",

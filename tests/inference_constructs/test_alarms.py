@@ -189,6 +189,8 @@ def test_an_alarm_on_a_metric_spec_exposes_its_name_and_resource():
     assert isinstance(alarm, HealthAlarm)
     assert alarm.alarm_name == "e-Errors"
     assert alarm.node.default_child is not None
+    logical_id = stack.get_logical_id(alarm.node.default_child)
+    assert stack.resolve(alarm.alarm_arn) == {"Fn::GetAtt": [logical_id, "Arn"]}
     properties = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
     (only,) = properties.values()
     assert "AlarmActions" not in only["Properties"] and "OKActions" not in only["Properties"]

@@ -106,7 +106,7 @@ def test_the_table_says_where_it_comes_from():
     [
         (
             {"dlc": "huggingface-tgi", "version": "9.9"},
-            "unknown huggingface-tgi version '9.9'; allowed: 3.3.6, 3.2.3, 2.4.0",
+            "unknown huggingface-tgi image version '9.9'; allowed: 3.3.6, 3.2.3, 2.4.0",
         ),
         ({"dlc": "tgi", "version": "3.3.6"}, "unknown Deep Learning Container 'tgi'; allowed: djl-lmi"),
         ({"dlc": "huggingface-tgi"}, "give the version of the huggingface-tgi Deep Learning Container"),
