@@ -308,11 +308,15 @@ class ModelConfig(Settings):
         if not isinstance(group, str) or group not in resolved:
             return data
         version = resolved[group]
+        # The package names its image; what the image is built for (CPU architecture, accelerator)
+        # stays the config's, so the instance-type checks still apply to it.
+        image = data.get("image") if isinstance(data.get("image"), dict) else {}
+        built_for = {key: image[key] for key in ("architecture", "accelerator") if key in image}
         return {
             **data,
             "model_package": {**package, "arn": version["arn"]},
             "model_data": version["model_data"],
-            "image": {"uri": version["image"]},
+            "image": {"uri": version["image"], **built_for},
         }
 
     @field_validator("model_package")

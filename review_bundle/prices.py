@@ -87,7 +87,7 @@ def wanted_from_configs(config_dir: Path, base_dir: Path, default_region: str) -
         for model in config.models
         for field, instance_type in model.instance_types()
         if field.split(".")[0] in ENDPOINT_MODES
-    }
+    } | {config.shared_endpoint.instance_type for config in configs if config.shared_endpoint is not None}
     return Wanted(tuple(sorted(regions)), tuple(sorted(instance_types)))
 
 

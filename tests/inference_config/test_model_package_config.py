@@ -81,3 +81,15 @@ def test_without_an_enabled_pipeline_the_tests_refuse_a_group_as_the_synth_does(
 
     with pytest.raises(ConfigError, match=r"group 'iris-models': only the delivery pipeline resolves"):
         load_shipped_configs(config_dir, tmp_path)
+
+
+def test_a_resolved_package_keeps_what_its_image_is_built_for(tmp_path):
+    # The package names the image; the config still says it is a CUDA image, so the accelerator
+    # check applies: a CUDA image on a CPU instance type is refused, resolved or not.
+    path = tmp_path / "dev.yaml"
+    path.write_text(
+        CONFIG.replace('image: {framework: sklearn, version: "1.4-2"}', "image: {uri: x, accelerator: cuda}")
+    )
+    resolved = {GROUP: {"arn": ARN, "model_data": ARTIFACT, "image": IMAGE}}
+    with pytest.raises(ConfigError, match="built for cuda and needs NVIDIA GPUs"):
+        load_environment(path, base_dir=tmp_path, pipeline=True, model_packages=resolved)

@@ -55,6 +55,16 @@ def test_the_shipped_configs_ask_for_their_endpoint_instances_in_their_regions(m
     assert wanted == SHIPPED_WANTED
 
 
+def test_a_shared_endpoints_instance_type_is_priced_too(model_artifact, tmp_path):
+    # The cost floor bills a shared endpoint of inference components at its minimum: its
+    # instance type must be in the table even when no model's own endpoint uses it.
+    dev = yaml.safe_load((REPO_ROOT / "config" / "dev.yaml").read_text())
+    dev["shared_endpoint"]["instance_type"] = "ml.c5.xlarge"
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(dev))
+    wanted = refresh.wanted_from_configs(tmp_path, REPO_ROOT, "us-east-1")
+    assert "ml.c5.xlarge" in wanted.instance_types
+
+
 def test_filters_are_term_matches_on_the_hosting_product():
     assert refresh.filters("eu-west-1", "ml.m5.large") == [
         {"Type": "TERM_MATCH", "Field": "productFamily", "Value": "ML Instance"},
