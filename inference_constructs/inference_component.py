@@ -37,7 +37,7 @@ from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, autoscaling_service_linked_role, grant_describe_alarms
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_resources import resources_of
-from inference_constructs.service_models import shape
+from inference_constructs.service_models import minimum
 from inference_constructs.settings import CapacityRange, Settings
 from inference_constructs.shared_endpoint import SharedEndpointSettings
 from inference_constructs.wake_from_zero import WakeFromZero
@@ -49,26 +49,21 @@ ROLLBACK_ALARMS = ("Invocation5XXErrors", "ModelLatency")
 SCALE_TO_ZERO_PAGE = "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html"
 
 
-def _minimum(name: str) -> float:
-    """The ``min`` of a number shape of SageMaker's model (NumberOfCpuCores: 0.25, MemoryInMb: 128)."""
-    return float(shape("sagemaker", name).metadata["min"])
-
-
 class ComputeRequirements(Settings):
     """What each copy reserves on an instance (InferenceComponentComputeResourceRequirements)."""
 
     cpu_cores: float | None = Field(
-        default=None, ge=_minimum("NumberOfCpuCores"), description="CPU cores per copy (at least 0.25)."
+        default=None, ge=minimum("sagemaker", "NumberOfCpuCores"), description="CPU cores per copy (at least 0.25)."
     )
     memory_mib: int = Field(
-        ge=int(_minimum("MemoryInMb")), description="Memory reserved per copy, in MiB (at least 128)."
+        ge=int(minimum("sagemaker", "MemoryInMb")), description="Memory reserved per copy, in MiB (at least 128)."
     )
     max_memory_mib: int | None = Field(
-        default=None, ge=int(_minimum("MemoryInMb")), description="Most memory a copy may use, in MiB."
+        default=None, ge=int(minimum("sagemaker", "MemoryInMb")), description="Most memory a copy may use, in MiB."
     )
     accelerators: int | None = Field(
         default=None,
-        ge=int(_minimum("NumberOfAcceleratorDevices")),
+        ge=int(minimum("sagemaker", "NumberOfAcceleratorDevices")),
         description="Accelerator devices (GPUs, Inferentia chips) per copy.",
     )
 
@@ -131,7 +126,7 @@ class ComponentSettings(Settings):
     compute: ComputeRequirements = Field(description="CPU cores, memory and accelerators each copy reserves.")
     copy_count: int = Field(
         default=1,
-        ge=int(_minimum("InferenceComponentCopyCount")),
+        ge=int(minimum("sagemaker", "InferenceComponentCopyCount")),
         le=1000,
         description="Copies at creation; must lie within the autoscaling bounds.",
     )

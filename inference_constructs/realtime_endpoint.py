@@ -30,8 +30,8 @@ from inference_constructs.endpoint import (
 )
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
-from inference_constructs.inference_model import InferenceModel, ModelImage, check_model_data
-from inference_constructs.instance_types import check_architecture, check_autoscalable, check_instance_type, vcpus_of
+from inference_constructs.inference_model import InferenceModel, ModelImage, check_image_runs_on, check_model_data
+from inference_constructs.instance_types import check_autoscalable, check_instance_type, vcpus_of
 from inference_constructs.service_models import check_string, max_items
 from inference_constructs.settings import CapacityRange, Settings
 from inference_constructs.variant_settings import (
@@ -265,7 +265,7 @@ class WeightedVariantSettings(VariantSettings):
     def _capacity_fits(self) -> WeightedVariantSettings:
         check_instance_capacity(self.instance_type, self.initial_instance_count, self.autoscaling)
         if self.image is not None:  # the model's own image is checked with the model's instance types
-            check_architecture(self.image.architecture, self.instance_type)
+            check_image_runs_on(self.image.runs_on, self.image.architecture, self.instance_type)
         return self
 
 

@@ -81,6 +81,11 @@ def check_string(service: str, name: str, value: str) -> str:
     return value
 
 
+def minimum(service: str, name: str) -> float:
+    """The least value a number shape allows (sagemaker NumberOfCpuCores: 0.25)."""
+    return float(shape(service, name).metadata["min"])
+
+
 def max_items(service: str, name: str) -> int:
     """The most entries a list or map shape allows."""
     return int(shape(service, name).metadata["max"])

@@ -25,24 +25,13 @@ from pydantic import AfterValidator, Field, model_validator
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.endpoint import EndpointBase, EndpointLogSettings
 from inference_constructs.instance_types import check_autoscalable, check_instance_type
-from inference_constructs.service_models import enum, shape
+from inference_constructs.service_models import minimum
 from inference_constructs.settings import Settings
+from inference_constructs.variant_settings import check_routing_strategy
 from inference_core.naming import SAGEMAKER_NAME
 
 # Where SageMaker writes each component's container logs (one group per component).
 COMPONENT_LOG_GROUP_PREFIX = "/aws/sagemaker/InferenceComponents/"
-
-
-def _check_routing_strategy(value: str) -> str:
-    allowed = enum("sagemaker", "RoutingStrategy")
-    if value not in allowed:
-        raise ValueError(f"expected one of {', '.join(sorted(allowed))} (botocore's sagemaker RoutingStrategy)")
-    return value
-
-
-def _minimum(name: str) -> int:
-    """The ``min`` of an integer shape of SageMaker's model (e.g. ManagedInstanceScalingMinInstanceCount: 0)."""
-    return int(shape("sagemaker", name).metadata["min"])
 
 
 class ManagedInstanceScaling(Settings):
@@ -50,12 +39,12 @@ class ManagedInstanceScaling(Settings):
     removes idle ones (ProductionVariantManagedInstanceScaling)."""
 
     min_instance_count: int = Field(
-        ge=_minimum("ManagedInstanceScalingMinInstanceCount"),
+        ge=int(minimum("sagemaker", "ManagedInstanceScalingMinInstanceCount")),
         le=1000,
         description="Fewest instances; 0 lets the endpoint scale to zero (its components must scale to zero copies).",
     )
     max_instance_count: int = Field(
-        ge=_minimum("ManagedInstanceScalingMaxInstanceCount"), le=1000, description="Most instances."
+        ge=int(minimum("sagemaker", "ManagedInstanceScalingMaxInstanceCount")), le=1000, description="Most instances."
     )
 
     @model_validator(mode="after")
@@ -80,7 +69,7 @@ class SharedEndpointSettings(Settings):
     managed_instance_scaling: ManagedInstanceScaling = Field(
         description="The instance range SageMaker scales in as component copies come and go."
     )
-    routing_strategy: Annotated[str, AfterValidator(_check_routing_strategy)] = Field(
+    routing_strategy: Annotated[str, AfterValidator(check_routing_strategy)] = Field(
         default="LEAST_OUTSTANDING_REQUESTS",
         description="How requests are spread over a component's copies: LEAST_OUTSTANDING_REQUESTS or RANDOM.",
     )

@@ -54,7 +54,7 @@ def _in_range(shape_name: str) -> Any:
     return AfterValidator(check)
 
 
-def _check_routing_strategy(value: str) -> str:
+def check_routing_strategy(value: str) -> str:
     allowed = enum("sagemaker", ROUTING_STRATEGY_SHAPE)
     if value not in allowed:
         raise ValueError(f"must be one of {', '.join(sorted(allowed))} (sagemaker {ROUTING_STRATEGY_SHAPE})")
@@ -92,7 +92,7 @@ VolumeSizeInGb = Annotated[
     ),
 ]
 RoutingStrategy = Annotated[
-    Annotated[str, AfterValidator(_check_routing_strategy)] | None,
+    Annotated[str, AfterValidator(check_routing_strategy)] | None,
     Field(
         default=None,
         description="How requests are spread over the instances: LEAST_OUTSTANDING_REQUESTS or RANDOM "

@@ -139,7 +139,7 @@ def test_scale_to_zero_needs_an_endpoint_minimum_of_zero_instances() -> None:
     ("overrides", "message"),
     [
         ({"instance_type": "ml.t2.medium"}, "autoscaling is not supported on burstable instance type ml.t2.medium"),
-        ({"routing_strategy": "ROUND_ROBIN"}, "expected one of LEAST_OUTSTANDING_REQUESTS, RANDOM"),
+        ({"routing_strategy": "ROUND_ROBIN"}, "must be one of LEAST_OUTSTANDING_REQUESTS, RANDOM"),
         ({"initial_instance_count": 3}, r"initial_instance_count \(3\) is above managed_instance_scaling"),
         (
             {"managed_instance_scaling": {"min_instance_count": 3, "max_instance_count": 2}},
