@@ -69,7 +69,3 @@ class ModelPackageSource(Settings):
             if match is not None and match["group"] != self.group:
                 raise ValueError(f"arn is a version of group {match['group']!r}, not of {self.group!r}")
         return self
-
-    @property
-    def resolved(self) -> bool:
-        return self.arn is not None

@@ -24,7 +24,6 @@ from inference_config.schema import EnvironmentConfig
 from inference_constructs.compliance import acknowledge_wildcard_resources
 
 APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
-RESOLVED_FILE = RESOLVED_MODEL_PACKAGES_FILE
 # The synth step resolves the versions first (the resolver runs in the project's venv), so that
 # `make test` checks the versions that will deploy (tests/conftest.py reads the file), then
 # synthesizes with them (app.py reads the file).
@@ -36,7 +35,8 @@ PINNED_VERSIONS_VARIABLE = "ModelPackageVersions"
 PINNED_VERSIONS_ENV = "MODEL_PACKAGE_VERSIONS"
 RESOLVE_COMMANDS = (
     "make venv",
-    f'.venv/bin/python -m scripts.resolve_model_packages --pinned "${PINNED_VERSIONS_ENV}" > {RESOLVED_FILE}',
+    f'.venv/bin/python -m scripts.resolve_model_packages --pinned "${PINNED_VERSIONS_ENV}"'
+    f" > {RESOLVED_MODEL_PACKAGES_FILE}",
 )
 # How the synth action hands the variable to the resolver: an action environment variable.
 RESOLVE_ENV = {PINNED_VERSIONS_ENV: f"#{{variables.{PINNED_VERSIONS_VARIABLE}}}"}
@@ -51,7 +51,7 @@ def pinned_versions_variable() -> codepipeline.Variable:
     )
 
 
-SYNTH_WITH_RESOLVED = f'make synth SYNTH_CONTEXT="-c model_packages={RESOLVED_FILE}"'
+SYNTH_WITH_RESOLVED = f'make synth SYNTH_CONTEXT="-c model_packages={RESOLVED_MODEL_PACKAGES_FILE}"'
 
 
 def model_package_groups(environments: Iterable[EnvironmentConfig]) -> list[str]:

@@ -12,7 +12,7 @@ ARN = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/iris-models/3"
 
 def test_a_version_arn_is_accepted():
     assert check_model_package_arn(ARN) == ARN
-    assert ModelPackageSource(arn=ARN, group="iris-models").resolved
+    assert ModelPackageSource(arn=ARN, group="iris-models").arn == ARN
 
 
 @pytest.mark.parametrize(
