@@ -167,9 +167,9 @@ def check_fits_endpoint(settings: ComponentSettings, endpoint: SharedEndpointSet
     where = f"one {endpoint.instance_type} (shared_endpoint.instance_type)"
     if asked.cpu_cores is not None and asked.cpu_cores > have.vcpus:
         problems.append(f"compute.cpu_cores {asked.cpu_cores:g} is more than the {have.vcpus} vCPUs of {where}")
-    for field, value in (("memory_mib", asked.memory_mib), ("max_memory_mib", asked.max_memory_mib)):
-        if value is not None and have.memory_mib is not None and value > have.memory_mib:
-            problems.append(f"compute.{field} {value} is more than the {have.memory_mib} MiB of {where}")
+    # The reservation must fit an instance; max_memory_mib only caps a copy's use.
+    if asked.memory_mib is not None and have.memory_mib is not None and asked.memory_mib > have.memory_mib:
+        problems.append(f"compute.memory_mib {asked.memory_mib} is more than the {have.memory_mib} MiB of {where}")
     if asked.accelerators is not None and have.accelerators is not None and asked.accelerators > have.accelerators:
         problems.append(
             f"compute.accelerators {asked.accelerators} is more than the {have.accelerators} accelerator devices of "

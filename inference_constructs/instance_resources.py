@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inference_constructs.instance_types import Hardware, family_of, hardware_of, vcpus_of
+from inference_constructs.instance_types import Hardware, family_of, gpus_of, hardware_of, vcpus_of
 
 MIB_PER_GIB = 1024
 
@@ -37,17 +37,10 @@ _GIB_PER_VCPU = {
     **dict.fromkeys(("r5", "r5d", "r6i", "r6id", "r6g", "r6gd", "r7i", "r7g"), 8.0),
 }
 
-# (GiB, GPUs) of the accelerated types, by size (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html):
-# g5 has g4dn's sizes, and two larger ones.
-_G4DN = {
-    "xlarge": (16, 1),
-    "2xlarge": (32, 1),
-    "4xlarge": (64, 1),
-    "8xlarge": (128, 1),
-    "12xlarge": (192, 4),
-    "16xlarge": (256, 1),
-}
-_ACCELERATED = {"g4dn": _G4DN, "g5": {**_G4DN, "24xlarge": (384, 4), "48xlarge": (768, 8)}}
+# GiB of memory of the accelerated types, by size (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html;
+# their GPUs are instance_types.gpus_of): g5 has g4dn's sizes, and two larger ones.
+_G4DN_GIB = {"xlarge": 16, "2xlarge": 32, "4xlarge": 64, "8xlarge": 128, "12xlarge": 192, "16xlarge": 256}
+_ACCELERATED_GIB = {"g4dn": _G4DN_GIB, "g5": {**_G4DN_GIB, "24xlarge": 384, "48xlarge": 768}}
 
 
 @dataclass(frozen=True)
@@ -64,11 +57,12 @@ def resources_of(instance_type: str) -> InstanceResources:
     """The vCPUs, memory (MiB) and accelerator devices of one instance of a validated type."""
     family, size = family_of(instance_type), instance_type.split(".")[2]
     vcpus = vcpus_of(instance_type)
-    if family in _ACCELERATED and size in _ACCELERATED[family]:
-        gib, gpus = _ACCELERATED[family][size]
-        return InstanceResources(instance_type, vcpus, gib * MIB_PER_GIB, gpus)
+    if family in _ACCELERATED_GIB and size in _ACCELERATED_GIB[family]:
+        gib = _ACCELERATED_GIB[family][size]
+        return InstanceResources(instance_type, vcpus, gib * MIB_PER_GIB, gpus_of(instance_type))
     if family in _GIB_PER_VCPU:
         # CPU families have no accelerator devices at all.
         return InstanceResources(instance_type, vcpus, int(_GIB_PER_VCPU[family] * vcpus * MIB_PER_GIB), 0)
-    accelerators = 0 if hardware_of(instance_type) is Hardware.CPU else None
+    hardware = hardware_of(instance_type)
+    accelerators = 0 if hardware is Hardware.CPU else gpus_of(instance_type) if hardware is Hardware.GPU else None
     return InstanceResources(instance_type, vcpus, None, accelerators)

@@ -64,7 +64,10 @@ class SharedEndpointSettings(Settings):
         description="Instance type of every instance (not burstable: managed instance scaling refuses T2/T3)."
     )
     initial_instance_count: int = Field(
-        default=1, ge=1, le=1000, description="Instances at creation (within the managed scaling range)."
+        default=1,
+        ge=1,
+        le=1000,
+        description="Instances at creation (at most managed_instance_scaling.max_instance_count).",
     )
     managed_instance_scaling: ManagedInstanceScaling = Field(
         description="The instance range SageMaker scales in as component copies come and go."
