@@ -61,7 +61,7 @@ class SharedEndpointSettings(Settings):
     """An environment's shared endpoint for inference components."""
 
     instance_type: Annotated[str, AfterValidator(check_instance_type)] = Field(
-        description="Instance type of every instance (not burstable: managed instance scaling refuses T2/T3)."
+        description="Instance type of every instance (not burstable T2/T3, as for autoscaled variants)."
     )
     initial_instance_count: int = Field(
         default=1,
@@ -82,7 +82,9 @@ class SharedEndpointSettings(Settings):
 
     @model_validator(mode="after")
     def _fits(self) -> SharedEndpointSettings:
-        # The same Application Auto Scaling rule as real-time variants: no burstable instances.
+        # A precaution, not a rule found in AWS's pages: burstable T2/T3 are refused as Application
+        # Auto Scaling refuses them for variants (CDK's own rule, check_autoscalable); no page says
+        # whether managed instance scaling takes them. Only a real account can show it.
         check_autoscalable(self.instance_type)
         scaling = self.managed_instance_scaling
         # CreateEndpoint starts InitialInstanceCount instances (at least 1, the ProductionVariant
