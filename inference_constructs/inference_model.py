@@ -38,6 +38,7 @@ from inference_constructs.multi_model import (
     S3_MODEL_PREFIX,
     check_model_prefix,
     check_multi_model_image,
+    is_model_prefix,
 )
 from inference_constructs.network import NetworkSettings
 from inference_constructs.service_models import max_length
@@ -290,11 +291,6 @@ def check_model_data(value: str) -> str:
     return value
 
 
-def is_uncompressed(model_data: str) -> bool:
-    """Whether ``model_data`` (checked) names an uncompressed model's S3 prefix."""
-    return S3_MODEL_PREFIX.fullmatch(model_data) is not None
-
-
 class InferenceModel(Construct):
     """A SageMaker model plus an execution role that can do only what this model needs.
 
@@ -382,7 +378,7 @@ class InferenceModel(Construct):
         self.image = self._resolve_image(checked_image)
         #: Whether the model is an uncompressed S3 prefix (ModelDataSource) rather than a .tar.gz.
         # (A multi-model endpoint's prefix is read model by model, never copied whole.)
-        self.uncompressed = is_uncompressed(model_data) and not multi_model
+        self.uncompressed = is_model_prefix(model_data) and not multi_model
         self.model_data_url = self._model_data_url(model_data)
         self._grant_runtime_access()
         if model_package is not None:

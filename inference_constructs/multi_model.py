@@ -47,6 +47,7 @@ def check_model_prefix(value: str) -> str:
 
 
 def is_model_prefix(value: str) -> bool:
+    """Whether checked model data names an S3 prefix (a multi-model endpoint's, or an uncompressed model's)."""
     return S3_MODEL_PREFIX.fullmatch(value) is not None
 
 

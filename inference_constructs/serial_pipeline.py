@@ -18,7 +18,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
-from inference_constructs.inference_model import ModelImage, check_model_data, is_uncompressed
+from inference_constructs.inference_model import ModelImage, check_model_data
+from inference_constructs.multi_model import is_model_prefix
 from inference_constructs.service_models import max_items
 from inference_constructs.settings import Settings
 
@@ -43,7 +44,7 @@ class PipelineContainer(Settings):
         # The framework images load the handler (code/inference.py) from the artifact.
         if self.image.is_framework and self.model_data is None:
             raise ValueError("a framework image reads its handler from model_data; give one, or use image.uri")
-        if self.model_data is not None and is_uncompressed(self.model_data):
+        if self.model_data is not None and is_model_prefix(self.model_data):
             raise ValueError(
                 "a pipeline container's model_data is a .tar.gz (uncompressed S3 prefixes are not offered)"
             )
