@@ -29,6 +29,7 @@ from constructs import Construct
 
 from inference_constructs.framework_images import ResolvedImage, check_listed_version, registry_image, registry_mapping
 from inference_constructs.instance_types import Accelerator
+from inference_constructs.stack_values import stack_values
 
 SOURCE = (
     "github.com/aws/sagemaker-python-sdk @ a24812666d258d9d19c9a82d0c9385ca0bd3ba01, "
@@ -134,11 +135,11 @@ def dlc_image(scope: Construct, name: str, version: str) -> ResolvedImage:
     """The URI of a Deep Learning Container image for the stack's region (a token if env-agnostic)."""
     check_dlc_version(name, version)
     spec = DLC_IMAGES[name]
-    stack = cdk.Stack.of(scope)
-    if not cdk.Token.is_unresolved(stack.region) and stack.region not in DLC_REGISTRY_ACCOUNTS:
+    values = stack_values(scope)
+    if not cdk.Token.is_unresolved(values.region) and values.region not in DLC_REGISTRY_ACCOUNTS:
         raise ValueError(
-            f"no Deep Learning Container registry recorded for region {stack.region}; the table "
+            f"no Deep Learning Container registry recorded for region {values.region}; the table "
             f"(inference_constructs/dlc_images.py, from {SOURCE}) has {', '.join(sorted(DLC_REGISTRY_ACCOUNTS))}"
         )
-    mapping = registry_mapping(scope, _MAPPING_ID, DLC_REGISTRY_ACCOUNTS)
-    return registry_image(mapping, spec.repository, spec.tags[version])
+    mapping = registry_mapping(values, _MAPPING_ID, DLC_REGISTRY_ACCOUNTS)
+    return registry_image(values, mapping, spec.repository, spec.tags[version])

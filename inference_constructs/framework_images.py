@@ -9,11 +9,14 @@ environment-agnostic stack needs no account or region lookup at synth time.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import aws_cdk as cdk
 from constructs import Construct
+
+from inference_constructs.stack_values import StackValues, stack_values
 
 REGISTRY_ACCOUNTS: dict[str, str] = {
     "af-south-1": "510948584623",
@@ -93,22 +96,34 @@ def check_framework_version(framework: str, version: str) -> None:
     check_listed_version("framework", framework, version, {name: spec.versions for name, spec in FRAMEWORKS.items()})
 
 
-def registry_mapping(scope: Construct, mapping_id: str, accounts: dict[str, str]) -> cdk.CfnMapping:
-    """One region-to-registry-account mapping ``mapping_id`` per stack, shared by every model in it."""
-    stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child(mapping_id)
-    if existing is not None:
-        return existing  # type: ignore[return-value]
-    return cdk.CfnMapping(
-        stack,
-        mapping_id,
-        mapping={region: {"account": account} for region, account in accounts.items()},
-        lazy=True,  # a stack with a concrete region gets the literal URI, no mapping
-    )
+@dataclass(frozen=True)
+class RegistryMapping:
+    """A region-to-registry-account ``CfnMapping`` of one stack, and the registry account it
+    gives for the stack's region (one ``Fn::FindInMap`` token, the same for every image)."""
+
+    mapping: cdk.CfnMapping
+    account: str
 
 
-def _registry_mapping(scope: Construct) -> cdk.CfnMapping:
-    return registry_mapping(scope, _MAPPING_ID, REGISTRY_ACCOUNTS)
+_MAPPINGS: weakref.WeakKeyDictionary[cdk.Stack, dict[str, RegistryMapping]] = weakref.WeakKeyDictionary()
+
+
+def registry_mapping(values: StackValues, mapping_id: str, accounts: dict[str, str]) -> RegistryMapping:
+    """One region-to-registry-account mapping ``mapping_id`` per stack, shared by every model in it.
+
+    Kept here per stack, with its account lookup, so a later model of the stack costs no jsii
+    round trip for it (looking it up in the stack's children, then in the map, cost four).
+    """
+    by_id = _MAPPINGS.setdefault(values.stack, {})
+    if mapping_id not in by_id:
+        mapping = cdk.CfnMapping(
+            values.stack,
+            mapping_id,
+            mapping={region: {"account": account} for region, account in accounts.items()},
+            lazy=True,  # a stack with a concrete region gets the literal URI, no mapping
+        )
+        by_id[mapping_id] = RegistryMapping(mapping, mapping.find_in_map(values.region, "account"))
+    return by_id[mapping_id]
 
 
 @dataclass(frozen=True)
@@ -123,15 +138,15 @@ def framework_image(scope: Construct, framework: str, version: str) -> ResolvedI
     """The URI of a prebuilt framework image for the stack's region (a token if env-agnostic)."""
     check_framework_version(framework, version)
     spec = FRAMEWORKS[framework]
-    return registry_image(_registry_mapping(scope), spec.repository, f"{version}{spec.tag_suffix}")
+    values = stack_values(scope)
+    mapping = registry_mapping(values, _MAPPING_ID, REGISTRY_ACCOUNTS)
+    return registry_image(values, mapping, spec.repository, f"{version}{spec.tag_suffix}")
 
 
-def registry_image(mapping: cdk.CfnMapping, repository: str, tag: str) -> ResolvedImage:
+def registry_image(values: StackValues, mapping: RegistryMapping, repository: str, tag: str) -> ResolvedImage:
     """``repository:tag`` in the AWS registry that ``mapping`` gives for the stack's region."""
-    stack = cdk.Stack.of(mapping)
-    account = mapping.find_in_map(stack.region, "account")
-    uri = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{repository}:{tag}"
-    repository_arn = stack.format_arn(service="ecr", account=account, resource="repository", resource_name=repository)
+    uri = f"{mapping.account}.dkr.ecr.{values.region}.{values.url_suffix}/{repository}:{tag}"
+    repository_arn = values.arn("ecr", "repository", repository, account=mapping.account)
     return ResolvedImage(uri=uri, repository_arn=repository_arn)
 
 
@@ -141,7 +156,5 @@ def ecr_image(scope: Construct, uri: str) -> ResolvedImage:
     account, _, rest = registry.partition(".dkr.ecr.")
     region = rest.split(".")[0]
     repository = path.split("@")[0].split(":")[0]
-    repository_arn = cdk.Stack.of(scope).format_arn(
-        service="ecr", account=account, region=region, resource="repository", resource_name=repository
-    )
+    repository_arn = stack_values(scope).arn("ecr", "repository", repository, region=region, account=account)
     return ResolvedImage(uri=uri, repository_arn=repository_arn)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import aws_cdk as cdk
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -43,6 +43,7 @@ from inference_constructs.multi_model import (
 from inference_constructs.network import NetworkSettings
 from inference_constructs.service_models import max_length
 from inference_constructs.settings import Settings
+from inference_constructs.stack_values import stack_values
 
 if TYPE_CHECKING:
     from inference_constructs.serial_pipeline import PipelineContainer
@@ -104,6 +105,31 @@ class ModelServer:
         if self.workers is not None:
             environment[MODEL_SERVER_WORKERS] = str(self.workers)
         return environment
+
+
+@functools.cache
+def _sagemaker_principal() -> iam.ServicePrincipal:
+    """SageMaker's service principal, one object for every execution role (a principal is an
+    immutable value that CDK renders per stack at synth): one jsii call per process, not per role."""
+    return iam.ServicePrincipal("sagemaker.amazonaws.com")
+
+
+# The two statements every execution role holds word for word (no stack value in them): one
+# object each per process. A statement is frozen once a policy renders it and CDK never changes
+# it in place (merging under @aws-cdk/aws-iam:minimizePolicies builds new ones), so one object
+# serves every role, as _sagemaker_principal does, for a jsii call less per role each.
+@functools.cache
+def _ecr_token_statement() -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+
+
+@functools.cache
+def _put_metric_data_statement() -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["cloudwatch:PutMetricData"],
+        resources=["*"],
+        conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+    )
 
 
 def _check_ecr_uri(value: str) -> str:
@@ -342,9 +368,11 @@ class InferenceModel(Construct):
         pipeline: Sequence[PipelineContainer | Mapping[str, Any]] = (),
     ) -> None:
         super().__init__(scope, id)
-        checked_pipeline = _checked_pipeline(f"{scope.node.path}/{id}", pipeline, multi_model=multi_model)
+        # The stack's partition, region and account, read once per stack (stack_values).
+        self._stack_values = stack_values(scope, self)
+        checked_pipeline = _checked_pipeline(self, pipeline, multi_model=multi_model)
         checked_image, checked_network = _checked_props(
-            self.node.path,
+            self,
             name=name,
             image=image,
             model_data=model_data,
@@ -372,9 +400,14 @@ class InferenceModel(Construct):
         self.role = iam.Role(
             self,
             "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=_sagemaker_principal(),
             description=f"Execution role of SageMaker model {name_prefix}: its artifact, image, key and logs only",
         )
+        # The role's statements, collected in the order they were granted and added to its
+        # default policy a few at a time (_add_pending_statements): one jsii call per batch
+        # instead of one per statement.
+        self._pending_statements: list[iam.PolicyStatement] = []
+        self._default_policy: iam.Policy | None = None
         self.image = self._resolve_image(checked_image)
         #: Whether the model is an uncompressed S3 prefix (ModelDataSource) rather than a .tar.gz.
         # (A multi-model endpoint's prefix is read model by model, never copied whole.)
@@ -405,6 +438,7 @@ class InferenceModel(Construct):
         #: The images of the containers in front of the model's own (a serial pipeline), in order.
         self.pipeline_images: list[ResolvedImage] = []
         containers = [*self._pipeline_containers(checked_pipeline, server), own_container] if pipeline else None
+        default_policy = self._add_pending_statements()
         self.cfn_model = sagemaker.CfnModel(
             self,
             "Model",
@@ -423,8 +457,6 @@ class InferenceModel(Construct):
         )
         # SageMaker checks at CreateModel that the role can already read the artifact, so the
         # model must wait for the role's policy (the role itself is already a reference).
-        default_policy = self.role.node.try_find_child("DefaultPolicy")
-        assert default_policy is not None
         self.cfn_model.node.add_dependency(default_policy)
         self._acknowledge_findings()
 
@@ -510,27 +542,21 @@ class InferenceModel(Construct):
         if model_data.startswith("s3://"):
             match = S3_MODEL_URI.fullmatch(model_data)
             assert match is not None
-            object_arn = cdk.Stack.of(self).format_arn(
-                service="s3", region="", account="", resource=match["bucket"], resource_name=match["key"]
-            )
-            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
+            object_arn = self._stack_values.arn("s3", match["bucket"], match["key"], region="", account="")
+            self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
             return model_data
         artifact = s3_assets.Asset(self, asset_id, path=model_data)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[artifact.bucket.arn_for_objects(artifact.s3_object_key)],
-            )
-        )
+        # artifact.bucket.arn_for_objects(key) without its two calls: the asset's bucket ARN is
+        # the stack's s3 ARN of the asset's bucket name (s3 parseBucketArn), then "/<key>".
+        bucket_arn = self._stack_values.arn("s3", artifact.s3_bucket_name, region="", account="")
+        self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{artifact.s3_object_key}"]))
         return artifact.s3_object_url
 
     def _model_prefix_url(self, prefix: str) -> str:
         """A multi-model endpoint's prefix: the role may read the objects under it, and only those."""
         bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
-        objects = cdk.Stack.of(self).format_arn(
-            service="s3", region="", account="", resource=bucket, resource_name=f"{key_prefix}*"
-        )
-        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+        objects = self._stack_values.arn("s3", bucket, f"{key_prefix}*", region="", account="")
+        self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
         acknowledge_wildcard_resources(
             self.role,
             [objects],
@@ -542,38 +568,33 @@ class InferenceModel(Construct):
     def _grant_prefix(self, bucket: str, key_prefix: str) -> None:
         """Read every object under the model's prefix, and list that prefix only: SageMaker lists
         the prefix to find the model's files (S3Prefix), then gets each one."""
-        stack = cdk.Stack.of(self)
-        bucket_arn = stack.format_arn(service="s3", region="", account="", resource=bucket)
+        bucket_arn = self._stack_values.arn("s3", bucket, region="", account="")
         #: The wildcard resources of the prefix grant (acknowledged for cdk-nag).
         self.model_prefix_objects = f"{bucket_arn}/{key_prefix}*"
-        self.role.add_to_policy(
+        self._allow(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[bucket_arn],
                 conditions={"StringLike": {"s3:prefix": [f"{key_prefix}*"]}},
             )
         )
-        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.model_prefix_objects]))
+        self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.model_prefix_objects]))
 
     def _grant_runtime_access(self) -> None:
-        stack = cdk.Stack.of(self)
         self._grant_pull(self.image)
-        self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        self._allow(_ecr_token_statement())
+        # The key's grant goes to the role's policy after the statements above, as before.
+        self._add_pending_statements()
         self.encryption_key.grant_decrypt(self.role)
         self.log_resources = [
-            stack.format_arn(
-                service="logs",
-                resource="log-group",
-                resource_name=name,
-                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-            )
+            self._stack_values.arn("logs", "log-group", name, sep=":")  # ArnFormat.COLON_RESOURCE_NAME
             for name in (
                 f"/aws/sagemaker/Endpoints/{self.name_prefix}-*",
                 f"/aws/sagemaker/Endpoints/{self.name_prefix}-*:log-stream:*",
                 f"/aws/sagemaker/TransformJobs:log-stream:{self.name_prefix}-*",
             )
         ]
-        self.role.add_to_policy(
+        self._allow(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
                 resources=self.log_resources,
@@ -581,22 +602,36 @@ class InferenceModel(Construct):
         )
         if self.network is not None:
             self._grant_network_interfaces(self.network)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            )
-        )
+        self._allow(_put_metric_data_statement())
 
     def _grant_model_package(self, arn: str) -> None:
         """SageMaker reads the package version with the model's role when it creates the model;
         the package's artifact and image are already granted (model_data, image)."""
         check_model_package_arn(arn)
-        self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[arn]))
+        self._allow(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[arn]))
+
+    def _allow(self, statement: iam.PolicyStatement) -> None:
+        """Grant the role ``statement`` (added to its default policy with the next batch)."""
+        self._pending_statements.append(statement)
+
+    def _add_pending_statements(self) -> iam.Policy:
+        """Add the statements granted so far to the role's default policy, in order; return it.
+
+        The first goes through ``add_to_policy``, which creates the policy; the others join it
+        in one ``add_statements`` call. Rendered as one ``add_to_policy`` each would render it.
+        """
+        statements, self._pending_statements = self._pending_statements, []
+        if self._default_policy is None:
+            assert statements, "the role's first grant creates its default policy"
+            self.role.add_to_policy(statements.pop(0))
+            self._default_policy = self.role.node.try_find_child("DefaultPolicy")  # type: ignore[assignment]
+            assert isinstance(self._default_policy, iam.Policy)
+        if statements:
+            self._default_policy.add_statements(*statements)
+        return self._default_policy
 
     def _grant_pull(self, image: ResolvedImage) -> None:
-        self.role.add_to_policy(
+        self._allow(
             iam.PolicyStatement(
                 actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                 resources=[image.repository_arn],
@@ -605,8 +640,10 @@ class InferenceModel(Construct):
 
     def _grant_network_interfaces(self, network: NetworkSettings) -> None:
         """SageMaker attaches the model's instances to the VPC with the execution role."""
-        stack = cdk.Stack.of(self)
-        self.role.add_to_policy(
+        arn = self._stack_values.arn
+        #: The network interfaces SageMaker creates (a wildcard, acknowledged for cdk-nag).
+        self.network_interfaces = arn("ec2", "network-interface", "*")
+        self._allow(
             iam.PolicyStatement(
                 actions=[
                     "ec2:CreateNetworkInterface",
@@ -615,19 +652,13 @@ class InferenceModel(Construct):
                     "ec2:DeleteNetworkInterfacePermission",
                 ],
                 resources=[
-                    *(
-                        stack.format_arn(service="ec2", resource="subnet", resource_name=subnet)
-                        for subnet in network.subnet_ids
-                    ),
-                    *(
-                        stack.format_arn(service="ec2", resource="security-group", resource_name=group)
-                        for group in network.security_group_ids
-                    ),
-                    stack.format_arn(service="ec2", resource="network-interface", resource_name="*"),
+                    *(arn("ec2", "subnet", subnet) for subnet in network.subnet_ids),
+                    *(arn("ec2", "security-group", group) for group in network.security_group_ids),
+                    self.network_interfaces,
                 ],
             )
         )
-        self.role.add_to_policy(
+        self._allow(
             iam.PolicyStatement(
                 actions=[
                     "ec2:DescribeDhcpOptions",
@@ -656,7 +687,7 @@ class InferenceModel(Construct):
         if self.network is not None:
             acknowledge_wildcard_resources(
                 self.role,
-                [cdk.Stack.of(self).format_arn(service="ec2", resource="network-interface", resource_name="*")],
+                [self.network_interfaces],
                 "SageMaker creates the network interfaces at run time, so their ids are unknown; creation is "
                 "limited to the configured subnets and security groups.",
             )
@@ -677,7 +708,7 @@ class InferenceModel(Construct):
 
 
 def _checked_props(
-    path: str,
+    construct: Construct,
     *,
     name: str,
     image: ModelImage | Mapping[str, str],
@@ -710,14 +741,16 @@ def _checked_props(
     variables = dict(environment or {})
     framework = checked_image is not None and checked_image.is_framework
     problems.attempt(lambda: check_reserved_environment(variables, framework_image=framework), "environment")
-    problems.raise_if_any(path)
+    # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+    if problems.problems:
+        problems.raise_if_any(construct.node.path)
     assert isinstance(checked_image, ModelImage)
     assert checked_network is None or isinstance(checked_network, NetworkSettings)
     return checked_image, checked_network
 
 
 def _checked_pipeline(
-    path: str, pipeline: Sequence[PipelineContainer | Mapping[str, Any]], *, multi_model: bool
+    construct: Construct, pipeline: Sequence[PipelineContainer | Mapping[str, Any]], *, multi_model: bool
 ) -> list[PipelineContainer]:
     """The validated containers of a serial pipeline; every problem raised together."""
     # Imported here: serial_pipeline builds its container settings from this module's ModelImage.
@@ -742,5 +775,6 @@ def _checked_pipeline(
         f"ContainerDefinitionList takes {MAX_PIPELINE_CONTAINERS + 1}); got {len(pipeline)}",
     )
     problems.check(not (pipeline and multi_model), "pipeline: a multi-model endpoint runs one container")
-    problems.raise_if_any(path)
+    if problems.problems:  # the path is read only on error (a jsii round trip)
+        problems.raise_if_any(construct.node.path)
     return checked
