@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from inference_constructs.stack_values import stack_values
 from inference_constructs.subscribers import Subscriber
 
 
@@ -55,24 +55,21 @@ class EncryptedTopic(Construct):
         https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
         The topic's key must also let CloudWatch use it (``PlatformKey`` does).
         """
-        stack = cdk.Stack.of(self)
+        values = stack_values(self)
+        # In IAM's JSON form, one jsii call for the statement and its principal.
         self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowThisAccountsCloudWatchAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
+            iam.PolicyStatement.from_json(
+                {
+                    "Sid": "AllowThisAccountsCloudWatchAlarmsToPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self.topic.topic_arn,
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": values.account},
+                        "ArnLike": {"aws:SourceArn": values.arn("cloudwatch", "alarm", "*", sep=":")},
                     },
-                },
+                }
             )
         )
 

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from inference_constructs.compliance import REGULATORY_PACKS, acknowledge_rule, skip_checkov_check
+
+
+# A Duration and BlockPublicAccess.BLOCK_ALL are immutable values CDK only reads: one object
+# per value and process serves every bucket (each was a jsii round trip per bucket).
+@functools.cache
+def _days(amount: int) -> cdk.Duration:
+    return cdk.Duration.days(amount)
+
+
+@functools.cache
+def _block_all() -> s3.BlockPublicAccess:
+    return s3.BlockPublicAccess.BLOCK_ALL
 
 
 class SecureBucket(Construct):
@@ -43,14 +57,14 @@ class SecureBucket(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            block_public_access=_block_all(),
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix=f"{id}/",
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    noncurrent_version_expiration=cdk.Duration.days(noncurrent_version_expiration_days),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                    noncurrent_version_expiration=_days(noncurrent_version_expiration_days),
+                    abort_incomplete_multipart_upload_after=_days(7),
                 )
             ],
             removal_policy=removal_policy,
@@ -90,12 +104,12 @@ class AccessLogsBucket(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            block_public_access=_block_all(),
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    expiration=cdk.Duration.days(retention_days),
-                    noncurrent_version_expiration=cdk.Duration.days(7),
+                    expiration=_days(retention_days),
+                    noncurrent_version_expiration=_days(7),
                 )
             ],
             removal_policy=removal_policy,

@@ -39,13 +39,19 @@ class PlatformResources:
         ``Fn::ImportValue`` in the model stack. The platform exports them all, always (see
         :class:`PlatformStack`), so the exports never depend on which models or modes exist.
         """
-        buckets = (self.model_artifacts_bucket, self.async_bucket, self.batch_bucket, self.data_capture_bucket)
-        return [
-            self.encryption_key.key_arn,
-            *(value for bucket in buckets for value in (bucket.bucket_name, bucket.bucket_arn)),
-            self.notifications_topic.topic_arn,
-            self.alarms_topic.topic_arn,
-        ]
+        return list(self.named_values().values())
+
+    def named_values(self) -> dict[str, str]:
+        """The values of :meth:`shared_values`, in its order, by attribute and property name
+        (e.g. ``async_bucket.bucket_name``): each read from jsii once."""
+        values = {"encryption_key.key_arn": self.encryption_key.key_arn}
+        for name in ("model_artifacts_bucket", "async_bucket", "batch_bucket", "data_capture_bucket"):
+            bucket: s3.IBucket = getattr(self, name)
+            values[f"{name}.bucket_name"] = bucket.bucket_name
+            values[f"{name}.bucket_arn"] = bucket.bucket_arn
+        values["notifications_topic.topic_arn"] = self.notifications_topic.topic_arn
+        values["alarms_topic.topic_arn"] = self.alarms_topic.topic_arn
+        return values
 
 
 class PlatformStack(cdk.Stack):
@@ -110,18 +116,20 @@ class PlatformStack(cdk.Stack):
         # when its last user goes away, while the old model stack still imports it: the update
         # fails. Exporting every shared value always, under the name CDK gives the automatic
         # reference, keeps the exports independent of the models and modes configured.
-        for value in self.resources.shared_values():
+        # Each value read once (a jsii round trip per read), for its export and its output.
+        values = self.resources.named_values()
+        for value in values.values():
             self.export_value(value)
-        for name, value in (
-            (outputs.MODEL_ARTIFACTS_BUCKET_NAME, self.resources.model_artifacts_bucket.bucket_name),
-            (outputs.ASYNC_BUCKET_NAME, self.resources.async_bucket.bucket_name),
-            (outputs.BATCH_BUCKET_NAME, self.resources.batch_bucket.bucket_name),
-            (outputs.DATA_CAPTURE_BUCKET_NAME, self.resources.data_capture_bucket.bucket_name),
-            (outputs.NOTIFICATIONS_TOPIC_ARN, self.resources.notifications_topic.topic_arn),
-            (outputs.ALARMS_TOPIC_ARN, self.resources.alarms_topic.topic_arn),
-            (outputs.KEY_ARN, key.key_arn),
+        for name, value_name in (
+            (outputs.MODEL_ARTIFACTS_BUCKET_NAME, "model_artifacts_bucket.bucket_name"),
+            (outputs.ASYNC_BUCKET_NAME, "async_bucket.bucket_name"),
+            (outputs.BATCH_BUCKET_NAME, "batch_bucket.bucket_name"),
+            (outputs.DATA_CAPTURE_BUCKET_NAME, "data_capture_bucket.bucket_name"),
+            (outputs.NOTIFICATIONS_TOPIC_ARN, "notifications_topic.topic_arn"),
+            (outputs.ALARMS_TOPIC_ARN, "alarms_topic.topic_arn"),
+            (outputs.KEY_ARN, "encryption_key.key_arn"),
         ):
-            cdk.CfnOutput(self, name, value=value)
+            cdk.CfnOutput(self, name, value=values[value_name])
         self.vpc_endpoints = None
         if config.network is not None and config.network.create_vpc_endpoints:
             # Shared by every model of the environment, so they live here, not in a model stack.
