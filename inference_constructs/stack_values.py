@@ -78,6 +78,7 @@ def stack_values(scope: Construct, *children: Construct) -> StackValues:
             values = _VALUES[stack] = StackValues(stack)
         _VALUES[scope] = values
     for child in children:
-        assert not isinstance(child, cdk.Stack), "a nested stack has values of its own"
+        if isinstance(child, cdk.Stack):
+            raise ValueError(f"{child}: a nested stack has values of its own, not its parent's")
         _VALUES[child] = values
     return values

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
@@ -84,6 +85,24 @@ def test_concrete_region_gets_a_literal_image_uri(model_artifact):
         },
     )
     assert "Mappings" not in template.to_json()
+
+
+def test_each_stack_has_one_registry_mapping_shared_by_its_models(model_artifact):
+    """The mapping is kept per stack in Python (no lookup per model): two models of a stack
+    share one, and a stack of the same app gets its own."""
+    first = new_stack()
+    second = cdk.Stack(first.node.scope, "Second")  # type: ignore[arg-type]
+    key = new_key(first)
+    new_model(first, key, model_artifact, id="One")
+    new_model(first, key, model_artifact, id="Two")
+    new_model(second, new_key(second), model_artifact)
+    for stack in (first, second):
+        assert list(Template.from_stack(stack).to_json()["Mappings"]) == ["SageMakerFrameworkRegistries"]
+    images = [
+        model["Properties"]["PrimaryContainer"]["Image"]
+        for model in Template.from_stack(first).find_resources("AWS::SageMaker::Model").values()
+    ]
+    assert len(images) == 2 and images[0] == images[1]
 
 
 def _policy_statements(template: Template) -> list[dict]:
