@@ -17,6 +17,7 @@ logical id are the ones ``cloudwatch.Alarm`` gives, so the template is the same 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,26 @@ THRESHOLD_COMPARISONS = frozenset(
     )
 )
 _PERCENTILE = re.compile(r"p\d{1,2}(\.\d+)?")
+
+# Per topic, read or made once (a jsii call each): its ARN, and the SNS alarm action, which
+# keeps no state (its bind only returns the topic's ARN) and so serves every alarm.
+_topic_arns: weakref.WeakKeyDictionary[sns.ITopic, str] = weakref.WeakKeyDictionary()
+_sns_actions: weakref.WeakKeyDictionary[sns.ITopic, actions.SnsAction] = weakref.WeakKeyDictionary()
+
+
+def topic_arn_of(topic: sns.ITopic) -> str:
+    """``topic.topic_arn``, read from jsii once per topic."""
+    arn = _topic_arns.get(topic)
+    if arn is None:
+        arn = _topic_arns[topic] = topic.topic_arn
+    return arn
+
+
+def _sns_action(topic: sns.ITopic) -> actions.SnsAction:
+    action = _sns_actions.get(topic)
+    if action is None:
+        action = _sns_actions[topic] = actions.SnsAction(topic)
+    return action
 
 
 @dataclass(frozen=True)
@@ -193,7 +214,7 @@ def create_alarm(
             raise ValueError(
                 f"{comparison.value} needs an anomaly detection band; an alarm on a MetricSpec cannot use it"
             )
-        actions_arns = [topic_arn or topic.topic_arn] if topic is not None else None
+        actions_arns = [topic_arn or topic_arn_of(topic)] if topic is not None else None
         return HealthAlarm(
             scope,
             id,
@@ -223,8 +244,9 @@ def create_alarm(
         alarm_description=description,
     )
     if topic is not None:
-        alarm.add_alarm_action(actions.SnsAction(topic))
-        alarm.add_ok_action(actions.SnsAction(topic))
+        action = _sns_action(topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
     return alarm
 
 
@@ -239,7 +261,7 @@ def create_alarms(
     """Every alarm of ``specs``, named ``<name_prefix>-<key>``, described as
     ``<name_prefix>: <description>``, keyed by ``key``."""
     alarms: dict[str, cloudwatch.Alarm | HealthAlarm] = {}
-    topic_arn = topic.topic_arn if topic is not None else None
+    topic_arn = topic_arn_of(topic) if topic is not None else None
     for spec in specs:
         if spec.key in alarms:
             raise ValueError(f"two alarms share the key {spec.key!r}")
