@@ -11,7 +11,10 @@ machine's load hits both sides. Measured:
 
 - the floor: an empty CDK app (``import aws_cdk; App().synth()``) with CDK's built-in
   CloudFormation validation off (``CDK_VALIDATION=false``), as the shipped app runs;
-- the shipped three-environment app (app.py), against that floor;
+- the shipped app (app.py, every environment in config/), against that floor;
+- a replay of the shipped templates at one jsii call per resource, mapping and output
+  (``bench/replay_app.py``, no cdk-nag): what no construct design writing these templates can
+  go below, so the distance between it and the shipped app is what construction costs;
 - the same empty app and app.py with built-in validation on (``-c builtin_validation=true``),
   against each other: the opt-in costs, compared like for like;
 - generated fleets of N models in each of three environments, every model serving every
@@ -262,15 +265,21 @@ def main() -> None:
     empty = [PYTHON, "-c", EMPTY_APP]
     app = [PYTHON, str(REPO_ROOT / "app.py")]
     before = load()
+    # The shipped templates, for the replay (bench/replay_app.py): the lower bound of any design.
+    shipped_assembly = tempfile.TemporaryDirectory(prefix="shipped-assembly-")
+    subprocess.run(app, env=synth_env(shipped_assembly.name, {}), cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
+    replay = [PYTHON, str(REPO_ROOT / "bench" / "replay_app.py"), shipped_assembly.name]
     figures = measure_interleaved(
         [
             Synth("floor", empty, {}),
             Synth("shipped", app, {}),
+            Synth("replay", replay, {}),
             Synth("floor+validation", empty, {}, validation=True),
             Synth("shipped+validation", app, {"builtin_validation": "true"}, validation=True),
         ],
         args.repeats,
     )
+    shipped_assembly.cleanup()
     floor, shipped = figures["floor"], figures["shipped"]
     row("floor: empty app, validation off", floor, floor, "the floor")
     row(
@@ -280,6 +289,12 @@ def main() -> None:
         f"target <= {TARGET_FLOOR_RATIO:.0f}x floor: {verdict(shipped.seconds <= TARGET_FLOOR_RATIO * floor.seconds)}; "
         f"largest template {shipped.largest_template[0]:,} bytes",
     )
+    row(
+        "replay: shipped templates, 1 call/element",
+        figures["replay"],
+        floor,
+        "no cdk-nag; the floor of any construct design for these templates (bench/replay_app.py)",
+    )
     validated_floor = figures["floor+validation"]
     row("empty app, built-in validation on", validated_floor, floor, "(what validation alone costs)")
     row(
@@ -288,7 +303,7 @@ def main() -> None:
         validated_floor,
         "vs the empty app with validation on",
     )
-    print(f"  ({before} before, {load()} after these {args.repeats * 4} runs)", flush=True)
+    print(f"  ({before} before, {load()} after these {args.repeats * 5} runs)", flush=True)
 
     fleet_results: dict[int, Measurement] = {}
     for size in fleets:
