@@ -26,7 +26,9 @@ with the peak memory (resident set of the app process and its jsii Node.js child
 sampled every 50 ms), the machine, and its load average before and after each part (the
 machine may be shared: the load says how much). Each figure is printed next to its target
 from issue 16. ``--profile`` also prints ``bench/synth_profile.py``'s phase table and the call
-sites that cause the most jsii round trips, for the empty app and the shipped app.
+sites that cause the most jsii round trips, and ``bench/node_profile.py``'s split of the jsii
+Node.js process's time (waiting for Python, loading modules, cdk-nag, ...), for the empty app and
+the shipped app.
 """
 
 from __future__ import annotations
@@ -239,7 +241,7 @@ def verdict(ok: bool) -> str:
 
 
 def profile(context: dict[str, object]) -> None:
-    """The phase table and top call sites, for the empty app and the shipped app."""
+    """The phase table and top call sites, then where Node's time goes, for the empty and the shipped app."""
     for target in ("empty", "app"):
         with tempfile.TemporaryDirectory() as outdir:
             print(f"\n--- profile: {target} ({load()}) ---", flush=True)
@@ -249,6 +251,7 @@ def profile(context: dict[str, object]) -> None:
                 env=synth_env(outdir, context),
                 check=True,
             )
+            subprocess.run([PYTHON, str(REPO_ROOT / "bench" / "node_profile.py"), target], cwd=REPO_ROOT, check=True)
 
 
 def main() -> None:
