@@ -164,7 +164,7 @@ class BatchTransformJob(Construct):
             service="sagemaker", resource="transform-job", resource_name=f"{job_name_prefix}-*"
         )
 
-    def _create_state_machine(self, definition: sfn.IChainable, log_removal_policy: cdk.RemovalPolicy) -> None:
+    def _create_state_machine(self, definition: str, log_removal_policy: cdk.RemovalPolicy) -> None:
         self.log_group = logs.LogGroup(
             self,
             "ExecutionLogs",
@@ -180,7 +180,8 @@ class BatchTransformJob(Construct):
             "StateMachine",
             state_machine_name=self.state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,  # jobs may run for days
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            # Written in batch.definition, with the backstop timeout (TimeoutSeconds) in it.
+            definition_body=sfn.DefinitionBody.from_string(definition),
             # CDK would add its own, broader statements (transform-job/*, sagemaker:ListTags on *);
             # the role's statements are written out in batch.permissions.grant_state_machine_role instead.
             role=self.role.without_policy_updates(),
@@ -189,8 +190,6 @@ class BatchTransformJob(Construct):
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
                 self.encryption_key, cdk.Duration.minutes(5)
             ),
-            # A backstop behind the job's own timeout, which is caught and notified.
-            timeout=cdk.Duration.hours(self.settings.timeout_hours + 1),
         )
         # Step Functions checks at creation that the role may deliver logs and use the key.
         self.state_machine.node.add_dependency(self.role.node.find_child("DefaultPolicy"))

@@ -13,6 +13,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 
+from inference_constructs.batch.definition import task_policies
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def _integration_statements(job: BatchTransformJob) -> list[iam.PolicyStatement]
     construct (its generated policy is AWS's statement of what the integration calls, e.g.
     ``sagemaker:AddTags`` for the tags it puts on every job), with the SageMaker actions
     narrowed from ``transform-job/*`` and ``*`` to this construct's job names."""
-    generated = job.transform_task.task_policies
+    generated = task_policies(job.transform_task)
     on_jobs = sorted({action for statement in generated for action in statement.actions if _is_sagemaker(action)})
     statements = [iam.PolicyStatement(sid="OwnTransformJobs", actions=on_jobs, resources=[job.transform_job_arns])]
     for statement in generated:
