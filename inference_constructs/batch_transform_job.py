@@ -125,8 +125,8 @@ class BatchTransformJob(Construct):
 
         self.role = state_machine_role(self)
         definition, self.transform_task = define_state_machine(self, notifications_topic)
-        grant_state_machine_role(self, notifications_topic)
-        self.model_data_access = grant_model_data_access(self)
+        self.role_policy = grant_state_machine_role(self, notifications_topic)
+        self.model_data_access, self.model_data_wildcards = grant_model_data_access(self)
         self._create_state_machine(definition, log_removal_policy)
 
         self.schedule_rule: events.Rule | None = None
@@ -145,7 +145,8 @@ class BatchTransformJob(Construct):
         acknowledge_findings(self)
 
     def _name_resources(self, job_name_prefix: str, key_prefix: str) -> None:
-        stack = cdk.Stack.of(self)
+        # Read once: every part of the construct uses it (a jsii round trip per Stack.of).
+        self.stack = stack = cdk.Stack.of(self)
         self.job_name_prefix = job_name_prefix
         self.input_prefix = f"{key_prefix}/{INPUT_FOLDER}"
         self.output_prefix = f"{key_prefix}/{OUTPUT_FOLDER}"
@@ -192,7 +193,7 @@ class BatchTransformJob(Construct):
             ),
         )
         # Step Functions checks at creation that the role may deliver logs and use the key.
-        self.state_machine.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        self.state_machine.node.add_dependency(self.role_policy)
 
     def metric_executions_failed(self, **props: Any) -> cloudwatch.Metric:
         """Executions that ended Failed (the job failed or was rejected), summed."""
@@ -218,8 +219,7 @@ class BatchTransformJob(Construct):
     def grant_run(self, grantee: iam.IGrantable) -> None:
         """Everything ``run-batch`` needs: upload input, start and follow executions, read output."""
         self.grant_start(grantee)
-        stack = cdk.Stack.of(self)
-        executions = stack.format_arn(
+        executions = self.stack.format_arn(
             service="states",
             resource="execution",
             resource_name=f"{self.state_machine_name}:*",

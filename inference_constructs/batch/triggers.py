@@ -33,12 +33,11 @@ class Triggers:
 
 def create_triggers(job: BatchTransformJob, settings: BatchSettings) -> Triggers:
     """The schedule and upload rules ``settings`` asks for (at least one of them)."""
-    stack = cdk.Stack.of(job)
     role = iam.Role(
         job,
         "TriggerRole",
         assumed_by=iam.ServicePrincipal(
-            "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": job.stack.account}}
         ),
         description=f"Lets EventBridge start {job.state_machine_name} only",
     )
