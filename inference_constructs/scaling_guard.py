@@ -23,6 +23,7 @@ native scaling resources).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -48,6 +49,17 @@ HANDLER_SOURCE = (Path(__file__).parent / "scaling_guard_handler.py").read_text(
 MAX_INLINE_CODE_BYTES = 4096
 # The newest Python runtime CDK knows (cdk-nag AwsSolutions-L1 asks for the latest).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+@functools.cache
+def _shared() -> tuple[iam.ServicePrincipal, lambda_.Code, cdk.Duration]:
+    """What every guard passes alike, created once per process (three jsii round trips per
+    guard otherwise): all three are immutable values CDK only reads."""
+    return (
+        iam.ServicePrincipal("lambda.amazonaws.com"),
+        lambda_.Code.from_inline(HANDLER_SOURCE),
+        cdk.Duration.minutes(2),
+    )
 
 
 class ScalingRegistrationGuard(Construct):
@@ -76,10 +88,11 @@ class ScalingRegistrationGuard(Construct):
             retention=log_retention(log_retention_days),
             removal_policy=cdk.RemovalPolicy.RETAIN if retain_logs else cdk.RemovalPolicy.DESTROY,
         )
+        lambda_principal, code, timeout = _shared()
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=lambda_principal,
             description=f"Deregisters {endpoint_name}'s autoscaled variants before updates SageMaker refuses otherwise",
         )
         self.log_group.grant_write(self.role)
@@ -89,9 +102,9 @@ class ScalingRegistrationGuard(Construct):
             "Function",
             runtime=RUNTIME,
             handler="index.handler",
-            code=lambda_.Code.from_inline(HANDLER_SOURCE),
+            code=code,
             role=self.role,
-            timeout=cdk.Duration.minutes(2),
+            timeout=timeout,
             log_group=self.log_group,
             description=f"Deregisters {endpoint_name}'s autoscaled variants before an update that needs it",
         )
@@ -113,7 +126,9 @@ class ScalingRegistrationGuard(Construct):
         scalable_targets = stack.format_arn(
             service="application-autoscaling", resource="scalable-target", resource_name="*"
         )
-        self.role.add_to_principal_policy(
+        # add_to_policy, not add_to_principal_policy: its result is a plain bool, where the
+        # other's result struct costs two more jsii round trips to read back.
+        self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["application-autoscaling:DeregisterScalableTarget"], resources=[scalable_targets]
             )
@@ -126,7 +141,7 @@ class ScalingRegistrationGuard(Construct):
             resource_name=f"TargetTracking-endpoint/{endpoint_name}/variant/*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.role.add_to_principal_policy(
+        self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"], resources=[target_tracking_alarms]
             )
