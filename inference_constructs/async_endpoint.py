@@ -3,6 +3,7 @@ notifies SNS topics and scales to zero when idle."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -34,6 +35,7 @@ from inference_constructs.errors import ProblemCollector
 from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_types import check_autoscalable
+from inference_constructs.policy_json import document, statement
 from inference_constructs.realtime_endpoint import (
     INSTANCE_COUNT_DIMENSION,
     InstanceType,
@@ -270,11 +272,15 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         self.model = model
         self.encryption_key = encryption_key
         self.bucket = async_bucket
+        # Read once: each is used several times below (a jsii round trip per read).
+        self._bucket_name, self._bucket_arn = async_bucket.bucket_name, async_bucket.bucket_arn
+        self._key_arn = encryption_key.key_arn
         self.invocation_timeout_seconds = checked.invocation_timeout_seconds
         self._name_paths(path_prefix)
 
         self.success_topic = self._topic("SuccessTopic", f"{endpoint_name} results")
         self.error_topic = self._topic("ErrorTopic", f"{endpoint_name} failures")
+        self._topic_arns = (self.success_topic.topic_arn, self.error_topic.topic_arn)
         self._grant_execution_role()
 
         config = self._endpoint_config(checked)
@@ -317,10 +323,11 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         return EncryptedTopic(self, id, encryption_key=self.encryption_key, display_name=display_name).topic
 
     def _s3_uri(self, prefix: str) -> str:
-        return f"s3://{self.bucket.bucket_name}/{prefix}"
+        return f"s3://{self._bucket_name}/{prefix}"
 
     def _object_arns(self, *prefixes: str) -> list[str]:
-        return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+        # What Bucket.arnForObjects returns (``<bucket ARN>/<key pattern>``), without a call each.
+        return [f"{self._bucket_arn}/{prefix}*" for prefix in prefixes]
 
     def _endpoint_config(self, settings: AsyncSettings) -> sagemaker.CfnEndpointConfig:
         """One instance variant, plus where results, failures and notifications go."""
@@ -346,10 +353,10 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                     # SageMaker appends "/<inference id>.out" (or "-error.out") to these paths.
                     s3_output_path=self.output_path.rstrip("/"),
                     s3_failure_path=self.failure_path.rstrip("/"),
-                    kms_key_id=self.encryption_key.key_arn,
+                    kms_key_id=self._key_arn,
                     notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
-                        success_topic=self.success_topic.topic_arn,
-                        error_topic=self.error_topic.topic_arn,
+                        success_topic=self._topic_arns[0],
+                        error_topic=self._topic_arns[1],
                         include_inference_response_in=list(settings.include_inference_response_in) or None,
                     ),
                 ),
@@ -369,42 +376,34 @@ class AsyncEndpoint(InstanceBackedEndpoint):
     def _grant_execution_role(self) -> None:
         role = self.model.role
         # One policy of our own on the model's role, so the endpoint config can wait for it.
+        # Its own statements go in as one document (one jsii call, policy_json).
         self._execution_policy = iam.Policy(
             self,
             "ExecutionPolicy",
             roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="ReadOwnRequests",
-                    actions=["s3:GetObject"],
-                    resources=self._object_arns(self.input_prefix),
-                ),
-                iam.PolicyStatement(
-                    sid="WriteOwnResultsAndFailures",
-                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                    resources=self._object_arns(self.output_prefix, self.failure_prefix),
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptResultsAndNotifications",
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                    resources=[self.encryption_key.key_arn],
-                ),
-                # Written out instead of topic.grant_publish(), which adds kms:GenerateDataKey*.
-                iam.PolicyStatement(
-                    sid="PublishOwnNotifications",
-                    actions=["sns:Publish"],
-                    resources=[self.success_topic.topic_arn, self.error_topic.topic_arn],
-                ),
-                *(
-                    data_capture_statements(
-                        bucket=self.data_capture_bucket,
-                        prefix=self.data_capture_prefix,
-                        encryption_key=self.encryption_key,
-                    )
-                    if self.data_capture_bucket and self.data_capture_prefix
-                    else []
-                ),
-            ],
+            document=document(
+                [
+                    statement("ReadOwnRequests", ["s3:GetObject"], self._object_arns(self.input_prefix)),
+                    statement(
+                        "WriteOwnResultsAndFailures",
+                        ["s3:PutObject", "s3:AbortMultipartUpload"],
+                        self._object_arns(self.output_prefix, self.failure_prefix),
+                    ),
+                    statement(
+                        "EncryptResultsAndNotifications", ["kms:GenerateDataKey", "kms:Decrypt"], [self._key_arn]
+                    ),
+                    # Written out instead of topic.grant_publish(), which adds kms:GenerateDataKey*.
+                    statement("PublishOwnNotifications", ["sns:Publish"], list(self._topic_arns)),
+                ]
+            ),
+            # Added after the document's statements, as they were listed after them before.
+            statements=data_capture_statements(
+                bucket=self.data_capture_bucket,
+                prefix=self.data_capture_prefix,
+                encryption_key=self.encryption_key,
+            )
+            if self.data_capture_bucket and self.data_capture_prefix
+            else None,
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -441,12 +440,13 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             scaling.max_capacity,
             instance_type=self.settings.instance_type,
         )
+        scale_out_cooldown = cdk.Duration.seconds(scaling.scale_out_cooldown_seconds)
         self.backlog_tracking = target.scale_to_track_metric(
             "BacklogPerInstance",
             target_value=scaling.target_backlog_per_instance,
             custom_metric=self.metric_approximate_backlog_size_per_instance(),
             scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            scale_out_cooldown=scale_out_cooldown,
         )
         self.wake_from_zero: autoscaling.StepScalingAction | None = None
         self.wake_alarm: cloudwatch.Alarm | None = None
@@ -456,7 +456,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 target=target,
                 has_backlog_without_capacity=self.metric_has_backlog_without_capacity(),
                 endpoint_name=self.endpoint_name,
-                cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+                cooldown=scale_out_cooldown,
             )
             self.wake_from_zero, self.wake_alarm = wake.action, wake.alarm
         return target
@@ -507,7 +507,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             metric_name=metric_name,
             dimensions_map={"EndpointName": self.endpoint_name},
             statistic=statistic,
-            period=props.pop("period", None) or cdk.Duration.minutes(1),
+            period=props.pop("period", None) or _one_minute(),
             **props,
         )
 
@@ -575,6 +575,12 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 "SageMaker names captured-data objects at run time (date and request ids); writes are confined to "
                 f"this endpoint's prefix {self.data_capture_prefix} in the data-capture bucket.",
             )
+
+
+@functools.cache
+def _one_minute() -> cdk.Duration:
+    """The metrics' default period: one immutable Duration per process, not a jsii call per metric."""
+    return cdk.Duration.minutes(1)
 
 
 def _checked_props(

@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 
 from inference_constructs.batch.definition import task_policies
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
+from inference_constructs.policy_json import document, statement
 
 if TYPE_CHECKING:
     from inference_constructs.batch_transform_job import BatchTransformJob
@@ -56,9 +57,9 @@ def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> iam.P
     statements = [
         *_integration_statements(job),
         *_key_statements(job, key_arn),
-        _statement("PublishOutcomes", ["sns:Publish"], [topic.topic_arn]),
+        statement("PublishOutcomes", ["sns:Publish"], [topic.topic_arn]),
         # Publishing to the KMS-encrypted notifications topic.
-        _statement(
+        statement(
             "PublishToEncryptedTopic",
             ["kms:Decrypt", "kms:GenerateDataKey"],
             [key_arn],
@@ -66,24 +67,7 @@ def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> iam.P
         ),
         *_UNSCOPED_STATEMENTS,
     ]
-    return iam.Policy(job.role, "DefaultPolicy", roles=[job.role], document=_document(statements))
-
-
-def _statement(
-    sid: str | None, actions: list[str], resources: list[str], conditions: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """An Allow statement in IAM's JSON form (what ``PolicyStatement.fromJson`` reads)."""
-    statement: dict[str, Any] = {"Action": actions, "Resource": resources}
-    if sid is not None:
-        statement["Sid"] = sid
-    if conditions:
-        statement["Condition"] = conditions
-    return statement
-
-
-def _document(statements: list[dict[str, Any]]) -> iam.PolicyDocument:
-    """One jsii call for the whole document; it renders as statements built one by one do."""
-    return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements})
+    return iam.Policy(job.role, "DefaultPolicy", roles=[job.role], document=document(statements))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -94,17 +78,15 @@ def _key_statements(job: BatchTransformJob, key_arn: str) -> list[dict[str, Any]
     """The platform key: for the jobs' volumes, the execution data and the execution logs."""
     logs_arns = job.stack.format_arn(service="logs", resource="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
     return [
-        _statement(
-            "EncryptJobVolumes", ["kms:CreateGrant"], [key_arn], {"Bool": {"kms:GrantIsForAWSResource": "true"}}
-        ),
-        _statement("DescribeThePlatformKey", ["kms:DescribeKey"], [key_arn]),
-        _statement(
+        statement("EncryptJobVolumes", ["kms:CreateGrant"], [key_arn], {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        statement("DescribeThePlatformKey", ["kms:DescribeKey"], [key_arn]),
+        statement(
             "EncryptExecutionData",
             ["kms:Decrypt", "kms:GenerateDataKey"],
             [key_arn],
             {"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": job.state_machine_arn}},
         ),
-        _statement(
+        statement(
             "EncryptExecutionLogs",
             ["kms:GenerateDataKey"],
             [key_arn],
@@ -115,7 +97,7 @@ def _key_statements(job: BatchTransformJob, key_arn: str) -> list[dict[str, Any]
 
 # CloudWatch Logs delivery and X-Ray have no resource-level permissions.
 _UNSCOPED_STATEMENTS = (
-    _statement(
+    statement(
         "DeliverExecutionLogs",
         [
             "logs:CreateLogDelivery",
@@ -129,7 +111,7 @@ _UNSCOPED_STATEMENTS = (
         ],
         ["*"],
     ),
-    _statement(
+    statement(
         "TraceExecutions",
         ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
         ["*"],
@@ -145,18 +127,18 @@ def _integration_statements(job: BatchTransformJob) -> list[dict[str, Any]]:
     # Read in one call, as a document, rather than a call per statement and field.
     generated = iam.PolicyDocument(statements=task_policies(job.transform_task)).to_json()["Statement"]
     on_jobs = sorted(
-        {action for statement in generated for action in _as_list(statement["Action"]) if _is_sagemaker(action)}
+        {action for rendered in generated for action in _as_list(rendered["Action"]) if _is_sagemaker(action)}
     )
-    statements = [_statement("OwnTransformJobs", on_jobs, [job.transform_job_arns])]
-    for statement in generated:
-        actions = [action for action in _as_list(statement["Action"]) if not _is_sagemaker(action)]
+    statements = [statement("OwnTransformJobs", on_jobs, [job.transform_job_arns])]
+    for rendered in generated:
+        actions = [action for action in _as_list(rendered["Action"]) if not _is_sagemaker(action)]
         if actions:
             statements.append(
-                _statement(
+                statement(
                     _INTEGRATION_SIDS.get(actions[0].split(":")[0]),
                     actions,
-                    _as_list(statement["Resource"]),
-                    statement.get("Condition"),
+                    _as_list(rendered["Resource"]),
+                    rendered.get("Condition"),
                 )
             )
     return statements
@@ -181,24 +163,24 @@ def grant_model_data_access(job: BatchTransformJob) -> tuple[iam.Policy, list[st
         job,
         "ModelRoleDataAccess",
         roles=[job.model.role],
-        document=_document(
+        document=document(
             [
-                _statement(
+                statement(
                     "ListTheInputPath",
                     ["s3:ListBucket"],
                     [job.bucket.bucket_arn],
                     {"StringLike": {"s3:prefix": [f"{job.input_prefix}*"]}},
                 ),
-                _statement("ReadTheInputPath", ["s3:GetObject"], [input_objects]),
-                _statement("WriteTheOutputPath", ["s3:PutObject", "s3:AbortMultipartUpload"], [output_objects]),
-                _statement(
+                statement("ReadTheInputPath", ["s3:GetObject"], [input_objects]),
+                statement("WriteTheOutputPath", ["s3:PutObject", "s3:AbortMultipartUpload"], [output_objects]),
+                statement(
                     "UseThePlatformKeyForBatchData",
                     ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                     [job.encryption_key.key_arn],
                 ),
                 # The transform jobs' log group is shared by every job of the account; the
                 # model's own policy scopes its log streams to this model's job names.
-                _statement(
+                statement(
                     "CreateTheTransformJobsLogGroup",
                     ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
                     [transform_logs, f"{transform_logs}:*"],
