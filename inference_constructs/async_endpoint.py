@@ -3,11 +3,9 @@ notifies SNS topics and scales to zero when idle."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -19,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import Field, model_validator
 
+from inference_constructs import durations
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MetricSpec
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
@@ -440,12 +439,12 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             scaling.max_capacity,
             instance_type=self.settings.instance_type,
         )
-        scale_out_cooldown = cdk.Duration.seconds(scaling.scale_out_cooldown_seconds)
+        scale_out_cooldown = durations.seconds(scaling.scale_out_cooldown_seconds)
         self.backlog_tracking = target.scale_to_track_metric(
             "BacklogPerInstance",
             target_value=scaling.target_backlog_per_instance,
             custom_metric=self.metric_approximate_backlog_size_per_instance(),
-            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
+            scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
             scale_out_cooldown=scale_out_cooldown,
         )
         self.wake_from_zero: autoscaling.StepScalingAction | None = None
@@ -507,7 +506,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             metric_name=metric_name,
             dimensions_map={"EndpointName": self.endpoint_name},
             statistic=statistic,
-            period=props.pop("period", None) or _one_minute(),
+            period=props.pop("period", None) or durations.minutes(1),
             **props,
         )
 
@@ -575,12 +574,6 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 "SageMaker names captured-data objects at run time (date and request ids); writes are confined to "
                 f"this endpoint's prefix {self.data_capture_prefix} in the data-capture bucket.",
             )
-
-
-@functools.cache
-def _one_minute() -> cdk.Duration:
-    """The metrics' default period: one immutable Duration per process, not a jsii call per metric."""
-    return cdk.Duration.minutes(1)
 
 
 def _checked_props(

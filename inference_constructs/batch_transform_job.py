@@ -15,6 +15,7 @@ runs go through a Step Functions state machine instead. Each execution:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from inference_constructs import durations
 from inference_constructs.alarms import HealthAlarm, alarm_name
 from inference_constructs.batch.alarms import create_execution_alarms, execution_metric
 from inference_constructs.batch.definition import (
@@ -150,8 +152,9 @@ class BatchTransformJob(Construct):
         self.job_name_prefix = job_name_prefix
         self.input_prefix = f"{key_prefix}/{INPUT_FOLDER}"
         self.output_prefix = f"{key_prefix}/{OUTPUT_FOLDER}"
-        self.input_path = f"s3://{self.bucket.bucket_name}/{self.input_prefix}"
-        self.output_path = f"s3://{self.bucket.bucket_name}/{self.output_prefix}"
+        self.bucket_name = self.bucket.bucket_name
+        self.input_path = f"s3://{self.bucket_name}/{self.input_prefix}"
+        self.output_path = f"s3://{self.bucket_name}/{self.output_prefix}"
         # A stable name: the state machine is updated in place, and its ARN can appear in its
         # own role's KMS conditions without a circular reference.
         self.state_machine_name = f"{job_name_prefix}{STATE_MACHINE_NAME_SUFFIX}"
@@ -189,7 +192,7 @@ class BatchTransformJob(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             tracing_enabled=True,
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
-                self.encryption_key, cdk.Duration.minutes(5)
+                self.encryption_key, durations.minutes(5)
             ),
         )
         # Step Functions checks at creation that the role may deliver logs and use the key.
@@ -264,6 +267,10 @@ def _checked_props(
     return checked, job_name_prefix
 
 
+@functools.cache
 def _stack_id_suffix() -> str:
-    """The first block of the stack's UUID: differs each time a stack is created."""
+    """The first block of the stack's UUID: differs each time a stack is created.
+
+    The same token in every stack (``AWS::StackId`` resolves in the stack that uses it), so
+    it is built once per process rather than in five jsii calls per job."""
     return cdk.Fn.select(0, cdk.Fn.split("-", cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
@@ -32,6 +31,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import Field, model_validator
 
+from inference_constructs import durations
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, autoscaling_service_linked_role, grant_describe_alarms
@@ -260,8 +260,8 @@ class InferenceComponent(Construct):
             "InvocationsPerCopy",
             target_value=scaling.target_invocations_per_copy,
             predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY,
-            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
         )
         if scaling.min_capacity == 0:
             # At zero copies there is nothing per copy to track; SageMaker counts the requests
@@ -271,7 +271,7 @@ class InferenceComponent(Construct):
                 target=target,
                 has_backlog_without_capacity=self.metric("NoCapacityInvocationFailures", statistic="Maximum"),
                 endpoint_name=self.component_name,
-                cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+                cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
                 alarm_id="NoCapacityInvocationFailuresAlarm",
                 description=f"{self.component_name}: a request found no copy of the model; this alarm's action "
                 "adds a copy (and SageMaker an instance if the endpoint has none).",
@@ -307,7 +307,7 @@ class InferenceComponent(Construct):
             metric_name=metric_name,
             dimensions_map={"InferenceComponentName": self.component_name},
             statistic=statistic,
-            period=props.pop("period", cdk.Duration.minutes(1)),
+            period=props.pop("period", durations.minutes(1)),
             **props,
         )
 

@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
+from inference_constructs import durations
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
@@ -622,7 +623,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 "invocations": self.metric_invocations(variant_name=v),
             },
             label="4XX error rate (%)",
-            period=cdk.Duration.minutes(1),
+            period=durations.minutes(1),
         )
         return [
             AlarmSpec(
@@ -687,8 +688,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             "InvocationsPerInstance",
             target_value=scaling.target_invocations_per_instance,
             predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
         )
         if scaling.target_cpu_utilization_percent is not None:
             target.scale_to_track_metric(
@@ -696,8 +697,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
                 target_value=scaling.target_cpu_utilization_percent * vcpus_of(instance_type),
                 custom_metric=self.metric_cpu_utilization(variant_name=variant_name),
-                scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-                scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+                scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+                scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
             )
         for action in scaling.scheduled_actions:
             target.scale_on_schedule(

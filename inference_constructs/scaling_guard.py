@@ -33,6 +33,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from inference_constructs import durations
 from inference_constructs.compliance import (
     REGULATORY_PACKS,
     acknowledge_rule,
@@ -52,14 +53,10 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 @functools.cache
-def _shared() -> tuple[iam.ServicePrincipal, lambda_.Code, cdk.Duration]:
-    """What every guard passes alike, created once per process (three jsii round trips per
-    guard otherwise): all three are immutable values CDK only reads."""
-    return (
-        iam.ServicePrincipal("lambda.amazonaws.com"),
-        lambda_.Code.from_inline(HANDLER_SOURCE),
-        cdk.Duration.minutes(2),
-    )
+def _shared() -> tuple[iam.ServicePrincipal, lambda_.Code]:
+    """What every guard passes alike, created once per process (two jsii round trips per
+    guard otherwise): both are immutable values CDK only reads."""
+    return iam.ServicePrincipal("lambda.amazonaws.com"), lambda_.Code.from_inline(HANDLER_SOURCE)
 
 
 class ScalingRegistrationGuard(Construct):
@@ -88,7 +85,7 @@ class ScalingRegistrationGuard(Construct):
             retention=log_retention(log_retention_days),
             removal_policy=cdk.RemovalPolicy.RETAIN if retain_logs else cdk.RemovalPolicy.DESTROY,
         )
-        lambda_principal, code, timeout = _shared()
+        lambda_principal, code = _shared()
         self.role = iam.Role(
             self,
             "Role",
@@ -104,7 +101,7 @@ class ScalingRegistrationGuard(Construct):
             handler="index.handler",
             code=code,
             role=self.role,
-            timeout=timeout,
+            timeout=durations.minutes(2),
             log_group=self.log_group,
             description=f"Deregisters {endpoint_name}'s autoscaled variants before an update that needs it",
         )

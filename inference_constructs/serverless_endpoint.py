@@ -37,6 +37,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from inference_constructs import durations
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
 from inference_constructs.compliance import skip_checkov_check
 from inference_constructs.deployment_policy import DeploymentPolicy
@@ -432,8 +433,8 @@ class ServerlessEndpoint(EndpointBase):
             "ProvisionedConcurrencyUtilization",
             target_value=scaling.target_utilization,
             predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_PROVISIONED_CONCURRENCY_UTILIZATION,
-            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
         )
         return target
 

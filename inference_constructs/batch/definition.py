@@ -23,7 +23,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from inference_constructs import service_models
+from inference_constructs import durations, service_models
 from inference_constructs.instance_types import has_local_storage
 from inference_core.batch import INPUT_URI, JOB_NAME, OUTPUT_URI, RUN_BATCH_STAGING_FOLDER, TRIGGER, UPLOAD_TRIGGER
 
@@ -355,10 +355,10 @@ def _transform_job_task(job: BatchTransformJob) -> tasks.SageMakerCreateTransfor
         max_concurrent_transforms=settings.max_concurrent_transforms,
         model_client_options=tasks.ModelClientOptions(
             invocations_max_retries=settings.model_client.invocations_max_retries,
-            invocations_timeout=cdk.Duration.seconds(settings.model_client.invocations_timeout_seconds),
+            invocations_timeout=durations.seconds(settings.model_client.invocations_timeout_seconds),
         ),
         environment=dict(settings.environment) or None,
-        task_timeout=sfn.Timeout.duration(cdk.Duration.hours(settings.timeout_hours)),
+        task_timeout=sfn.Timeout.duration(durations.hours(settings.timeout_hours)),
         result_selector={"arn": sfn.JsonPath.string_at("$.TransformJobArn")},
         result_path="$.job",
     )

@@ -157,8 +157,10 @@ def grant_model_data_access(job: BatchTransformJob) -> tuple[iam.Policy, list[st
     """What the model's execution role needs to run this construct's transform jobs, and the
     wildcard resources among them (acknowledged for cdk-nag)."""
     transform_logs = _transform_logs_arn(job)
-    input_objects = job.bucket.arn_for_objects(f"{job.input_prefix}*")
-    output_objects = job.bucket.arn_for_objects(f"{job.output_prefix}*")
+    # What Bucket.arnForObjects returns (<bucket ARN>/<key pattern>), without a call each.
+    bucket_arn = job.bucket.bucket_arn
+    input_objects = f"{bucket_arn}/{job.input_prefix}*"
+    output_objects = f"{bucket_arn}/{job.output_prefix}*"
     policy = iam.Policy(
         job,
         "ModelRoleDataAccess",
@@ -168,7 +170,7 @@ def grant_model_data_access(job: BatchTransformJob) -> tuple[iam.Policy, list[st
                 statement(
                     "ListTheInputPath",
                     ["s3:ListBucket"],
-                    [job.bucket.bucket_arn],
+                    [bucket_arn],
                     {"StringLike": {"s3:prefix": [f"{job.input_prefix}*"]}},
                 ),
                 statement("ReadTheInputPath", ["s3:GetObject"], [input_objects]),
