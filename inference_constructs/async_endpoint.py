@@ -249,7 +249,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         checked, checked_logs = _checked_props(
-            f"{scope.node.path}/{id}",
+            scope,
+            id,
             model=model,
             settings=settings,
             logs=logs,
@@ -577,7 +578,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
 
 
 def _checked_props(
-    path: str,
+    scope: Construct,
+    id: str,
     *,
     model: InferenceModel,
     settings: AsyncSettings | Mapping[str, Any],
@@ -604,6 +606,8 @@ def _checked_props(
         f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
         "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
     )
-    problems.raise_if_any(path)
+    # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+    if problems.problems:
+        problems.raise_if_any(f"{scope.node.path}/{id}")
     assert isinstance(checked, AsyncSettings) and isinstance(checked_logs, EndpointLogSettings)
     return checked, checked_logs

@@ -115,9 +115,7 @@ class BatchTransformJob(Construct):
         job_name_prefix: str | None = None,
         log_removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
-        checked, job_name_prefix = _checked_props(
-            f"{scope.node.path}/{id}", model, settings, key_prefix, job_name_prefix
-        )
+        checked, job_name_prefix = _checked_props(scope, id, model, settings, key_prefix, job_name_prefix)
         super().__init__(scope, id)
         self.settings = checked
         self.model = model
@@ -241,7 +239,8 @@ class BatchTransformJob(Construct):
 
 
 def _checked_props(
-    path: str,
+    scope: Construct,
+    id: str,
     model: InferenceModel,
     settings: BatchSettings | Mapping[str, Any],
     key_prefix: str,
@@ -262,7 +261,9 @@ def _checked_props(
     )
     if isinstance(checked, BatchSettings):
         problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
-    problems.raise_if_any(path)
+    # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+    if problems.problems:
+        problems.raise_if_any(f"{scope.node.path}/{id}")
     assert isinstance(checked, BatchSettings)
     return checked, job_name_prefix
 

@@ -421,7 +421,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         variant_models: Mapping[str, InferenceModel] | None = None,
     ) -> None:
         checked, checked_logs = _checked_props(
-            f"{scope.node.path}/{id}",
+            scope,
+            id,
             model=model,
             shadow_model=shadow_model,
             variant_models=variant_models or {},
@@ -737,7 +738,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
 
 
 def _checked_props(
-    path: str,
+    scope: Construct,
+    id: str,
     *,
     model: InferenceModel,
     shadow_model: InferenceModel | None,
@@ -769,7 +771,9 @@ def _checked_props(
             shadow_type = checked.shadow.instance_type
             problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
         check_variant_models(problems, checked.variants, variant_models)
-    problems.raise_if_any(path)
+    # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+    if problems.problems:
+        problems.raise_if_any(f"{scope.node.path}/{id}")
     assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
     return checked, checked_logs
 

@@ -392,7 +392,9 @@ class ServerlessEndpoint(EndpointBase):
         for problem in _model_problems(model):
             problems.add(problem)
         checked_logs = check_endpoint_props(problems, endpoint_name=endpoint_name, logs=logs)
-        problems.raise_if_any(f"{scope.node.path}/{id}")
+        # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+        if problems.problems:
+            problems.raise_if_any(f"{scope.node.path}/{id}")
         assert isinstance(checked, ServerlessSettings) and isinstance(checked_logs, EndpointLogSettings)
         super().__init__(scope, id, endpoint_name=endpoint_name, variant_name=checked.variant_name)
         self.settings = checked

@@ -95,6 +95,13 @@ def task_policies(task: tasks.SageMakerCreateTransformJob) -> list[iam.PolicySta
 
 
 @functools.cache
+def _string_at(path: str) -> str:
+    """``JsonPath.stringAt(path)``: a token standing for ``path`` wherever it is used, the same
+    in every task, so fetched from jsii once per path and process."""
+    return sfn.JsonPath.string_at(path)
+
+
+@functools.cache
 def _partition() -> str:
     """The ``AWS::Partition`` token: one process-wide value, fetched from jsii once."""
     return cdk.Aws.PARTITION
@@ -321,7 +328,7 @@ def _transform_job_task(job: BatchTransformJob) -> tasks.SageMakerCreateTransfor
         job,
         "RunTransformJob",
         integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-        transform_job_name=sfn.JsonPath.string_at(f"$.{JOB_NAME}"),
+        transform_job_name=_string_at(f"$.{JOB_NAME}"),
         model_name=job.model.model_name,
         # The job runs as the model's execution role; passing it here also keeps CDK from
         # creating a role with AmazonSageMakerFullAccess.
@@ -329,7 +336,7 @@ def _transform_job_task(job: BatchTransformJob) -> tasks.SageMakerCreateTransfor
         transform_input=tasks.TransformInput(
             transform_data_source=tasks.TransformDataSource(
                 s3_data_source=tasks.TransformS3DataSource(
-                    s3_uri=sfn.JsonPath.string_at(f"$.{INPUT_URI}"), s3_data_type=tasks.S3DataType.S3_PREFIX
+                    s3_uri=_string_at(f"$.{INPUT_URI}"), s3_data_type=tasks.S3DataType.S3_PREFIX
                 )
             ),
             content_type=settings.content_type,
@@ -337,7 +344,7 @@ def _transform_job_task(job: BatchTransformJob) -> tasks.SageMakerCreateTransfor
             compression_type=tasks.CompressionType.GZIP if settings.compression_type == "Gzip" else None,
         ),
         transform_output=tasks.TransformOutput(
-            s3_output_path=sfn.JsonPath.string_at(f"$.{OUTPUT_URI}"),
+            s3_output_path=_string_at(f"$.{OUTPUT_URI}"),
             encryption_key=job.encryption_key,
             accept=settings.accept,
             assemble_with=tasks.AssembleWith.LINE if settings.assemble_with == "Line" else tasks.AssembleWith.NONE,
@@ -359,7 +366,7 @@ def _transform_job_task(job: BatchTransformJob) -> tasks.SageMakerCreateTransfor
         ),
         environment=dict(settings.environment) or None,
         task_timeout=sfn.Timeout.duration(durations.hours(settings.timeout_hours)),
-        result_selector={"arn": sfn.JsonPath.string_at("$.TransformJobArn")},
+        result_selector={"arn": _string_at("$.TransformJobArn")},
         result_path="$.job",
     )
     return task
