@@ -32,7 +32,7 @@ from constructs import Construct
 from pydantic import Field, model_validator
 
 from inference_constructs import durations
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MetricSpec, alarm_name, create_alarms
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, autoscaling_service_linked_role, grant_describe_alarms
 from inference_constructs.inference_model import InferenceModel
@@ -286,19 +286,25 @@ class InferenceComponent(Construct):
         return [
             AlarmSpec(
                 "Invocation5XXErrors",
-                self.metric("Invocation5XXErrors", statistic="Sum"),
+                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
                 thresholds.invocation_5xx_errors,
                 "the model or its container failed requests (HTTP 5XX)",
                 not_breaching,
             ),
             AlarmSpec(
                 "ModelLatency",
-                self.metric("ModelLatency", statistic="p99"),
+                self.metric_spec("ModelLatency", statistic="p99"),
                 thresholds.model_latency_p99_milliseconds * 1000,
                 "p99 model latency (microseconds) is above the threshold",
                 not_breaching,
             ),
         ]
+
+    def metric_spec(self, metric_name: str, *, statistic: str = "Average") -> MetricSpec:
+        """:meth:`metric` described in Python, per minute: what the component's alarms are built
+        from (an alarm on it costs one jsii call, see ``inference_constructs.alarms``)."""
+        dimensions = (("InferenceComponentName", self.component_name),)
+        return MetricSpec(SAGEMAKER_NAMESPACE, metric_name, dimensions, statistic)
 
     def metric(self, metric_name: str, *, statistic: str = "Average", **props: Any) -> cloudwatch.Metric:
         """A metric SageMaker publishes per inference component (dimension ``InferenceComponentName``)."""
