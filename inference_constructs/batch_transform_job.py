@@ -121,11 +121,14 @@ class BatchTransformJob(Construct):
         self.model = model
         self.bucket = bucket
         self.encryption_key = encryption_key
+        # Read once, used by the definition, the roles and the grants (a jsii round trip per read).
+        self.key_arn = encryption_key.key_arn
+        topic_arn = notifications_topic.topic_arn
         self._name_resources(job_name_prefix, key_prefix)
 
         self.role = state_machine_role(self)
-        definition, self.transform_task = define_state_machine(self, notifications_topic)
-        self.role_policy = grant_state_machine_role(self, notifications_topic)
+        definition, self.transform_task = define_state_machine(self, topic_arn)
+        self.role_policy = grant_state_machine_role(self, topic_arn)
         self.model_data_access, self.model_data_wildcards = grant_model_data_access(self)
         self._create_state_machine(definition, log_removal_policy)
 

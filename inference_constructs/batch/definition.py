@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
@@ -67,7 +66,7 @@ _STATE_ORDER = (
 )
 
 
-def define_state_machine(job: BatchTransformJob, topic: sns.ITopic) -> tuple[str, tasks.SageMakerCreateTransformJob]:
+def define_state_machine(job: BatchTransformJob, topic_arn: str) -> tuple[str, tasks.SageMakerCreateTransformJob]:
     """The definition (Amazon States Language, with CDK tokens for the references in it), and
     the transform job task (whose generated policies the role copies)."""
     run_job = _transform_job_task(job)
@@ -75,7 +74,7 @@ def define_state_machine(job: BatchTransformJob, topic: sns.ITopic) -> tuple[str
         **_skip_staged_uploads(job),
         **_choose_locations(job),
         **_reject_locations(job),
-        **_report_outcome(job, topic),
+        **_report_outcome(job, topic_arn),
         "RunTransformJob": _run_job_state(job, run_job),
     }
     assert set(states) == set(_STATE_ORDER), sorted(set(states) ^ set(_STATE_ORDER))
@@ -241,9 +240,8 @@ def _reject_locations(job: BatchTransformJob) -> dict[str, dict[str, Any]]:
     }
 
 
-def _report_outcome(job: BatchTransformJob, topic: sns.ITopic) -> dict[str, dict[str, Any]]:
-    """Publish how the run ended; a failed or rejected run ends the execution Failed."""
-    topic_arn = topic.topic_arn
+def _report_outcome(job: BatchTransformJob, topic_arn: str) -> dict[str, dict[str, Any]]:
+    """Publish how the run ended (to the notifications topic); a failed or rejected run ends the execution Failed."""
     return {
         "NotifyFailure": _notify(job, topic_arn, "FAILED", "SummarizeFailure"),
         "NotifySuccess": _notify(job, topic_arn, "SUCCEEDED", "JobSucceeded"),

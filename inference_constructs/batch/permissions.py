@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sns as sns
 
 from inference_constructs.batch.definition import task_policies
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
@@ -44,7 +43,7 @@ def state_machine_role(job: BatchTransformJob) -> iam.Role:
     )
 
 
-def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> iam.Policy:
+def grant_state_machine_role(job: BatchTransformJob, topic_arn: str) -> iam.Policy:
     """Everything the state machine's role may do, written out statement by statement.
 
     The statements go into the role's ``DefaultPolicy`` as one document, in one jsii call (a
@@ -53,11 +52,11 @@ def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> iam.P
     The role is complete here: the state machine gets it ``withoutPolicyUpdates``.
     """
     stack = job.stack
-    key_arn = job.encryption_key.key_arn
+    key_arn = job.key_arn
     statements = [
         *_integration_statements(job),
         *_key_statements(job, key_arn),
-        statement("PublishOutcomes", ["sns:Publish"], [topic.topic_arn]),
+        statement("PublishOutcomes", ["sns:Publish"], [topic_arn]),
         # Publishing to the KMS-encrypted notifications topic.
         statement(
             "PublishToEncryptedTopic",
@@ -178,7 +177,7 @@ def grant_model_data_access(job: BatchTransformJob) -> tuple[iam.Policy, list[st
                 statement(
                     "UseThePlatformKeyForBatchData",
                     ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                    [job.encryption_key.key_arn],
+                    [job.key_arn],
                 ),
                 # The transform jobs' log group is shared by every job of the account; the
                 # model's own policy scopes its log streams to this model's job names.
@@ -199,7 +198,7 @@ def grant_execution_data_key(job: BatchTransformJob, grantee: iam.IGrantable) ->
     iam.Grant.add_to_principal(
         grantee=grantee,
         actions=["kms:Decrypt", "kms:GenerateDataKey"],
-        resource_arns=[job.encryption_key.key_arn],
+        resource_arns=[job.key_arn],
         conditions={"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": job.state_machine_arn}},
     )
 
