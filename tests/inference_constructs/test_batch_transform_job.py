@@ -755,6 +755,37 @@ def _cdk_publish(scope: Construct, topic: sns.ITopic, status: str, next_state: s
     return publish
 
 
+def test_the_transform_job_state_is_what_cdk_renders_with_its_own_retries_catch_and_next(model_artifact):
+    # The task is CDK's; its transitions, retries and catch are written in Python. Given the
+    # same ones through CDK's own API, the task renders exactly the same state.
+    stack, job = build(model_artifact, FULL)
+    task = job.transform_task
+    rendered = stack.resolve(batch_definition._run_job_state(job, task))
+    probe = Construct(stack, "Probe")
+    task.add_retry(
+        errors=list(CAPACITY_ERRORS),
+        interval=cdk.Duration.minutes(5),
+        backoff_rate=2,
+        max_attempts=5,
+        max_delay=cdk.Duration.hours(1),
+    )
+    task.add_retry(
+        errors=list(SERVICE_ERRORS),
+        interval=cdk.Duration.seconds(10),
+        backoff_rate=2,
+        max_attempts=6,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    task.add_catch(sfn.Pass(probe, "NotifyFailure"), errors=[sfn.Errors.ALL], result_path="$.failure")
+    task.next(sfn.Pass(probe, "NotifySuccess"))
+    expected = stack.resolve(task.to_state_json())
+    # SageMaker's DataProcessing, which CDK's props lack, is the one addition.
+    processing = {"InputFilter": "$[1:]", "OutputFilter": "$[0,-1]", "JoinSource": "Input"}
+    expected["Parameters"]["DataProcessing"] = processing
+    assert rendered == expected
+    assert json.dumps(rendered) == json.dumps(expected)  # the same key order too
+
+
 def test_the_notify_states_are_what_cdks_own_sns_publish_task_renders(model_artifact):
     # The notify states are written in Python (one JSON string instead of ~30 jsii calls each):
     # CDK's SnsPublish, given the same props, renders exactly the same state.
