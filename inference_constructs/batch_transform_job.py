@@ -128,8 +128,7 @@ class BatchTransformJob(Construct):
 
         self.role = state_machine_role(self)
         definition, self.transform_task = define_state_machine(self, topic_arn)
-        # The role's DefaultPolicy, written whole (batch.permissions): more statements go in
-        # through role_policy.add_statements(); role.add_to_policy() fails (it would create a second one).
+        # The role's DefaultPolicy (batch.permissions), which the state machine waits for.
         self.role_policy = grant_state_machine_role(self, topic_arn)
         self.model_data_access, self.model_data_wildcards = grant_model_data_access(self)
         self._create_state_machine(definition, log_removal_policy)

@@ -46,10 +46,10 @@ def state_machine_role(job: BatchTransformJob) -> iam.Role:
 def grant_state_machine_role(job: BatchTransformJob, topic_arn: str) -> iam.Policy:
     """Everything the state machine's role may do, written out statement by statement.
 
-    The statements go into the role's ``DefaultPolicy`` as one document, in one jsii call (a
-    ``PolicyStatement`` and an ``addToPolicy`` per statement took two round trips each); the
-    policy is the same construct, under the same id, that the role's ``addToPolicy`` creates.
-    The role is complete here: the state machine gets it ``withoutPolicyUpdates``.
+    The first statement creates the role's ``DefaultPolicy`` through ``addToPolicy``, so the
+    role keeps it as its own (a later grant to the role adds to it); the others go into it in
+    one ``addStatements`` call rather than an ``addToPolicy`` each. The role is complete here:
+    the state machine gets it ``withoutPolicyUpdates``.
     """
     stack = job.stack
     key_arn = job.key_arn
@@ -66,7 +66,12 @@ def grant_state_machine_role(job: BatchTransformJob, topic_arn: str) -> iam.Poli
         ),
         *_UNSCOPED_STATEMENTS,
     ]
-    return iam.Policy(job.role, "DefaultPolicy", roles=[job.role], document=document(statements))
+    first, *rest = [iam.PolicyStatement.from_json(rendered) for rendered in statements]
+    job.role.add_to_policy(first)
+    policy = job.role.node.find_child("DefaultPolicy")
+    assert isinstance(policy, iam.Policy)
+    policy.add_statements(*rest)
+    return policy
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -755,6 +755,16 @@ def _cdk_publish(scope: Construct, topic: sns.ITopic, status: str, next_state: s
     return publish
 
 
+def test_a_later_grant_to_the_state_machine_role_goes_into_its_default_policy(model_artifact):
+    # The role's statements are written in bulk; the role still owns its DefaultPolicy, so a
+    # grant made afterwards lands there (and does not fail on a second DefaultPolicy).
+    stack, job = build(model_artifact, {"instance_type": "ml.m5.large"})
+    job.role.add_to_policy(iam.PolicyStatement(sid="Later", actions=["s3:GetObject"], resources=["*"]))
+    statements = policy_statements(Template.from_stack(stack), "BatchStateMachineRole")
+    sids = [statement.get("Sid") for statement in statements]
+    assert sids[0] == "OwnTransformJobs" and sids[-1] == "Later"
+
+
 def test_the_transform_job_state_is_what_cdk_renders_with_its_own_retries_catch_and_next(model_artifact):
     # The task is CDK's; its transitions, retries and catch are written in Python. Given the
     # same ones through CDK's own API, the task renders exactly the same state.
