@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -18,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import Field, model_validator
 
+from inference_constructs import durations
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MetricSpec
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, data_capture_statements
@@ -34,6 +34,7 @@ from inference_constructs.errors import ProblemCollector
 from inference_constructs.gpu_alarms import GpuMemoryUtilizationPercent, GpuUtilizationPercent, gpu_alarm_specs
 from inference_constructs.inference_model import InferenceModel
 from inference_constructs.instance_types import check_autoscalable
+from inference_constructs.policy_json import document, statement
 from inference_constructs.realtime_endpoint import (
     INSTANCE_COUNT_DIMENSION,
     InstanceType,
@@ -248,7 +249,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         logs: EndpointLogSettings | Mapping[str, Any] | None = None,
     ) -> None:
         checked, checked_logs = _checked_props(
-            f"{scope.node.path}/{id}",
+            scope,
+            id,
             model=model,
             settings=settings,
             logs=logs,
@@ -270,11 +272,15 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         self.model = model
         self.encryption_key = encryption_key
         self.bucket = async_bucket
+        # Read once: each is used several times below (a jsii round trip per read).
+        self._bucket_name, self._bucket_arn = async_bucket.bucket_name, async_bucket.bucket_arn
+        self._key_arn = encryption_key.key_arn
         self.invocation_timeout_seconds = checked.invocation_timeout_seconds
         self._name_paths(path_prefix)
 
         self.success_topic = self._topic("SuccessTopic", f"{endpoint_name} results")
         self.error_topic = self._topic("ErrorTopic", f"{endpoint_name} failures")
+        self._topic_arns = (self.success_topic.topic_arn, self.error_topic.topic_arn)
         self._grant_execution_role()
 
         config = self._endpoint_config(checked)
@@ -317,10 +323,11 @@ class AsyncEndpoint(InstanceBackedEndpoint):
         return EncryptedTopic(self, id, encryption_key=self.encryption_key, display_name=display_name).topic
 
     def _s3_uri(self, prefix: str) -> str:
-        return f"s3://{self.bucket.bucket_name}/{prefix}"
+        return f"s3://{self._bucket_name}/{prefix}"
 
     def _object_arns(self, *prefixes: str) -> list[str]:
-        return [self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+        # What Bucket.arnForObjects returns (``<bucket ARN>/<key pattern>``), without a call each.
+        return [f"{self._bucket_arn}/{prefix}*" for prefix in prefixes]
 
     def _endpoint_config(self, settings: AsyncSettings) -> sagemaker.CfnEndpointConfig:
         """One instance variant, plus where results, failures and notifications go."""
@@ -346,10 +353,10 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                     # SageMaker appends "/<inference id>.out" (or "-error.out") to these paths.
                     s3_output_path=self.output_path.rstrip("/"),
                     s3_failure_path=self.failure_path.rstrip("/"),
-                    kms_key_id=self.encryption_key.key_arn,
+                    kms_key_id=self._key_arn,
                     notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
-                        success_topic=self.success_topic.topic_arn,
-                        error_topic=self.error_topic.topic_arn,
+                        success_topic=self._topic_arns[0],
+                        error_topic=self._topic_arns[1],
                         include_inference_response_in=list(settings.include_inference_response_in) or None,
                     ),
                 ),
@@ -369,42 +376,34 @@ class AsyncEndpoint(InstanceBackedEndpoint):
     def _grant_execution_role(self) -> None:
         role = self.model.role
         # One policy of our own on the model's role, so the endpoint config can wait for it.
+        # Its own statements go in as one document (one jsii call, policy_json).
         self._execution_policy = iam.Policy(
             self,
             "ExecutionPolicy",
             roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="ReadOwnRequests",
-                    actions=["s3:GetObject"],
-                    resources=self._object_arns(self.input_prefix),
-                ),
-                iam.PolicyStatement(
-                    sid="WriteOwnResultsAndFailures",
-                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                    resources=self._object_arns(self.output_prefix, self.failure_prefix),
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptResultsAndNotifications",
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                    resources=[self.encryption_key.key_arn],
-                ),
-                # Written out instead of topic.grant_publish(), which adds kms:GenerateDataKey*.
-                iam.PolicyStatement(
-                    sid="PublishOwnNotifications",
-                    actions=["sns:Publish"],
-                    resources=[self.success_topic.topic_arn, self.error_topic.topic_arn],
-                ),
-                *(
-                    data_capture_statements(
-                        bucket=self.data_capture_bucket,
-                        prefix=self.data_capture_prefix,
-                        encryption_key=self.encryption_key,
-                    )
-                    if self.data_capture_bucket and self.data_capture_prefix
-                    else []
-                ),
-            ],
+            document=document(
+                [
+                    statement("ReadOwnRequests", ["s3:GetObject"], self._object_arns(self.input_prefix)),
+                    statement(
+                        "WriteOwnResultsAndFailures",
+                        ["s3:PutObject", "s3:AbortMultipartUpload"],
+                        self._object_arns(self.output_prefix, self.failure_prefix),
+                    ),
+                    statement(
+                        "EncryptResultsAndNotifications", ["kms:GenerateDataKey", "kms:Decrypt"], [self._key_arn]
+                    ),
+                    # Written out instead of topic.grant_publish(), which adds kms:GenerateDataKey*.
+                    statement("PublishOwnNotifications", ["sns:Publish"], list(self._topic_arns)),
+                ]
+            ),
+            # Added after the document's statements, as they were listed after them before.
+            statements=data_capture_statements(
+                bucket=self.data_capture_bucket,
+                prefix=self.data_capture_prefix,
+                encryption_key=self.encryption_key,
+            )
+            if self.data_capture_bucket and self.data_capture_prefix
+            else None,
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -441,12 +440,13 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             scaling.max_capacity,
             instance_type=self.settings.instance_type,
         )
+        scale_out_cooldown = durations.seconds(scaling.scale_out_cooldown_seconds)
         self.backlog_tracking = target.scale_to_track_metric(
             "BacklogPerInstance",
             target_value=scaling.target_backlog_per_instance,
             custom_metric=self.metric_approximate_backlog_size_per_instance(),
-            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=scale_out_cooldown,
         )
         self.wake_from_zero: autoscaling.StepScalingAction | None = None
         self.wake_alarm: cloudwatch.Alarm | None = None
@@ -456,7 +456,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
                 target=target,
                 has_backlog_without_capacity=self.metric_has_backlog_without_capacity(),
                 endpoint_name=self.endpoint_name,
-                cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+                cooldown=scale_out_cooldown,
             )
             self.wake_from_zero, self.wake_alarm = wake.action, wake.alarm
         return target
@@ -507,7 +507,7 @@ class AsyncEndpoint(InstanceBackedEndpoint):
             metric_name=metric_name,
             dimensions_map={"EndpointName": self.endpoint_name},
             statistic=statistic,
-            period=props.pop("period", None) or cdk.Duration.minutes(1),
+            period=props.pop("period", None) or durations.minutes(1),
             **props,
         )
 
@@ -578,7 +578,8 @@ class AsyncEndpoint(InstanceBackedEndpoint):
 
 
 def _checked_props(
-    path: str,
+    scope: Construct,
+    id: str,
     *,
     model: InferenceModel,
     settings: AsyncSettings | Mapping[str, Any],
@@ -605,6 +606,8 @@ def _checked_props(
         f"path_prefix: {path_prefix!r} must be lowercase path segments of letters, digits and hyphens "
         "separated by single slashes, without a leading or trailing slash, e.g. prod/iris",
     )
-    problems.raise_if_any(path)
+    # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+    if problems.problems:
+        problems.raise_if_any(f"{scope.node.path}/{id}")
     assert isinstance(checked, AsyncSettings) and isinstance(checked_logs, EndpointLogSettings)
     return checked, checked_logs

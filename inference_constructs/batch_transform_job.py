@@ -15,6 +15,7 @@ runs go through a Step Functions state machine instead. Each execution:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from inference_constructs import durations
 from inference_constructs.alarms import HealthAlarm, alarm_name
 from inference_constructs.batch.alarms import create_execution_alarms, execution_metric
 from inference_constructs.batch.definition import (
@@ -113,20 +115,22 @@ class BatchTransformJob(Construct):
         job_name_prefix: str | None = None,
         log_removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
-        checked, job_name_prefix = _checked_props(
-            f"{scope.node.path}/{id}", model, settings, key_prefix, job_name_prefix
-        )
+        checked, job_name_prefix = _checked_props(scope, id, model, settings, key_prefix, job_name_prefix)
         super().__init__(scope, id)
         self.settings = checked
         self.model = model
         self.bucket = bucket
         self.encryption_key = encryption_key
+        # Read once, used by the definition, the roles and the grants (a jsii round trip per read).
+        self.key_arn = encryption_key.key_arn
+        topic_arn = notifications_topic.topic_arn
         self._name_resources(job_name_prefix, key_prefix)
 
         self.role = state_machine_role(self)
-        definition, self.transform_task = define_state_machine(self, notifications_topic)
-        grant_state_machine_role(self, notifications_topic)
-        self.model_data_access = grant_model_data_access(self)
+        definition, self.transform_task = define_state_machine(self, topic_arn)
+        # The role's DefaultPolicy (batch.permissions), which the state machine waits for.
+        self.role_policy = grant_state_machine_role(self, topic_arn)
+        self.model_data_access, self.model_data_wildcards = grant_model_data_access(self)
         self._create_state_machine(definition, log_removal_policy)
 
         self.schedule_rule: events.Rule | None = None
@@ -145,12 +149,14 @@ class BatchTransformJob(Construct):
         acknowledge_findings(self)
 
     def _name_resources(self, job_name_prefix: str, key_prefix: str) -> None:
-        stack = cdk.Stack.of(self)
+        # Read once: every part of the construct uses it (a jsii round trip per Stack.of).
+        self.stack = stack = cdk.Stack.of(self)
         self.job_name_prefix = job_name_prefix
         self.input_prefix = f"{key_prefix}/{INPUT_FOLDER}"
         self.output_prefix = f"{key_prefix}/{OUTPUT_FOLDER}"
-        self.input_path = f"s3://{self.bucket.bucket_name}/{self.input_prefix}"
-        self.output_path = f"s3://{self.bucket.bucket_name}/{self.output_prefix}"
+        self.bucket_name = self.bucket.bucket_name
+        self.input_path = f"s3://{self.bucket_name}/{self.input_prefix}"
+        self.output_path = f"s3://{self.bucket_name}/{self.output_prefix}"
         # A stable name: the state machine is updated in place, and its ARN can appear in its
         # own role's KMS conditions without a circular reference.
         self.state_machine_name = f"{job_name_prefix}{STATE_MACHINE_NAME_SUFFIX}"
@@ -164,7 +170,7 @@ class BatchTransformJob(Construct):
             service="sagemaker", resource="transform-job", resource_name=f"{job_name_prefix}-*"
         )
 
-    def _create_state_machine(self, definition: sfn.IChainable, log_removal_policy: cdk.RemovalPolicy) -> None:
+    def _create_state_machine(self, definition: str, log_removal_policy: cdk.RemovalPolicy) -> None:
         self.log_group = logs.LogGroup(
             self,
             "ExecutionLogs",
@@ -180,20 +186,19 @@ class BatchTransformJob(Construct):
             "StateMachine",
             state_machine_name=self.state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,  # jobs may run for days
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            # Written in batch.definition, with the backstop timeout (TimeoutSeconds) in it.
+            definition_body=sfn.DefinitionBody.from_string(definition),
             # CDK would add its own, broader statements (transform-job/*, sagemaker:ListTags on *);
             # the role's statements are written out in batch.permissions.grant_state_machine_role instead.
             role=self.role.without_policy_updates(),
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             tracing_enabled=True,
             encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
-                self.encryption_key, cdk.Duration.minutes(5)
+                self.encryption_key, durations.minutes(5)
             ),
-            # A backstop behind the job's own timeout, which is caught and notified.
-            timeout=cdk.Duration.hours(self.settings.timeout_hours + 1),
         )
         # Step Functions checks at creation that the role may deliver logs and use the key.
-        self.state_machine.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
+        self.state_machine.node.add_dependency(self.role_policy)
 
     def metric_executions_failed(self, **props: Any) -> cloudwatch.Metric:
         """Executions that ended Failed (the job failed or was rejected), summed."""
@@ -219,8 +224,7 @@ class BatchTransformJob(Construct):
     def grant_run(self, grantee: iam.IGrantable) -> None:
         """Everything ``run-batch`` needs: upload input, start and follow executions, read output."""
         self.grant_start(grantee)
-        stack = cdk.Stack.of(self)
-        executions = stack.format_arn(
+        executions = self.stack.format_arn(
             service="states",
             resource="execution",
             resource_name=f"{self.state_machine_name}:*",
@@ -239,7 +243,8 @@ class BatchTransformJob(Construct):
 
 
 def _checked_props(
-    path: str,
+    scope: Construct,
+    id: str,
     model: InferenceModel,
     settings: BatchSettings | Mapping[str, Any],
     key_prefix: str,
@@ -260,11 +265,17 @@ def _checked_props(
     )
     if isinstance(checked, BatchSettings):
         problems.attempt(lambda: model.check_runs_on(checked.instance_type), "settings.instance_type")
-    problems.raise_if_any(path)
+    # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+    if problems.problems:
+        problems.raise_if_any(f"{scope.node.path}/{id}")
     assert isinstance(checked, BatchSettings)
     return checked, job_name_prefix
 
 
+@functools.cache
 def _stack_id_suffix() -> str:
-    """The first block of the stack's UUID: differs each time a stack is created."""
+    """The first block of the stack's UUID: differs each time a stack is created.
+
+    The same token in every stack (``AWS::StackId`` resolves in the stack that uses it), so
+    it is built once per process rather than in five jsii calls per job."""
     return cdk.Fn.select(0, cdk.Fn.split("-", cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))))

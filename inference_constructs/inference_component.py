@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
@@ -32,7 +31,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import Field, model_validator
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, alarm_name, create_alarms
+from inference_constructs import durations
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MetricSpec, alarm_name, create_alarms
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, autoscaling_service_linked_role, grant_describe_alarms
 from inference_constructs.inference_model import InferenceModel
@@ -260,8 +260,8 @@ class InferenceComponent(Construct):
             "InvocationsPerCopy",
             target_value=scaling.target_invocations_per_copy,
             predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY,
-            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
         )
         if scaling.min_capacity == 0:
             # At zero copies there is nothing per copy to track; SageMaker counts the requests
@@ -271,7 +271,7 @@ class InferenceComponent(Construct):
                 target=target,
                 has_backlog_without_capacity=self.metric("NoCapacityInvocationFailures", statistic="Maximum"),
                 endpoint_name=self.component_name,
-                cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+                cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
                 alarm_id="NoCapacityInvocationFailuresAlarm",
                 description=f"{self.component_name}: a request found no copy of the model; this alarm's action "
                 "adds a copy (and SageMaker an instance if the endpoint has none).",
@@ -286,19 +286,25 @@ class InferenceComponent(Construct):
         return [
             AlarmSpec(
                 "Invocation5XXErrors",
-                self.metric("Invocation5XXErrors", statistic="Sum"),
+                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
                 thresholds.invocation_5xx_errors,
                 "the model or its container failed requests (HTTP 5XX)",
                 not_breaching,
             ),
             AlarmSpec(
                 "ModelLatency",
-                self.metric("ModelLatency", statistic="p99"),
+                self.metric_spec("ModelLatency", statistic="p99"),
                 thresholds.model_latency_p99_milliseconds * 1000,
                 "p99 model latency (microseconds) is above the threshold",
                 not_breaching,
             ),
         ]
+
+    def metric_spec(self, metric_name: str, *, statistic: str = "Average") -> MetricSpec:
+        """:meth:`metric` described in Python, per minute: what the component's alarms are built
+        from (an alarm on it costs one jsii call, see ``inference_constructs.alarms``)."""
+        dimensions = (("InferenceComponentName", self.component_name),)
+        return MetricSpec(SAGEMAKER_NAMESPACE, metric_name, dimensions, statistic)
 
     def metric(self, metric_name: str, *, statistic: str = "Average", **props: Any) -> cloudwatch.Metric:
         """A metric SageMaker publishes per inference component (dimension ``InferenceComponentName``)."""
@@ -307,7 +313,7 @@ class InferenceComponent(Construct):
             metric_name=metric_name,
             dimensions_map={"InferenceComponentName": self.component_name},
             statistic=statistic,
-            period=props.pop("period", cdk.Duration.minutes(1)),
+            period=props.pop("period", durations.minutes(1)),
             **props,
         )
 

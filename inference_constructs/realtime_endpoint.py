@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
+from inference_constructs import durations
 from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MathSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
@@ -420,7 +421,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         variant_models: Mapping[str, InferenceModel] | None = None,
     ) -> None:
         checked, checked_logs = _checked_props(
-            f"{scope.node.path}/{id}",
+            scope,
+            id,
             model=model,
             shadow_model=shadow_model,
             variant_models=variant_models or {},
@@ -686,8 +688,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             "InvocationsPerInstance",
             target_value=scaling.target_invocations_per_instance,
             predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-            scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+            scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
         )
         if scaling.target_cpu_utilization_percent is not None:
             target.scale_to_track_metric(
@@ -695,8 +697,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 # CloudWatch reports 100% per vCPU; the setting is a share of the whole instance.
                 target_value=scaling.target_cpu_utilization_percent * vcpus_of(instance_type),
                 custom_metric=self.metric_cpu_utilization(variant_name=variant_name),
-                scale_in_cooldown=cdk.Duration.seconds(scaling.scale_in_cooldown_seconds),
-                scale_out_cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
+                scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+                scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
             )
         for action in scaling.scheduled_actions:
             target.scale_on_schedule(
@@ -735,7 +737,8 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
 
 
 def _checked_props(
-    path: str,
+    scope: Construct,
+    id: str,
     *,
     model: InferenceModel,
     shadow_model: InferenceModel | None,
@@ -767,7 +770,9 @@ def _checked_props(
             shadow_type = checked.shadow.instance_type
             problems.attempt(lambda: shadow_model.check_runs_on(shadow_type), "settings.shadow.instance_type")
         check_variant_models(problems, checked.variants, variant_models)
-    problems.raise_if_any(path)
+    # The construct's path names it in the error; reading it is a jsii round trip, so only on error.
+    if problems.problems:
+        problems.raise_if_any(f"{scope.node.path}/{id}")
     assert isinstance(checked, RealtimeSettings) and isinstance(checked_logs, EndpointLogSettings)
     return checked, checked_logs
 

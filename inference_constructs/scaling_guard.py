@@ -23,6 +23,7 @@ native scaling resources).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -32,6 +33,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from inference_constructs import durations
 from inference_constructs.compliance import (
     REGULATORY_PACKS,
     acknowledge_rule,
@@ -48,6 +50,13 @@ HANDLER_SOURCE = (Path(__file__).parent / "scaling_guard_handler.py").read_text(
 MAX_INLINE_CODE_BYTES = 4096
 # The newest Python runtime CDK knows (cdk-nag AwsSolutions-L1 asks for the latest).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+@functools.cache
+def _shared() -> tuple[iam.ServicePrincipal, lambda_.Code]:
+    """What every guard passes alike, created once per process (two jsii round trips per
+    guard otherwise): both are immutable values CDK only reads."""
+    return iam.ServicePrincipal("lambda.amazonaws.com"), lambda_.Code.from_inline(HANDLER_SOURCE)
 
 
 class ScalingRegistrationGuard(Construct):
@@ -76,10 +85,11 @@ class ScalingRegistrationGuard(Construct):
             retention=log_retention(log_retention_days),
             removal_policy=cdk.RemovalPolicy.RETAIN if retain_logs else cdk.RemovalPolicy.DESTROY,
         )
+        lambda_principal, code = _shared()
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=lambda_principal,
             description=f"Deregisters {endpoint_name}'s autoscaled variants before updates SageMaker refuses otherwise",
         )
         self.log_group.grant_write(self.role)
@@ -89,9 +99,9 @@ class ScalingRegistrationGuard(Construct):
             "Function",
             runtime=RUNTIME,
             handler="index.handler",
-            code=lambda_.Code.from_inline(HANDLER_SOURCE),
+            code=code,
             role=self.role,
-            timeout=cdk.Duration.minutes(2),
+            timeout=durations.minutes(2),
             log_group=self.log_group,
             description=f"Deregisters {endpoint_name}'s autoscaled variants before an update that needs it",
         )
@@ -113,7 +123,9 @@ class ScalingRegistrationGuard(Construct):
         scalable_targets = stack.format_arn(
             service="application-autoscaling", resource="scalable-target", resource_name="*"
         )
-        self.role.add_to_principal_policy(
+        # add_to_policy, not add_to_principal_policy: its result is a plain bool, where the
+        # other's result struct costs two more jsii round trips to read back.
+        self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["application-autoscaling:DeregisterScalableTarget"], resources=[scalable_targets]
             )
@@ -126,7 +138,7 @@ class ScalingRegistrationGuard(Construct):
             resource_name=f"TargetTracking-endpoint/{endpoint_name}/variant/*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.role.add_to_principal_policy(
+        self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"], resources=[target_tracking_alarms]
             )

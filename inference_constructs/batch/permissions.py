@@ -7,13 +7,14 @@ Everything is created in the job construct's scope, under the ids it always had.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sns as sns
 
+from inference_constructs.batch.definition import task_policies
 from inference_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcard_resources
+from inference_constructs.policy_json import document, statement
 
 if TYPE_CHECKING:
     from inference_constructs.batch_transform_job import BatchTransformJob
@@ -28,7 +29,6 @@ def _is_sagemaker(action: str) -> bool:
 
 def state_machine_role(job: BatchTransformJob) -> iam.Role:
     """The role the state machine runs as, assumable by this state machine only."""
-    stack = cdk.Stack.of(job)
     return iam.Role(
         job,
         "StateMachineRole",
@@ -36,114 +36,120 @@ def state_machine_role(job: BatchTransformJob) -> iam.Role:
             "states.amazonaws.com",
             conditions={
                 "ArnLike": {"aws:SourceArn": job.state_machine_arn},
-                "StringEquals": {"aws:SourceAccount": stack.account},
+                "StringEquals": {"aws:SourceAccount": job.stack.account},
             },
         ),
         description=f"Runs batch transform jobs {job.job_name_prefix}-* of model {job.model.name_prefix} only",
     )
 
 
-def grant_state_machine_role(job: BatchTransformJob, topic: sns.ITopic) -> None:
-    """Everything the state machine's role may do, written out statement by statement."""
-    stack = cdk.Stack.of(job)
+def grant_state_machine_role(job: BatchTransformJob, topic_arn: str) -> iam.Policy:
+    """Everything the state machine's role may do, written out statement by statement.
+
+    The first statement creates the role's ``DefaultPolicy`` through ``addToPolicy``, so the
+    role keeps it as its own (a later grant to the role adds to it); the others go into it in
+    one ``addStatements`` call rather than an ``addToPolicy`` each. The role is complete here:
+    the state machine gets it ``withoutPolicyUpdates``.
+    """
+    stack = job.stack
+    key_arn = job.key_arn
     statements = [
         *_integration_statements(job),
-        *_key_statements(job),
-        iam.PolicyStatement(sid="PublishOutcomes", actions=["sns:Publish"], resources=[topic.topic_arn]),
+        *_key_statements(job, key_arn),
+        statement("PublishOutcomes", ["sns:Publish"], [topic_arn]),
         # Publishing to the KMS-encrypted notifications topic.
-        iam.PolicyStatement(
-            sid="PublishToEncryptedTopic",
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=[job.encryption_key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.{stack.url_suffix}"}},
+        statement(
+            "PublishToEncryptedTopic",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [key_arn],
+            {"StringEquals": {"kms:ViaService": f"sns.{stack.region}.{stack.url_suffix}"}},
         ),
-        *_unscoped_statements(),
+        *_UNSCOPED_STATEMENTS,
     ]
-    for statement in statements:
-        job.role.add_to_policy(statement)
+    first, *rest = [iam.PolicyStatement.from_json(rendered) for rendered in statements]
+    job.role.add_to_policy(first)
+    policy = job.role.node.find_child("DefaultPolicy")
+    assert isinstance(policy, iam.Policy)
+    policy.add_statements(*rest)
+    return policy
 
 
-def _key_statements(job: BatchTransformJob) -> list[iam.PolicyStatement]:
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _key_statements(job: BatchTransformJob, key_arn: str) -> list[dict[str, Any]]:
     """The platform key: for the jobs' volumes, the execution data and the execution logs."""
-    key_arn = job.encryption_key.key_arn
-    logs_arns = cdk.Stack.of(job).format_arn(service="logs", resource="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+    logs_arns = job.stack.format_arn(service="logs", resource="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
     return [
-        iam.PolicyStatement(
-            sid="EncryptJobVolumes",
-            actions=["kms:CreateGrant"],
-            resources=[key_arn],
-            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        statement("EncryptJobVolumes", ["kms:CreateGrant"], [key_arn], {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        statement("DescribeThePlatformKey", ["kms:DescribeKey"], [key_arn]),
+        statement(
+            "EncryptExecutionData",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            [key_arn],
+            {"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": job.state_machine_arn}},
         ),
-        iam.PolicyStatement(sid="DescribeThePlatformKey", actions=["kms:DescribeKey"], resources=[key_arn]),
-        iam.PolicyStatement(
-            sid="EncryptExecutionData",
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=[key_arn],
-            conditions={"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": job.state_machine_arn}},
-        ),
-        iam.PolicyStatement(
-            sid="EncryptExecutionLogs",
-            actions=["kms:GenerateDataKey"],
-            resources=[key_arn],
-            conditions={"StringEquals": {"kms:EncryptionContext:SourceArn": logs_arns}},
+        statement(
+            "EncryptExecutionLogs",
+            ["kms:GenerateDataKey"],
+            [key_arn],
+            {"StringEquals": {"kms:EncryptionContext:SourceArn": logs_arns}},
         ),
     ]
 
 
-def _unscoped_statements() -> list[iam.PolicyStatement]:
-    """CloudWatch Logs delivery and X-Ray have no resource-level permissions."""
-    return [
-        iam.PolicyStatement(
-            sid="DeliverExecutionLogs",
-            actions=[
-                "logs:CreateLogDelivery",
-                "logs:DeleteLogDelivery",
-                "logs:DescribeLogGroups",
-                "logs:DescribeResourcePolicies",
-                "logs:GetLogDelivery",
-                "logs:ListLogDeliveries",
-                "logs:PutResourcePolicy",
-                "logs:UpdateLogDelivery",
-            ],
-            resources=["*"],
-        ),
-        iam.PolicyStatement(
-            sid="TraceExecutions",
-            actions=[
-                "xray:GetSamplingRules",
-                "xray:GetSamplingTargets",
-                "xray:PutTelemetryRecords",
-                "xray:PutTraceSegments",
-            ],
-            resources=["*"],
-        ),
-    ]
+# CloudWatch Logs delivery and X-Ray have no resource-level permissions.
+_UNSCOPED_STATEMENTS = (
+    statement(
+        "DeliverExecutionLogs",
+        [
+            "logs:CreateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:UpdateLogDelivery",
+        ],
+        ["*"],
+    ),
+    statement(
+        "TraceExecutions",
+        ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        ["*"],
+    ),
+)
 
 
-def _integration_statements(job: BatchTransformJob) -> list[iam.PolicyStatement]:
+def _integration_statements(job: BatchTransformJob) -> list[dict[str, Any]]:
     """What the ``createTransformJob.sync`` integration needs, taken from CDK's own task
     construct (its generated policy is AWS's statement of what the integration calls, e.g.
     ``sagemaker:AddTags`` for the tags it puts on every job), with the SageMaker actions
     narrowed from ``transform-job/*`` and ``*`` to this construct's job names."""
-    generated = job.transform_task.task_policies
-    on_jobs = sorted({action for statement in generated for action in statement.actions if _is_sagemaker(action)})
-    statements = [iam.PolicyStatement(sid="OwnTransformJobs", actions=on_jobs, resources=[job.transform_job_arns])]
-    for statement in generated:
-        actions = [action for action in statement.actions if not _is_sagemaker(action)]
+    # Read in one call, as a document, rather than a call per statement and field.
+    generated = iam.PolicyDocument(statements=task_policies(job.transform_task)).to_json()["Statement"]
+    on_jobs = sorted(
+        {action for rendered in generated for action in _as_list(rendered["Action"]) if _is_sagemaker(action)}
+    )
+    statements = [statement("OwnTransformJobs", on_jobs, [job.transform_job_arns])]
+    for rendered in generated:
+        actions = [action for action in _as_list(rendered["Action"]) if not _is_sagemaker(action)]
         if actions:
             statements.append(
-                iam.PolicyStatement(
-                    sid=_INTEGRATION_SIDS.get(actions[0].split(":")[0]),
-                    actions=actions,
-                    resources=list(statement.resources),
-                    conditions=statement.conditions or None,
+                statement(
+                    _INTEGRATION_SIDS.get(actions[0].split(":")[0]),
+                    actions,
+                    _as_list(rendered["Resource"]),
+                    rendered.get("Condition"),
                 )
             )
     return statements
 
 
 def _transform_logs_arn(job: BatchTransformJob) -> str:
-    return cdk.Stack.of(job).format_arn(
+    return job.stack.format_arn(
         service="logs",
         resource="log-group",
         resource_name="/aws/sagemaker/TransformJobs",
@@ -151,53 +157,44 @@ def _transform_logs_arn(job: BatchTransformJob) -> str:
     )
 
 
-def _model_wildcard_resources(job: BatchTransformJob) -> list[str]:
-    """The wildcard resources of the model role's data access (acknowledged for cdk-nag)."""
-    return [
-        job.bucket.arn_for_objects(f"{job.input_prefix}*"),
-        job.bucket.arn_for_objects(f"{job.output_prefix}*"),
-        f"{_transform_logs_arn(job)}:*",
-    ]
-
-
-def grant_model_data_access(job: BatchTransformJob) -> iam.Policy:
-    """What the model's execution role needs to run this construct's transform jobs."""
+def grant_model_data_access(job: BatchTransformJob) -> tuple[iam.Policy, list[str]]:
+    """What the model's execution role needs to run this construct's transform jobs, and the
+    wildcard resources among them (acknowledged for cdk-nag)."""
     transform_logs = _transform_logs_arn(job)
-    return iam.Policy(
+    # What Bucket.arnForObjects returns (<bucket ARN>/<key pattern>), without a call each.
+    bucket_arn = job.bucket.bucket_arn
+    input_objects = f"{bucket_arn}/{job.input_prefix}*"
+    output_objects = f"{bucket_arn}/{job.output_prefix}*"
+    policy = iam.Policy(
         job,
         "ModelRoleDataAccess",
         roles=[job.model.role],
-        statements=[
-            iam.PolicyStatement(
-                sid="ListTheInputPath",
-                actions=["s3:ListBucket"],
-                resources=[job.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{job.input_prefix}*"]}},
-            ),
-            iam.PolicyStatement(
-                sid="ReadTheInputPath",
-                actions=["s3:GetObject"],
-                resources=[job.bucket.arn_for_objects(f"{job.input_prefix}*")],
-            ),
-            iam.PolicyStatement(
-                sid="WriteTheOutputPath",
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[job.bucket.arn_for_objects(f"{job.output_prefix}*")],
-            ),
-            iam.PolicyStatement(
-                sid="UseThePlatformKeyForBatchData",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                resources=[job.encryption_key.key_arn],
-            ),
-            # The transform jobs' log group is shared by every job of the account; the
-            # model's own policy scopes its log streams to this model's job names.
-            iam.PolicyStatement(
-                sid="CreateTheTransformJobsLogGroup",
-                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=[transform_logs, f"{transform_logs}:*"],
-            ),
-        ],
+        document=document(
+            [
+                statement(
+                    "ListTheInputPath",
+                    ["s3:ListBucket"],
+                    [bucket_arn],
+                    {"StringLike": {"s3:prefix": [f"{job.input_prefix}*"]}},
+                ),
+                statement("ReadTheInputPath", ["s3:GetObject"], [input_objects]),
+                statement("WriteTheOutputPath", ["s3:PutObject", "s3:AbortMultipartUpload"], [output_objects]),
+                statement(
+                    "UseThePlatformKeyForBatchData",
+                    ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    [job.key_arn],
+                ),
+                # The transform jobs' log group is shared by every job of the account; the
+                # model's own policy scopes its log streams to this model's job names.
+                statement(
+                    "CreateTheTransformJobsLogGroup",
+                    ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+                    [transform_logs, f"{transform_logs}:*"],
+                ),
+            ]
+        ),
     )
+    return policy, [input_objects, output_objects, f"{transform_logs}:*"]
 
 
 def grant_execution_data_key(job: BatchTransformJob, grantee: iam.IGrantable) -> None:
@@ -206,7 +203,7 @@ def grant_execution_data_key(job: BatchTransformJob, grantee: iam.IGrantable) ->
     iam.Grant.add_to_principal(
         grantee=grantee,
         actions=["kms:Decrypt", "kms:GenerateDataKey"],
-        resource_arns=[job.encryption_key.key_arn],
+        resource_arns=[job.key_arn],
         conditions={"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": job.state_machine_arn}},
     )
 
@@ -230,7 +227,7 @@ def acknowledge_findings(job: BatchTransformJob) -> None:
     # The bucket usually lives in the platform stack: its ARN is an import here.
     acknowledge_wildcard_resources(
         job.model_data_access,
-        _model_wildcard_resources(job),
+        job.model_data_wildcards,
         "Transform jobs read input objects and write output objects whose names are chosen per run; access is "
         "confined to this model's input and output prefixes, and to the shared TransformJobs log group.",
     )

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 
+from inference_constructs import durations
 from inference_constructs.batch.permissions import grant_execution_data_key
 from inference_constructs.batch.settings import BatchSettings
 from inference_core.batch import INPUT_URI, TRIGGER, UPLOAD_TRIGGER
@@ -33,12 +33,11 @@ class Triggers:
 
 def create_triggers(job: BatchTransformJob, settings: BatchSettings) -> Triggers:
     """The schedule and upload rules ``settings`` asks for (at least one of them)."""
-    stack = cdk.Stack.of(job)
     role = iam.Role(
         job,
         "TriggerRole",
         assumed_by=iam.ServicePrincipal(
-            "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": job.stack.account}}
         ),
         description=f"Lets EventBridge start {job.state_machine_name} only",
     )
@@ -50,7 +49,7 @@ def create_triggers(job: BatchTransformJob, settings: BatchSettings) -> Triggers
             input=target_input,
             role=role,
             retry_attempts=10,
-            max_event_age=cdk.Duration.hours(6),
+            max_event_age=durations.hours(6),
         )
 
     schedule_rule = upload_rule = None
@@ -71,7 +70,7 @@ def create_triggers(job: BatchTransformJob, settings: BatchSettings) -> Triggers
                 source=["aws.s3"],
                 detail_type=["Object Created"],
                 detail={
-                    "bucket": {"name": [job.bucket.bucket_name]},
+                    "bucket": {"name": [job.bucket_name]},
                     # Zero-byte objects are folder markers, not data.
                     "object": {"key": [{"prefix": job.input_prefix}], "size": [{"numeric": [">", 0]}]},
                 },
@@ -80,8 +79,7 @@ def create_triggers(job: BatchTransformJob, settings: BatchSettings) -> Triggers
                 target(
                     events.RuleTargetInput.from_object(
                         {
-                            INPUT_URI: f"s3://{job.bucket.bucket_name}/"
-                            f"{events.EventField.from_path('$.detail.object.key')}",
+                            INPUT_URI: f"s3://{job.bucket_name}/{events.EventField.from_path('$.detail.object.key')}",
                             TRIGGER: UPLOAD_TRIGGER,
                         }
                     )

@@ -5,16 +5,20 @@ import json
 import re
 import time
 
+import aws_cdk as cdk
 import boto3
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Match, Template
+from constructs import Construct
 from moto import mock_aws
 
 from inference_constructs import service_models
+from inference_constructs.batch import definition as batch_definition
 from inference_constructs.batch_transform_job import (
     CAPACITY_ERRORS,
     CREATE_TRANSFORM_JOB_ERRORS,
@@ -721,20 +725,105 @@ def test_emulated_job_refused_by_sagemaker_is_published_and_fails_the_execution(
     assert "Could not find model iris-model" in message["reason"]
 
 
-def test_the_role_grants_every_action_cdks_own_tasks_generate_for_their_integrations(full):
+def _cdk_publish(scope: Construct, topic: sns.ITopic, status: str, next_state: str) -> tasks.SnsPublish:
+    """CDK's own SnsPublish task for a notify state, as the definition was built before it was
+    written in Python (batch.definition): the reference the Python states are held to."""
+    message = {
+        "status": status,
+        "job_name": sfn.JsonPath.string_at("$.job_name"),
+        "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
+        "state_machine": "test-iris-batch-transform",
+        "input_uri": sfn.JsonPath.object_at("$.input_uri"),
+        "output_uri": sfn.JsonPath.object_at("$.output_uri"),
+        **(
+            {"error": sfn.JsonPath.string_at("$.failure.Error"), "reason": sfn.JsonPath.string_at("$.failure.Cause")}
+            if status == "FAILED"
+            else {"job_arn": sfn.JsonPath.string_at("$.job.arn")}
+        ),
+    }
+    publish = tasks.SnsPublish(
+        scope,
+        f"Notify{status}",
+        topic=topic,
+        subject=sfn.JsonPath.format(f"Batch transform {{}} {status.lower()}", sfn.JsonPath.string_at("$.job_name")),
+        message=sfn.TaskInput.from_object(message),
+        message_attributes={"status": tasks.MessageAttribute(value=status)},
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    publish.add_retry(errors=[sfn.Errors.ALL], interval=cdk.Duration.seconds(5), backoff_rate=2, max_attempts=4)
+    publish.next(sfn.Pass(scope, next_state))
+    return publish
+
+
+def test_a_later_grant_to_the_state_machine_role_goes_into_its_default_policy(model_artifact):
+    # The role's statements are written in bulk; the role still owns its DefaultPolicy, so a
+    # grant made afterwards lands there (and does not fail on a second DefaultPolicy).
+    stack, job = build(model_artifact, {"instance_type": "ml.m5.large"})
+    job.role.add_to_policy(iam.PolicyStatement(sid="Later", actions=["s3:GetObject"], resources=["*"]))
+    statements = policy_statements(Template.from_stack(stack), "BatchStateMachineRole")
+    sids = [statement.get("Sid") for statement in statements]
+    assert sids[0] == "OwnTransformJobs" and sids[-1] == "Later"
+
+
+def test_the_transform_job_state_is_what_cdk_renders_with_its_own_retries_catch_and_next(model_artifact):
+    # The task is CDK's; its transitions, retries and catch are written in Python. Given the
+    # same ones through CDK's own API, the task renders exactly the same state.
+    stack, job = build(model_artifact, FULL)
+    task = job.transform_task
+    rendered = stack.resolve(batch_definition._run_job_state(job, task))
+    probe = Construct(stack, "Probe")
+    task.add_retry(
+        errors=list(CAPACITY_ERRORS),
+        interval=cdk.Duration.minutes(5),
+        backoff_rate=2,
+        max_attempts=5,
+        max_delay=cdk.Duration.hours(1),
+    )
+    task.add_retry(
+        errors=list(SERVICE_ERRORS),
+        interval=cdk.Duration.seconds(10),
+        backoff_rate=2,
+        max_attempts=6,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    task.add_catch(sfn.Pass(probe, "NotifyFailure"), errors=[sfn.Errors.ALL], result_path="$.failure")
+    task.next(sfn.Pass(probe, "NotifySuccess"))
+    expected = stack.resolve(task.to_state_json())
+    # SageMaker's DataProcessing, which CDK's props lack, is the one addition.
+    processing = {"InputFilter": "$[1:]", "OutputFilter": "$[0,-1]", "JoinSource": "Input"}
+    expected["Parameters"]["DataProcessing"] = processing
+    assert rendered == expected
+    assert json.dumps(rendered) == json.dumps(expected)  # the same key order too
+
+
+def test_the_notify_states_are_what_cdks_own_sns_publish_task_renders(model_artifact):
+    # The notify states are written in Python (one JSON string instead of ~30 jsii calls each):
+    # CDK's SnsPublish, given the same props, renders exactly the same state.
+    stack, job = build(model_artifact, {"instance_type": "ml.m5.large"})
+    topic = stack.node.find_child("Notifications")
+    probe = Construct(stack, "Probe")
+    for status, next_state in (("FAILED", "SummarizeFailure"), ("SUCCEEDED", "JobSucceeded")):
+        expected = stack.resolve(_cdk_publish(probe, topic, status, next_state).to_state_json())
+        rendered = stack.resolve(batch_definition._notify(job, topic.topic_arn, status, next_state))
+        assert rendered == expected
+        assert json.dumps(rendered) == json.dumps(expected)  # the same key order too
+
+
+def test_the_role_grants_every_action_cdks_own_tasks_generate_for_their_integrations(full, model_artifact):
     # CDK's task constructs state what each service integration calls (createTransformJob.sync
     # tags its jobs: sagemaker:AddTags). Whatever a task of this state machine would have CDK
-    # grant, the role written out here grants too.
+    # grant, the role written out here grants too: the transform task is CDK's own; the SNS
+    # states are rendered in Python, so CDK's SnsPublish for a topic stands in for them.
     job, template = full
-    tasks_in_machine = [
-        child for child in job.node.find_all() if isinstance(child, sfn.TaskStateBase) and child._task_policies
-    ]
-    assert {type(task).__name__ for task in tasks_in_machine} >= {"SnsPublish", "_TransformJobWithDataProcessing"}
+    probe_stack, _ = build(model_artifact, {"instance_type": "ml.m5.large"})
+    publish = _cdk_publish(Construct(probe_stack, "Probe"), probe_stack.node.find_child("Notifications"), "FAILED", "X")
+    tasks_in_machine = [job.transform_task, publish]
+    assert all(task._task_policies for task in tasks_in_machine)
     generated = {
         action for task in tasks_in_machine for statement in task._task_policies for action in statement.actions
     }
     granted = set()
     for statement in policy_statements(template, "BatchStateMachineRoleDefaultPolicy"):
         granted |= set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-    assert "sagemaker:AddTags" in generated
+    assert {"sagemaker:AddTags", "sns:Publish"} <= generated
     assert generated - granted == set()
