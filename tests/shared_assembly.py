@@ -111,3 +111,16 @@ def shipped_assembly() -> Path:
             finally:
                 shutil.rmtree(building, ignore_errors=True)
     return target
+
+
+def stack_template(assembly: Path, stage: str, stack: str) -> dict:
+    """The template of ``<stage>/<stack>`` (e.g. ``Dev``, ``ModelIris``) in an on-disk assembly,
+    found by its display name in the stage's manifest (the file name carries a hash)."""
+    stage_dir = assembly / f"assembly-{stage}"
+    artifacts = json.loads((stage_dir / "manifest.json").read_text())["artifacts"]
+    (template_file,) = [
+        artifact["properties"]["templateFile"]
+        for artifact in artifacts.values()
+        if artifact["type"] == "aws:cloudformation:stack" and artifact.get("displayName") == f"{stage}/{stack}"
+    ]
+    return json.loads((stage_dir / template_file).read_text())

@@ -15,6 +15,7 @@ from model_code.build import HANDLER
 from model_code.serving.process import REPOSITORY_ROOT, SERVING_PYTHON, LocalServer, serving_environment_missing
 from tests.conftest import resources_of_type
 from tests.model_code.serving.helpers import SETOSA, artifact_with_handler, deployed_environment, invoke
+from tests.shared_assembly import stack_template
 
 pytestmark = pytest.mark.skipif(serving_environment_missing() is not None, reason=str(serving_environment_missing()))
 
@@ -27,9 +28,11 @@ def _can_unshare_network() -> bool:
 
 
 @pytest.fixture(scope="module")
-def async_model_environment(synthesized) -> dict[str, str]:
-    """The container environment of dev's async model, as synthesized: what SageMaker will set."""
-    template = synthesized.template(synthesized.stages["dev"].model_stacks["iris"])
+def async_model_environment(shipped_cdk_out) -> dict[str, str]:
+    """The container environment of dev's async model, as `cdk synth` writes it: what SageMaker
+    will set. Read from the shared on-disk assembly, so these tests need no in-process synth and
+    are not tied to the shipped-app worker (tests/conftest.py)."""
+    template = stack_template(shipped_cdk_out, "Dev", "ModelIris")
     (environment,) = [
         model["Properties"]["PrimaryContainer"]["Environment"]
         for model in resources_of_type(template, "AWS::SageMaker::Model").values()
