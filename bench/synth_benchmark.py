@@ -11,7 +11,10 @@ machine's load hits both sides. Measured:
 
 - the floor: an empty CDK app (``import aws_cdk; App().synth()``) with CDK's built-in
   CloudFormation validation off (``CDK_VALIDATION=false``), as the shipped app runs;
-- the shipped three-environment app (app.py), against that floor;
+- the shipped app (app.py, every environment in config/), against that floor;
+- a replay of the shipped templates at one jsii call per resource, mapping and output
+  (``bench/replay_app.py``, no cdk-nag): what no construct design writing these templates can
+  go below, so the distance between it and the shipped app is what construction costs;
 - the same empty app and app.py with built-in validation on (``-c builtin_validation=true``),
   against each other: the opt-in costs, compared like for like;
 - generated fleets of N models in each of three environments, every model serving every
@@ -23,7 +26,9 @@ with the peak memory (resident set of the app process and its jsii Node.js child
 sampled every 50 ms), the machine, and its load average before and after each part (the
 machine may be shared: the load says how much). Each figure is printed next to its target
 from issue 16. ``--profile`` also prints ``bench/synth_profile.py``'s phase table and the call
-sites that cause the most jsii round trips, for the empty app and the shipped app.
+sites that cause the most jsii round trips, and ``bench/node_profile.py``'s split of the jsii
+Node.js process's time (waiting for Python, loading modules, cdk-nag, ...), for the empty app and
+the shipped app.
 """
 
 from __future__ import annotations
@@ -197,6 +202,18 @@ def write_fleet(directory: Path, models: int) -> None:
         (directory / f"{environment}.yaml").write_text(yaml.safe_dump(fleet, sort_keys=False))
 
 
+def write_assembly(command: list[str], context: dict[str, object]) -> tempfile.TemporaryDirectory[str]:
+    """Synthesize once, unmeasured, into a directory the caller cleans up: what a replay reads."""
+    directory = tempfile.TemporaryDirectory(prefix="assembly-")
+    environment = synth_env(directory.name, context)
+    subprocess.run(command, env=environment, cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
+    return directory
+
+
+def replay_command(assembly: str) -> list[str]:
+    return [PYTHON, str(REPO_ROOT / "bench" / "replay_app.py"), assembly]
+
+
 def load() -> str:
     one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
     return f"load {one}/{five}/{fifteen}"
@@ -231,12 +248,24 @@ def row(label: str, result: Measurement, against: Measurement | None = None, not
     )
 
 
+def marginal(results: dict[int, Measurement], fleets: list[int], label: str) -> float:
+    """Print and return the wall milliseconds one more model stack costs, from the smallest to the largest fleet."""
+    small, large = min(fleets), max(fleets)
+    stacks = (large - small) * len(FLEET_ENVIRONMENTS)
+    wall_ms = (results[large].seconds - results[small].seconds) / stacks * 1000
+    cpu_ms = (results[large].cpu_seconds - results[small].cpu_seconds) / stacks * 1000
+    print(
+        f"marginal cost per model stack, {label} (fleet {small} to {large}): {wall_ms:.0f} ms wall, {cpu_ms:.0f} ms cpu"
+    )
+    return wall_ms
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
 def profile(context: dict[str, object]) -> None:
-    """The phase table and top call sites, for the empty app and the shipped app."""
+    """The phase table and top call sites, then where Node's time goes, for the empty and the shipped app."""
     for target in ("empty", "app"):
         with tempfile.TemporaryDirectory() as outdir:
             print(f"\n--- profile: {target} ({load()}) ---", flush=True)
@@ -246,6 +275,7 @@ def profile(context: dict[str, object]) -> None:
                 env=synth_env(outdir, context),
                 check=True,
             )
+            subprocess.run([PYTHON, str(REPO_ROOT / "bench" / "node_profile.py"), target], cwd=REPO_ROOT, check=True)
 
 
 def main() -> None:
@@ -262,15 +292,20 @@ def main() -> None:
     empty = [PYTHON, "-c", EMPTY_APP]
     app = [PYTHON, str(REPO_ROOT / "app.py")]
     before = load()
+    # The shipped templates, for the replay (bench/replay_app.py): the lower bound of any design.
+    shipped_assembly = write_assembly(app, {})
+    replay = replay_command(shipped_assembly.name)
     figures = measure_interleaved(
         [
             Synth("floor", empty, {}),
             Synth("shipped", app, {}),
+            Synth("replay", replay, {}),
             Synth("floor+validation", empty, {}, validation=True),
             Synth("shipped+validation", app, {"builtin_validation": "true"}, validation=True),
         ],
         args.repeats,
     )
+    shipped_assembly.cleanup()
     floor, shipped = figures["floor"], figures["shipped"]
     row("floor: empty app, validation off", floor, floor, "the floor")
     row(
@@ -280,6 +315,12 @@ def main() -> None:
         f"target <= {TARGET_FLOOR_RATIO:.0f}x floor: {verdict(shipped.seconds <= TARGET_FLOOR_RATIO * floor.seconds)}; "
         f"largest template {shipped.largest_template[0]:,} bytes",
     )
+    row(
+        "replay: shipped templates, 1 call/element",
+        figures["replay"],
+        floor,
+        "no cdk-nag; the floor of any construct design for these templates (bench/replay_app.py)",
+    )
     validated_floor = figures["floor+validation"]
     row("empty app, built-in validation on", validated_floor, floor, "(what validation alone costs)")
     row(
@@ -288,9 +329,10 @@ def main() -> None:
         validated_floor,
         "vs the empty app with validation on",
     )
-    print(f"  ({before} before, {load()} after these {args.repeats * 4} runs)", flush=True)
+    print(f"  ({before} before, {load()} after these {args.repeats * 5} runs)", flush=True)
 
     fleet_results: dict[int, Measurement] = {}
+    replay_results: dict[int, Measurement] = {}
     for size in fleets:
         with tempfile.TemporaryDirectory() as config_dir:
             write_fleet(Path(config_dir), size)
@@ -298,23 +340,23 @@ def main() -> None:
             fleet_results[size] = measure_interleaved([Synth("fleet", app, {"config_dir": config_dir})], repeats)[
                 "fleet"
             ]
+            assembly = write_assembly(app, {"config_dir": config_dir})
+        replay_results[size] = measure_interleaved([Synth("replay", replay_command(assembly.name), {})], repeats)[
+            "replay"
+        ]
+        assembly.cleanup()
         result = fleet_results[size]
         note = f"largest template {result.largest_template[0]:,} bytes ({result.largest_template[1]}); {load()}"
         if size >= TARGET_FLEET_SIZE:
             ok = result.peak_megabytes <= TARGET_FLEET_PEAK_MB
             note = f"peak target <= {TARGET_FLEET_PEAK_MB:,.0f} MB: {verdict(ok)}; " + note
         row(f"fleet: {size} models x 3 environments", result, floor, note)
+        row("replay of that fleet, 1 call/element", replay_results[size], floor, "no cdk-nag")
     marginal_ms = None
     if len(fleets) >= 2:
-        small, large = min(fleets), max(fleets)
-        stacks = (large - small) * len(FLEET_ENVIRONMENTS)
-        marginal_ms = (fleet_results[large].seconds - fleet_results[small].seconds) / stacks * 1000
-        marginal_cpu_ms = (fleet_results[large].cpu_seconds - fleet_results[small].cpu_seconds) / stacks * 1000
-        print(
-            f"marginal cost per model stack (fleet {small} to {large}): {marginal_ms:.0f} ms wall, "
-            f"{marginal_cpu_ms:.0f} ms cpu; target <= {TARGET_MARGINAL_MS:.0f} ms: "
-            f"{verdict(marginal_ms <= TARGET_MARGINAL_MS)}"
-        )
+        marginal_ms = marginal(fleet_results, fleets, "shipped constructs")
+        print(f"  target <= {TARGET_MARGINAL_MS:.0f} ms: {verdict(marginal_ms <= TARGET_MARGINAL_MS)}")
+        marginal(replay_results, fleets, "replay, the floor of any design")
 
     test = None
     if not args.skip_make_test:

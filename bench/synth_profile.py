@@ -237,6 +237,12 @@ def print_report(total: float, top: int) -> None:
     print(f"\ntop {top} project functions by jsii round trips (all APIs):")
     for site, count in per_site.most_common(top):
         print(f"{count:11,d}  {site}")
+    per_file: collections.Counter[str] = collections.Counter()
+    for site, count in per_site.items():
+        per_file[site.split(":", 1)[0]] += count
+    print("\nproject files by jsii round trips (what to rewrite first):")
+    for file, count in per_file.most_common(top):
+        print(f"{count:11,d}  {file}")
 
 
 def main() -> None:

@@ -12,11 +12,13 @@ An alarm on a single metric is best described by a :class:`MetricSpec`: the alar
 call, instead of a ``cloudwatch.Metric``, a ``cloudwatch.Alarm`` and two SNS actions made call by
 call (seven jsii round trips per alarm, a tenth of the shipped synth's). Its construct path and
 logical id are the ones ``cloudwatch.Alarm`` gives, so the template is the same either way.
+A metric math alarm is likewise described by a :class:`MathSpec`.
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +73,26 @@ THRESHOLD_COMPARISONS = frozenset(
 )
 _PERCENTILE = re.compile(r"p\d{1,2}(\.\d+)?")
 
+# Per topic, read or made once (a jsii call each): its ARN, and the SNS alarm action, which
+# keeps no state (its bind only returns the topic's ARN) and so serves every alarm.
+_topic_arns: weakref.WeakKeyDictionary[sns.ITopic, str] = weakref.WeakKeyDictionary()
+_sns_actions: weakref.WeakKeyDictionary[sns.ITopic, actions.SnsAction] = weakref.WeakKeyDictionary()
+
+
+def topic_arn_of(topic: sns.ITopic) -> str:
+    """``topic.topic_arn``, read from jsii once per topic."""
+    arn = _topic_arns.get(topic)
+    if arn is None:
+        arn = _topic_arns[topic] = topic.topic_arn
+    return arn
+
+
+def _sns_action(topic: sns.ITopic) -> actions.SnsAction:
+    action = _sns_actions.get(topic)
+    if action is None:
+        action = _sns_actions[topic] = actions.SnsAction(topic)
+    return action
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -117,6 +139,62 @@ class MetricSpec:
         }
 
 
+# A metric math id: CDK's rule for the ids an expression names its metrics by.
+_MATH_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
+
+
+@dataclass(frozen=True)
+class MathSpec:
+    """A metric math expression over :class:`MetricSpec` s, described in Python: an alarm on it
+    costs one jsii call, where a ``cloudwatch.MathExpression`` alarm (its metrics, the
+    expression, the alarm and its actions) cost about a dozen.
+
+    :param using: ``(id, metric)`` pairs, in the order the alarm lists them.
+    """
+
+    expression: str
+    using: tuple[tuple[str, MetricSpec], ...]
+    label: str | None = None
+    period_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        bad = [id for id, _ in self.using if not _MATH_ID.fullmatch(id)]
+        if bad:
+            raise ValueError(f"metric math ids {bad}: start with a lowercase letter, then letters, digits or _")
+
+    def alarm_properties(self) -> dict[str, Any]:
+        """The ``Metrics`` of an ``AWS::CloudWatch::Alarm``, as ``cloudwatch.Alarm`` renders a
+        ``MathExpression``: the expression (id ``expr_1``) returning data, then each metric, its
+        dimensions sorted by name, at the expression's period."""
+        alarm = cloudwatch.CfnAlarm
+        return {
+            "metrics": [
+                alarm.MetricDataQueryProperty(
+                    id="expr_1", expression=self.expression, label=self.label, return_data=True
+                ),
+                *(
+                    alarm.MetricDataQueryProperty(
+                        id=id,
+                        metric_stat=alarm.MetricStatProperty(
+                            metric=alarm.MetricProperty(
+                                namespace=metric.namespace,
+                                metric_name=metric.metric_name,
+                                dimensions=[
+                                    alarm.DimensionProperty(name=name, value=value)
+                                    for name, value in sorted(metric.dimensions)
+                                ],
+                            ),
+                            period=self.period_seconds,
+                            stat=metric.statistic,
+                        ),
+                        return_data=False,
+                    )
+                    for id, metric in self.using
+                ),
+            ]
+        }
+
+
 def _camel_case(member_name: str, *, upper_first: bool) -> str:
     """A CDK enum member's CloudFormation value: jsii names members ``NOT_BREACHING`` for the
     value ``notBreaching`` (TreatMissingData) and ``GREATER_THAN_THRESHOLD`` for
@@ -126,8 +204,9 @@ def _camel_case(member_name: str, *, upper_first: bool) -> str:
 
 
 class HealthAlarm(Construct):
-    """An alarm built from a :class:`MetricSpec`, in the place ``cloudwatch.Alarm`` would have it
-    (its ``Resource`` child), so its logical id is the one the L2 alarm had."""
+    """An alarm built from a :class:`MetricSpec` or :class:`MathSpec`, in the place
+    ``cloudwatch.Alarm`` would have it (its ``Resource`` child), so its logical id is the one the
+    L2 alarm had."""
 
     def __init__(self, scope: Construct, id: str, *, alarm_name: str | None, properties: dict[str, Any]) -> None:
         super().__init__(scope, id)
@@ -152,7 +231,7 @@ class AlarmSpec:
     """
 
     key: str
-    metric: cloudwatch.IMetric | MetricSpec
+    metric: cloudwatch.IMetric | MetricSpec | MathSpec
     threshold: float
     description: str
     treat_missing_data: cloudwatch.TreatMissingData
@@ -172,7 +251,7 @@ def create_alarm(
     scope: Construct,
     id: str,
     *,
-    metric: cloudwatch.IMetric | MetricSpec,
+    metric: cloudwatch.IMetric | MetricSpec | MathSpec,
     threshold: float,
     description: str,
     treat_missing_data: cloudwatch.TreatMissingData,
@@ -186,14 +265,15 @@ def create_alarm(
 
     :param topic_arn: ``topic``'s ARN when the caller has read it already (one jsii call saved per alarm).
     """
-    if isinstance(metric, MetricSpec):
+    if isinstance(metric, MetricSpec | MathSpec):
         if comparison.value not in THRESHOLD_COMPARISONS:
             # The band operators compare with an anomaly detection band (ThresholdMetricId), which
             # a single metric has not: PutMetricAlarm refuses them without one.
             raise ValueError(
-                f"{comparison.value} needs an anomaly detection band; an alarm on a MetricSpec cannot use it"
+                f"{comparison.value} needs an anomaly detection band; "
+                f"an alarm on a {type(metric).__name__} cannot use it"
             )
-        actions_arns = [topic_arn or topic.topic_arn] if topic is not None else None
+        actions_arns = [topic_arn or topic_arn_of(topic)] if topic is not None else None
         return HealthAlarm(
             scope,
             id,
@@ -223,8 +303,9 @@ def create_alarm(
         alarm_description=description,
     )
     if topic is not None:
-        alarm.add_alarm_action(actions.SnsAction(topic))
-        alarm.add_ok_action(actions.SnsAction(topic))
+        action = _sns_action(topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
     return alarm
 
 
@@ -239,7 +320,7 @@ def create_alarms(
     """Every alarm of ``specs``, named ``<name_prefix>-<key>``, described as
     ``<name_prefix>: <description>``, keyed by ``key``."""
     alarms: dict[str, cloudwatch.Alarm | HealthAlarm] = {}
-    topic_arn = topic.topic_arn if topic is not None else None
+    topic_arn = topic_arn_of(topic) if topic is not None else None
     for spec in specs:
         if spec.key in alarms:
             raise ValueError(f"two alarms share the key {spec.key!r}")

@@ -42,6 +42,10 @@ _RECORDED: dict[str, tuple[IConstruct, list[tuple[int, str, str]]]] = {}
 _ORDER = itertools.count()
 # A scope's jsii object id -> its Validations, fetched once however many helper calls acknowledge on it.
 _VALIDATIONS: dict[str, cdk.Validations] = {}
+# A resource's jsii object id -> its checkov skips (all made through skip_checkov_check).
+_CHECKOV_SKIPS: dict[str, list[dict[str, str]]] = {}
+# A stack's jsii object id -> the validation that makes its wildcard acknowledgements.
+_WILDCARDS: dict[str, _WildcardResourceAcknowledgements] = {}
 
 
 def _jsii_id(construct: IConstruct) -> str:
@@ -109,27 +113,41 @@ def acknowledge_wildcard_resources(scope: Construct, resources: Iterable[str], r
     references shown as ``<AWS::Region>`` or ``<LogicalId.Arn>`` and a value imported from
     another stack as its export name; this renders the same text. Export names exist only
     once synthesis has resolved cross-stack references, so the rendering runs then, as a
-    validation of ``scope`` (before the cdk-nag packs read the acknowledgements).
+    validation (before the cdk-nag packs read the acknowledgements): one per stack, which
+    renders every pending resource of that stack in one call, rather than one per helper call.
     """
     _check_reason("AwsSolutions-IAM5", reason)
-    scope.node.add_validation(_WildcardResourceAcknowledgement(scope, list(resources), reason))
+    stack = cdk.Stack.of(scope)
+    key = _jsii_id(stack)
+    if key not in _WILDCARDS:
+        _WILDCARDS[key] = _WildcardResourceAcknowledgements(stack)
+        stack.node.add_validation(_WILDCARDS[key])
+    _WILDCARDS[key].pending.append((scope, list(resources), reason))
 
 
 @jsii.implements(IValidation)
-class _WildcardResourceAcknowledgement:
-    def __init__(self, scope: Construct, resources: list[str], reason: str) -> None:
-        self.scope, self.resources, self.reason = scope, resources, reason
-        self.done = False
+class _WildcardResourceAcknowledgements:
+    """The wildcard acknowledgements of one stack, rendered and made when the stack validates."""
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        self.stack = stack
+        self.pending: list[tuple[Construct, list[str], str]] = []
 
     def validate(self) -> list[str]:
-        if not self.done:
-            stack = cdk.Stack.of(self.scope)
-            findings = [
-                (f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{_render(stack.resolve(resource))}]", self.reason)
-                for resource in self.resources
-            ]
-            _acknowledge_all(self.scope, findings)
-            self.done = True
+        # Taken, not read: a pending acknowledgement is made once.
+        made, self.pending = self.pending, []
+        if not made:
+            return []
+        rendered = iter(self.stack.resolve([resource for _, resources, _ in made for resource in resources]))
+        by_scope: dict[str, tuple[Construct, list[tuple[str, str]]]] = {}
+        for scope, resources, reason in made:
+            _, findings = by_scope.setdefault(_jsii_id(scope), (scope, []))
+            findings.extend(
+                (f"{AWS_SOLUTIONS}::{AWS_SOLUTIONS}-IAM5[Resource::{_render(next(rendered))}]", reason)
+                for _ in resources
+            )
+        for scope, findings in by_scope.values():
+            _acknowledge_all(scope, findings)
         return []
 
 
@@ -158,8 +176,10 @@ def skip_checkov_check(resource: cdk.CfnResource, check_id: str, reason: str) ->
     """
     if len(reason) < 30:
         raise ValueError(f"checkov skip of {check_id} needs a specific reason, got {reason!r}")
-    existing = resource.get_metadata("checkov") or {"skip": []}
-    resource.add_metadata("checkov", {"skip": [*existing["skip"], {"id": check_id, "comment": reason}]})
+    # The skips made so far are kept here, so adding one is one call into CDK, not a read and a write.
+    skips = _CHECKOV_SKIPS.setdefault(_jsii_id(resource), [])
+    skips.append({"id": check_id, "comment": reason})
+    resource.add_metadata("checkov", {"skip": list(skips)})
     _record(resource, [(f"checkov::{check_id}", reason)])
 
 

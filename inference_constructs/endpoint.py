@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 
@@ -35,6 +37,59 @@ INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 # SageMaker writes an endpoint's container logs to this group (one stream per variant and instance).
 LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 # The retention periods CloudWatch Logs accepts, in days (CDK names them).
+
+# Stands for the resource name in an ARN formatted once per stack (see stack_arn).
+_ARN_NAME_PLACEHOLDER = "inference-constructs-arn-resource-name"
+_arn_templates: weakref.WeakKeyDictionary[cdk.Stack, dict[tuple[str, str, str | None, str | None], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@functools.cache
+def one_minute() -> cdk.Duration:
+    """``Duration.minutes(1)``, made once per process: a Duration is immutable, and each one
+    made is a jsii round trip (one per metric before)."""
+    return cdk.Duration.minutes(1)
+
+
+def stack_of(scope: Construct) -> cdk.Stack:
+    """The stack of ``scope``: ``scope`` itself when it is one (no jsii call), else ``Stack.of``."""
+    return scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+
+
+def stack_arn(
+    stack: cdk.Stack,
+    *,
+    service: str,
+    resource: str,
+    resource_name: str,
+    arn_format: cdk.ArnFormat | None = None,
+    region: str | None = None,
+) -> str:
+    """``stack.format_arn(...)`` at one jsii call per stack and kind of ARN, not one per ARN.
+
+    The ARN is formatted once with a placeholder name; each ARN substitutes its name. The
+    string is the one ``format_arn`` returns (partition, region and account are the stack's,
+    literal or tokens), so templates are unchanged.
+    """
+    key = (service, resource, arn_format.value if arn_format is not None else None, region)
+    templates = _arn_templates.setdefault(stack, {})
+    template = templates.get(key)
+    if template is None:
+        template = stack.format_arn(
+            service=service,
+            resource=resource,
+            resource_name=_ARN_NAME_PLACEHOLDER,
+            arn_format=arn_format,
+            region=region,
+        )
+        if template.count(_ARN_NAME_PLACEHOLDER) != 1:
+            # Not a plain concatenation (never seen): format each ARN.
+            return stack.format_arn(
+                service=service, resource=resource, resource_name=resource_name, arn_format=arn_format, region=region
+            )
+        templates[key] = template
+    return template.replace(_ARN_NAME_PLACEHOLDER, resource_name)
 
 
 class EndpointLogSettings(Settings):
@@ -129,8 +184,10 @@ class EndpointBase(Construct):
         super().__init__(scope, id)
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
-        self.endpoint_arn = cdk.Stack.of(self).format_arn(
-            service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
+        #: The endpoint's stack (its ARN's region and account).
+        self.stack = stack_of(scope)
+        self.endpoint_arn = stack_arn(
+            self.stack, service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
         )
         # Health alarms by key (see inference_constructs.alarms); every mode fills them.
         self.alarms: dict[str, cloudwatch.Alarm | HealthAlarm] = {}
@@ -180,11 +237,18 @@ class EndpointBase(Construct):
             else None,
             **extra,
         )
-        self.endpoint.node.add_dependency(self.log_group)
+        after = self._created_after_endpoint(encryption_key, logs_settings)
         # SageMaker checks that the rollback alarms exist when it takes the deployment config.
-        for alarm in self.rollback_alarms:
-            self.endpoint.node.add_dependency(alarm)
+        # One jsii call for every dependency (CDK renders DependsOn sorted, whatever the order).
+        self.endpoint.node.add_dependency(self.log_group, *self.rollback_alarms, *after)
         return self.endpoint
+
+    def _created_after_endpoint(
+        self, encryption_key: kms.IKey, logs_settings: EndpointLogSettings
+    ) -> tuple[Construct, ...]:
+        """Constructs a subclass creates right after the endpoint (their place in the template)
+        and that the endpoint waits for; none here."""
+        return ()
 
     def _create_alarms(
         self, specs: list[AlarmSpec], *, evaluation: AlarmEvaluation, topic: sns.ITopic | None
@@ -246,7 +310,7 @@ class EndpointBase(Construct):
         """The scalable target of ``variant_name`` (``None``: the endpoint's first variant)."""
         # One reference to the service-linked role, whatever the number of autoscaled variants.
         if self._service_linked_role is None:
-            self._service_linked_role = autoscaling_service_linked_role(self)
+            self._service_linked_role = autoscaling_service_linked_role(self, self.stack)
         target = autoscaling.ScalableTarget(
             self,
             construct_id,
@@ -278,7 +342,7 @@ class EndpointBase(Construct):
             metric_name=metric_name,
             dimensions_map={"EndpointName": self.endpoint_name, "VariantName": variant_name or self.variant_name},
             statistic=statistic,
-            period=period or cdk.Duration.minutes(1),
+            period=period or one_minute(),
             **props,
         )
 
@@ -334,29 +398,31 @@ def grant_describe_alarms(role: iam.IRole, names: list[str]) -> None:
     if not names:
         return
     stack = cdk.Stack.of(role)
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["cloudwatch:DescribeAlarms"],
-            resources=[
-                stack.format_arn(
-                    service="cloudwatch",
-                    resource="alarm",
-                    resource_name=name,
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                )
-                for name in names
-            ],
-        )
+    # Grant.add_to_principal makes the same statement (actions, resources, no Sid) as
+    # PolicyStatement + add_to_principal_policy, in one jsii call instead of five.
+    iam.Grant.add_to_principal(
+        grantee=role,
+        actions=["cloudwatch:DescribeAlarms"],
+        resource_arns=[alarm_arn(stack, name) for name in names],
     )
 
 
-def autoscaling_service_linked_role(scope: Construct) -> iam.IRole:
+def alarm_arn(stack: cdk.Stack, name: str) -> str:
+    """The ARN of the alarm named ``name`` in ``stack``'s account and region (what
+    ``cloudwatch.Alarm.from_alarm_name`` gives, without a construct)."""
+    return stack_arn(
+        stack, service="cloudwatch", resource="alarm", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+    )
+
+
+def autoscaling_service_linked_role(scope: Construct, stack: cdk.Stack | None = None) -> iam.IRole:
     """Application Auto Scaling's service-linked role for SageMaker (endpoint variants and
-    inference components alike), instead of a role of ours."""
+    inference components alike), instead of a role of ours. ``stack``: ``scope``'s, when known."""
     return iam.Role.from_role_arn(
         scope,
         "AutoScalingServiceLinkedRole",
-        cdk.Stack.of(scope).format_arn(
+        stack_arn(
+            stack or cdk.Stack.of(scope),
             service="iam",
             region="",
             resource="role",
@@ -383,11 +449,10 @@ class InstanceBackedEndpoint(EndpointBase):
         #: Fewest and most instances of the production variant (autoscaling bounds, or the fixed count).
         self.capacity_bounds = capacity_bounds
 
-    def _create_endpoint(self, config: sagemaker.CfnEndpointConfig, **props: Any) -> sagemaker.CfnEndpoint:
-        """:meth:`EndpointBase._create_endpoint`, plus the scaling guard the endpoint waits for."""
-        endpoint = super()._create_endpoint(config, **props)
-        encryption_key: kms.IKey = props["encryption_key"]
-        logs_settings: EndpointLogSettings = props["logs_settings"]
+    def _created_after_endpoint(
+        self, encryption_key: kms.IKey, logs_settings: EndpointLogSettings
+    ) -> tuple[Construct, ...]:
+        """The scaling guard the endpoint waits for (see :meth:`EndpointBase._created_after_endpoint`)."""
         # Present whether or not the endpoint autoscales now: an update that drops autoscaling
         # must deregister the variant too, or the retained registration would keep scaling it.
         self.scaling_guard = ScalingRegistrationGuard(
@@ -398,8 +463,7 @@ class InstanceBackedEndpoint(EndpointBase):
             log_retention_days=logs_settings.retention_days,
             retain_logs=logs_settings.retain_on_delete,
         )
-        endpoint.node.add_dependency(self.scaling_guard)
-        return endpoint
+        return (self.scaling_guard,)
 
     def _scalable_target(
         self,
@@ -442,12 +506,11 @@ class InstanceBackedEndpoint(EndpointBase):
     def _retain_scaling_resources(target: autoscaling.ScalableTarget) -> None:
         """Retain the scalable target and every policy under it (see :meth:`_scalable_target`).
 
-        Called once its policies exist. A walk of the target's subtree here, rather than an
-        aspect: an aspect calls back from Node into Python for every construct of the endpoint
-        at synth, which cost about 140 jsii round trips per synth of the shipped app."""
-        for child in target.node.find_all():
-            if isinstance(child, cdk.CfnResource):
-                child.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        ``RemovalPolicies`` is an aspect that runs in Node at synth (two jsii calls, whatever the
+        number of resources under the target; a walk of the subtree from Python cost one call per
+        resource). A Python aspect would instead call back from Node into Python for every
+        construct of the endpoint at synth (about 140 jsii round trips per synth of the shipped app)."""
+        cdk.RemovalPolicies.of(target).retain()
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """Average CPU utilization across instances (100% per vCPU)."""

@@ -18,7 +18,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MathSpec
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
@@ -615,14 +615,13 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
         # during a deployment report nothing for a minute or two.
         not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         keep_state = cloudwatch.TreatMissingData.MISSING
-        error_rate = cloudwatch.MathExpression(
-            expression="IF(invocations > 0, 100 * errors / invocations, 0)",
-            using_metrics={
-                "errors": self.metric_invocation_4xx_errors(variant_name=v),
-                "invocations": self.metric_invocations(variant_name=v),
-            },
+        error_rate = MathSpec(
+            "IF(invocations > 0, 100 * errors / invocations, 0)",
+            (
+                ("errors", self.metric_spec("Invocation4XXErrors", statistic="Sum", variant_name=v)),
+                ("invocations", self.metric_spec("Invocations", statistic="Sum", variant_name=v)),
+            ),
             label="4XX error rate (%)",
-            period=cdk.Duration.minutes(1),
         )
         return [
             AlarmSpec(

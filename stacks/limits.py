@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import jsii
-from constructs import IValidation
+from constructs import IValidation, Node
 
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 MAX_RESOURCES = 500
@@ -29,13 +29,13 @@ class StackCounts:
     parameters: int
 
 
-def count_elements(stack: cdk.Stack) -> StackCounts:
+def count_elements(stack: cdk.Stack, node: Node | None = None) -> StackCounts:
     """Count the CloudFormation elements that belong to ``stack`` (not to nested stages or stacks).
 
     ``find_all`` is one call into CDK; asking each element for its stack would be one more per
     element, so that is done only when ``stack`` holds a nested stack or stage at all.
     """
-    constructs = stack.node.find_all()
+    constructs = (node or stack.node).find_all()
     nested = any(isinstance(construct, cdk.Stack | cdk.Stage) and construct is not stack for construct in constructs)
     resources = outputs = parameters = 0
     for construct in constructs:
@@ -56,8 +56,8 @@ class _StackLimitsValidation:
         self._stack = stack
 
     def validate(self) -> list[str]:
-        counts = count_elements(self._stack)
-        name = self._stack.node.path
+        node = self._stack.node
+        counts = count_elements(self._stack, node)
         problems = []
         for what, count, limit in (
             ("resources", counts.resources, MAX_RESOURCES),
@@ -66,7 +66,7 @@ class _StackLimitsValidation:
         ):
             if count > limit:
                 problems.append(
-                    f"stack {name} has {count} {what}; CloudFormation allows at most {limit} per stack. "
+                    f"stack {node.path} has {count} {what}; CloudFormation allows at most {limit} per stack. "
                     "Split the models over more stacks or environments."
                 )
         return problems

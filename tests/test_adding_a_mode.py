@@ -96,7 +96,7 @@ class ToyUnit(ModeUnit[ToySettings, sagemaker.CfnEndpoint]):
         self, dashboard: InferenceDashboard, construct: sagemaker.CfnEndpoint, *, model_name: str
     ) -> None:
         dashboard.add_heading(model_name, "toy", str(construct.endpoint_name))
-        dashboard.dashboard.add_widgets(
+        dashboard.add_widgets(
             dashboard.graph("Toy requests", [cloudwatch.Metric(namespace="Toy", metric_name="Requests")])
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
@@ -15,6 +16,16 @@ if TYPE_CHECKING:
     from inference_constructs.batch_transform_job import BatchTransformJob
 
 
+# The period of the execution metrics, unless a caller asks for another.
+EXECUTION_METRIC_PERIOD_MINUTES = 5
+
+
+@functools.cache
+def _default_period() -> cdk.Duration:
+    # Made once per process: a Duration is immutable, and each one made is a jsii round trip.
+    return cdk.Duration.minutes(EXECUTION_METRIC_PERIOD_MINUTES)
+
+
 def execution_metric(state_machine_arn: str, metric_name: str, props: dict[str, Any]) -> cloudwatch.Metric:
     """A Step Functions execution metric of one state machine, summed over 5 minutes unless ``props`` say otherwise."""
     # Addressed by the state machine's stable ARN (built from its name), not its resource
@@ -23,7 +34,7 @@ def execution_metric(state_machine_arn: str, metric_name: str, props: dict[str, 
         namespace="AWS/States",
         metric_name=metric_name,
         dimensions_map={"StateMachineArn": state_machine_arn},
-        **{"statistic": "Sum", "period": cdk.Duration.minutes(5), **props},
+        **{"statistic": "Sum", "period": _default_period(), **props},
     )
 
 

@@ -53,7 +53,7 @@ class ComponentUnit(ModeUnit[ComponentSettings, InferenceComponent]):
         thresholds = construct.settings.alarms
         scaling = construct.settings.autoscaling
         dashboard.add_heading(model_name, "inference component", construct.component_name)
-        dashboard.dashboard.add_widgets(
+        dashboard.add_widgets(
             dashboard.graph(
                 "Invocations",
                 [

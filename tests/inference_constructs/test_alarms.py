@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
@@ -7,7 +8,15 @@ from aws_cdk.assertions import Template
 from pydantic import ValidationError
 
 from inference_constructs import service_models
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, HealthAlarm, MetricSpec, alarm_name, create_alarms
+from inference_constructs.alarms import (
+    AlarmEvaluation,
+    AlarmSpec,
+    HealthAlarm,
+    MathSpec,
+    MetricSpec,
+    alarm_name,
+    create_alarms,
+)
 from inference_constructs.async_endpoint import AsyncAlarms
 from inference_constructs.batch.settings import BatchAlarms
 from inference_constructs.realtime_endpoint import RealtimeAlarms
@@ -194,3 +203,35 @@ def test_an_alarm_on_a_metric_spec_exposes_its_name_and_resource():
     properties = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
     (only,) = properties.values()
     assert "AlarmActions" not in only["Properties"] and "OKActions" not in only["Properties"]
+
+
+def test_an_alarm_on_a_math_spec_renders_as_cloudwatch_alarm_on_a_math_expression_does():
+    # Dimensions given unsorted and a percentile: the L2 alarm sorts them and renders Stat as given.
+    errors = MetricSpec("AWS/SageMaker", "Invocation4XXErrors", (("VariantName", "v"), ("EndpointName", "e")), "Sum")
+    latency = MetricSpec("AWS/SageMaker", "ModelLatency", (("EndpointName", "e"),), "p99")
+    math = MathSpec("IF(latency > 0, errors / latency, 0)", (("errors", errors), ("latency", latency)), label="ratio")
+    l2 = cloudwatch.MathExpression(
+        expression=math.expression,
+        using_metrics={id: metric.to_metric() for id, metric in math.using},
+        label="ratio",
+        period=cdk.Duration.minutes(1),
+    )
+    rendered = []
+    for metric in (math, l2):
+        stack = new_stack()
+        create_alarms(
+            stack,
+            [spec("Ratio", metric=metric)],
+            name_prefix="e",
+            evaluation=AlarmEvaluation(),
+            topic=sns.Topic(stack, "Topic"),
+        )
+        rendered.append(Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm"))
+    assert rendered[0] == rendered[1]
+    (properties,) = [resource["Properties"] for resource in rendered[0].values()]
+    assert [query["Id"] for query in properties["Metrics"]] == ["expr_1", "errors", "latency"]
+
+
+def test_a_math_spec_refuses_an_id_metric_math_cannot_name():
+    with pytest.raises(ValueError, match=r"metric math ids \['Errors'\]"):
+        MathSpec("Errors * 2", (("Errors", MetricSpec("Test", "Errors", (), "Sum")),))

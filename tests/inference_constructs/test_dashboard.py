@@ -14,8 +14,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 from constructs import Construct
 
+from inference_constructs.alarms import MetricSpec
 from inference_constructs.async_endpoint import AsyncEndpoint
-from inference_constructs.dashboard import InferenceDashboard
+from inference_constructs.dashboard import Expression, Graph, InferenceDashboard, Line, NamedAlarm, threshold_line
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint, serverless_model
 from tests.conftest import new_app
@@ -399,3 +400,95 @@ def test_an_empty_dashboard_says_there_are_no_alarms_yet():
     widgets = dashboard_body(Template.from_stack(stack).to_json())["widgets"]
     assert [w["type"] for w in widgets] == ["text", "text"]
     assert "no alarms added yet" in widgets[1]["properties"]["markdown"]
+
+
+# Rendered in Python as CDK renders ------------------------------------------------------------
+
+
+def _rendered_body(build: Any) -> Any:
+    """The raw DashboardBody (an Fn::Join with the region and account tokens) of a dashboard
+    whose rows ``build`` adds, in a stack of its own."""
+    app = new_app()
+    stack = cdk.Stack(app, "Monitoring")
+    board = InferenceDashboard(stack, "Dashboard", dashboard_name="same", title="Same")
+    build(board, stack)
+    (dashboard,) = Template.from_stack(stack).find_resources("AWS::CloudWatch::Dashboard").values()
+    return dashboard["Properties"]["DashboardBody"]
+
+
+def test_python_rows_render_exactly_as_cdk_widgets_would():
+    # Dimensions given unsorted, a default (300 s) period, an Average, a math expression sharing
+    # a metric with a line and hiding another, a duplicate line, float thresholds, a right axis, a single value:
+    # every rule of CDK's rendering the Python rows copy.
+    invocations = MetricSpec("AWS/SageMaker", "Invocations", (("VariantName", "A"), ("EndpointName", "e")), "Sum")
+    errors = MetricSpec("AWS/SageMaker", "Invocation4XXErrors", (("EndpointName", "e"), ("VariantName", "A")), "Sum")
+    cpu = MetricSpec("/aws/sagemaker/Endpoints", "CPUUtilization", (("EndpointName", "e"),), "Average", 300)
+    math = ("IF(FILL(v0, 0) > 0, 100 * FILL(v1, 0) / v0, 0)", "error rate")
+    annotations = {"left": [threshold_line(1.5, "low")], "right": [threshold_line(1000 * 1000.0, "high")]}
+
+    def python_rows(board: InferenceDashboard, _: cdk.Stack) -> None:
+        board.add_widgets(
+            Graph(
+                title="Graph",
+                left=[
+                    Line(invocations, "calls"),
+                    Expression(math[0], {"v0": invocations, "v1": errors}, label=math[1]),
+                ],
+                right=[Line(cpu, "cpu"), Line(cpu, "cpu again")],
+                left_annotations=annotations["left"],
+                right_annotations=annotations["right"],
+                left_y_axis={"min": 0, "showUnits": False},
+                right_y_axis={"max": 1, "min": 0, "showUnits": False},
+                stacked=True,
+                width=12,
+            ),
+            Graph(title="Single", left=[Line(cpu, "cpu")], view="singleValue", set_period_to_time_range=True),
+        )
+        board.alarms.append(NamedAlarm("some-alarm"))
+
+    def cdk_rows(board: InferenceDashboard, stack: cdk.Stack) -> None:
+        calls = invocations.to_metric(label="calls")
+        board.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Graph",
+                left=[
+                    calls,
+                    cloudwatch.MathExpression(
+                        expression=math[0],
+                        using_metrics={"v0": invocations.to_metric(), "v1": errors.to_metric()},
+                        label=math[1],
+                        period=cdk.Duration.minutes(1),
+                    ),
+                ],
+                right=[cpu.to_metric(label="cpu"), cpu.to_metric(label="cpu again")],
+                left_annotations=annotations["left"],
+                right_annotations=annotations["right"],
+                left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
+                right_y_axis=cloudwatch.YAxisProps(min=0, max=1, show_units=False),
+                stacked=True,
+                width=12,
+                height=6,
+            ),
+            cloudwatch.SingleValueWidget(
+                title="Single", metrics=[cpu.to_metric(label="cpu")], set_period_to_time_range=True, height=6
+            ),
+        )
+        board.alarms.append(cloudwatch.Alarm.from_alarm_name(stack, "Imported", "some-alarm"))
+
+    python, cdk_rendered = _rendered_body(python_rows), _rendered_body(cdk_rows)
+    assert python == cdk_rendered
+    # Not vacuous: both carry the rows, and the alarm's ARN in the stack's partition, region and account.
+    assert '"title":"Single"' in json.dumps(python).replace(" ", "").replace('\\"', '"')
+    assert {"Ref": "AWS::AccountId"} in python["Fn::Join"][1]
+
+
+def test_a_graph_of_cdk_metrics_is_rendered_by_cdk_in_its_place():
+    def rows(board: InferenceDashboard, _: cdk.Stack) -> None:
+        board.add_heading("toy", "toy mode", "toy-endpoint")
+        board.add_widgets(board.graph("Toy requests", [cloudwatch.Metric(namespace="Toy", metric_name="Requests")]))
+        board.add_heading("toy", "second", "toy-2")
+
+    body = _rendered_body(rows)
+    widgets = json.loads("".join(part if isinstance(part, str) else "${}" for part in body["Fn::Join"][1]))["widgets"]
+    assert [(w["type"], w["y"]) for w in widgets[2:]] == [("text", 6), ("text", 7), ("metric", 8), ("text", 14)]
+    assert widgets[4]["properties"]["metrics"] == [["Toy", "Requests"]]
