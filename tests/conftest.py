@@ -15,33 +15,49 @@ import time
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # before jsii starts
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import assertions
 
-from inference_config.loader import (
-    PIPELINE_FILE,
-    RESOLVED_MODEL_PACKAGES_FILE,
-    environment_files,
-    load_environments,
-    load_pipeline,
-)
-from inference_config.schema import EnvironmentConfig
-from model_code.build import DEFAULT_OUTPUT, build
-from stacks.application import build_stages, register_compliance_checks
-from stacks.environment_stage import EnvironmentStage
 from tests import shared_assembly
+
+# Under pytest-xdist this file is also loaded by the controller, which only hands out tests:
+# what loads CDK (and inference_config.schema, which imports the constructs, and model_code.build,
+# which imports scikit-learn) is imported where it is used, so the controller does not spend
+# seconds of CPU loading it before it starts the workers (tests/shared_assembly.py likewise).
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+
+    from inference_config.schema import EnvironmentConfig
+    from stacks.environment_stage import EnvironmentStage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "config"
-# Every shipped environment (config/*.yaml but the pipeline's): dev, examples, prod, staging.
-ENVIRONMENTS = tuple(path.stem for path in environment_files(CONFIG_DIR))
-# The environments the pipeline deploys (config/pipeline.yaml's stages: dev, staging, prod). Each
-# serves the example model in every mode; config/examples.yaml holds the shapes that need
-# artefacts of your own and is in no stage.
-DEPLOYED_ENVIRONMENTS = tuple(load_pipeline(CONFIG_DIR / PIPELINE_FILE, base_dir=REPO_ROOT).environments)
+
+
+@cache
+def _environments() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from inference_config.loader import PIPELINE_FILE, environment_files, load_pipeline
+
+    return (
+        tuple(path.stem for path in environment_files(CONFIG_DIR)),
+        tuple(load_pipeline(CONFIG_DIR / PIPELINE_FILE, base_dir=REPO_ROOT).environments),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``ENVIRONMENTS``: every shipped environment (config/*.yaml but the pipeline's: dev,
+    examples, prod, staging). ``DEPLOYED_ENVIRONMENTS``: the environments the pipeline deploys
+    (config/pipeline.yaml's stages: dev, staging, prod); each serves the example model in every
+    mode, and config/examples.yaml holds the shapes that need artefacts of your own and is in no
+    stage. Computed when a test module first imports them (module ``__getattr__``, PEP 562)."""
+    if name == "ENVIRONMENTS":
+        return _environments()[0]
+    if name == "DEPLOYED_ENVIRONMENTS":
+        return _environments()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Tests build apps with the same feature flags as `cdk synth` (cdk.json's context).
@@ -51,6 +67,8 @@ CDK_CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 def new_app(outdir: Path | str | None = None) -> cdk.App:
     """An app for tests, configured like `cdk synth`, except that CloudFormation's built-in
     validation is left to cfn-lint (it triples synth time and only warns)."""
+    import aws_cdk as cdk
+
     return cdk.App(
         outdir=str(outdir) if outdir else None, builtin_cloud_formation_validation=False, context=CDK_CONTEXT
     )
@@ -88,6 +106,8 @@ class SynthesizedApp:
 @pytest.fixture(scope="session")
 def model_artifact() -> Path:
     """The model artifact the shipped configs point at (built once if missing)."""
+    from model_code.build import DEFAULT_OUTPUT, build
+
     if not DEFAULT_OUTPUT.is_file():
         build(DEFAULT_OUTPUT)
     return DEFAULT_OUTPUT
@@ -102,6 +122,14 @@ def load_shipped_configs(config_dir: Path, base_dir: Path) -> dict[str, Environm
     """Every environment of ``config_dir`` as the synth loads it: delivered by the pipeline when
     pipeline.yaml enables it, with the model package versions the pipeline's synth step resolved
     (``RESOLVED_MODEL_PACKAGES_FILE`` at ``base_dir``, written before it runs `make test`)."""
+    from inference_config.loader import (
+        PIPELINE_FILE,
+        RESOLVED_MODEL_PACKAGES_FILE,
+        environment_files,
+        load_environments,
+        load_pipeline,
+    )
+
     pipeline_file = config_dir / PIPELINE_FILE
     pipeline = load_pipeline(pipeline_file, base_dir=base_dir) if pipeline_file.is_file() else None
     resolved = base_dir / RESOLVED_MODEL_PACKAGES_FILE
@@ -119,6 +147,8 @@ def synthesized(
     shipped_configs: dict[str, EnvironmentConfig], tmp_path_factory: pytest.TempPathFactory
 ) -> SynthesizedApp:
     """The shipped three-environment app with its compliance checks, synthesized once."""
+    from stacks.application import build_stages, register_compliance_checks
+
     app = new_app(tmp_path_factory.mktemp("cdk.out"))
     stages = build_stages(app, shipped_configs.values(), base_dir=str(REPO_ROOT))
     register_compliance_checks(app)
@@ -159,7 +189,7 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    if _is_xdist_controller(config) and DEFAULT_OUTPUT.is_file() and not config.option.collectonly:
+    if _is_xdist_controller(config) and shared_assembly.MODEL_ARTIFACT.is_file() and not config.option.collectonly:
         # The controller only hands out tests; while the workers start (each loads jsii) it
         # builds the shared assembly, which the workers' fixture then finds ready or waits for.
         _BACKGROUND.append(threading.Thread(target=_build_quietly, daemon=True))
@@ -197,9 +227,15 @@ def _timed(kind: str, function):
     return timed
 
 
-cdk.App.synth = _timed("App.synth", cdk.App.synth)
-cdk.Stage.synth = _timed("Stage.synth", cdk.Stage.synth)
-assertions.Template.from_stack = classmethod(_timed("Template.from_stack", assertions.Template.from_stack.__func__))
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_xdist_controller(config):
+        return  # runs no test, so no synth to time (and does not load CDK)
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    cdk.App.synth = _timed("App.synth", cdk.App.synth)
+    cdk.Stage.synth = _timed("Stage.synth", cdk.Stage.synth)
+    assertions.Template.from_stack = classmethod(_timed("Template.from_stack", assertions.Template.from_stack.__func__))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

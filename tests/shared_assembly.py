@@ -25,8 +25,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from inference_config.loader import RESOLVED_MODEL_PACKAGES_FILE
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE = REPO_ROOT / ".pytest_cache" / "assemblies"
 SOURCES = (
@@ -39,8 +37,6 @@ SOURCES = (
     "inference_core",
     "inference_platform",
     "stacks",
-    # The model package versions the pipeline resolved (absent outside the pipeline).
-    RESOLVED_MODEL_PACKAGES_FILE,
 )
 MODEL_ARTIFACT = REPO_ROOT / "model_code" / "dist" / "model.tar.gz"
 # What the CDK CLI adds to the context from cdk.json and its defaults.
@@ -52,10 +48,19 @@ CLI_CONTEXT = {
 }
 
 
+def _resolved_model_packages_file() -> str:
+    # Imported when needed: inference_config loads CDK (its schema imports the constructs), and
+    # the xdist controller imports this module (tests/conftest.py) before it starts the workers.
+    from inference_config.loader import RESOLVED_MODEL_PACKAGES_FILE
+
+    return RESOLVED_MODEL_PACKAGES_FILE
+
+
 def source_hash() -> str:
     digest = hashlib.sha256()
     digest.update(sys.executable.encode())
-    for name in SOURCES:
+    # The model package versions the pipeline resolved (absent outside the pipeline) go in too.
+    for name in (*SOURCES, _resolved_model_packages_file()):
         root = REPO_ROOT / name
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())  # none if absent
         for path in files:
@@ -88,8 +93,9 @@ def run_app(outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
 
 
 def _synthesize(outdir: Path) -> None:
-    resolved = REPO_ROOT / RESOLVED_MODEL_PACKAGES_FILE
-    result = run_app(outdir, **({"model_packages": RESOLVED_MODEL_PACKAGES_FILE} if resolved.is_file() else {}))
+    resolved_file = _resolved_model_packages_file()
+    resolved = REPO_ROOT / resolved_file
+    result = run_app(outdir, **({"model_packages": resolved_file} if resolved.is_file() else {}))
     if result.returncode != 0:
         raise RuntimeError(f"app.py failed ({result.returncode}):\n{result.stderr[-5000:]}")
 
@@ -111,3 +117,16 @@ def shipped_assembly() -> Path:
             finally:
                 shutil.rmtree(building, ignore_errors=True)
     return target
+
+
+def stack_template(assembly: Path, stage: str, stack: str) -> dict:
+    """The template of ``<stage>/<stack>`` (e.g. ``Dev``, ``ModelIris``) in an on-disk assembly,
+    found by its display name in the stage's manifest (the file name carries a hash)."""
+    stage_dir = assembly / f"assembly-{stage}"
+    artifacts = json.loads((stage_dir / "manifest.json").read_text())["artifacts"]
+    (template_file,) = [
+        artifact["properties"]["templateFile"]
+        for artifact in artifacts.values()
+        if artifact["type"] == "aws:cloudformation:stack" and artifact.get("displayName") == f"{stage}/{stack}"
+    ]
+    return json.loads((stage_dir / template_file).read_text())

@@ -16,6 +16,17 @@ VIRGINICA = "6.7,3.0,5.2,2.3"
 VERSICOLOR = "5.9,3.0,4.2,1.5"
 
 
+def deployed_environment(**server: str) -> dict[str, str]:
+    """What SageMaker sets in our framework-image models' containers, plus the server settings
+    given. With ``PIP_NO_BUILD_ISOLATION=false`` the start-up ``pip install`` of ``code/`` uses the
+    image's setuptools instead of installing one into an isolated build environment: the start
+    the deployed model gets, and about 2 s of CPU less per server than the image's default."""
+    # Imported here: offline_start.py imports this module in a process that must not load CDK.
+    from inference_constructs.inference_model import FRAMEWORK_CONTAINER_ENVIRONMENT
+
+    return {**FRAMEWORK_CONTAINER_ENVIRONMENT, **server}
+
+
 def model_bytes(artifact: Path) -> bytes:
     with tarfile.open(artifact) as archive:
         member = archive.extractfile("model.joblib")

@@ -21,7 +21,14 @@ from sklearn.datasets import load_iris
 from inference_config.schema import HANDLER_CONTENT_TYPES
 from inference_platform.async_client import guess_content_type
 from model_code.serving.process import LocalServer, serving_environment_missing
-from tests.model_code.serving.helpers import SETOSA, VIRGINICA, invoke, model_bytes, request
+from tests.model_code.serving.helpers import (
+    SETOSA,
+    VIRGINICA,
+    deployed_environment,
+    invoke,
+    model_bytes,
+    request,
+)
 
 pytestmark = pytest.mark.skipif(serving_environment_missing() is not None, reason=str(serving_environment_missing()))
 
@@ -41,7 +48,7 @@ def iris():
 
 @pytest.fixture(scope="module")
 def server(model_artifact):
-    with LocalServer(model_artifact, environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}) as started:
+    with LocalServer(model_artifact, environment=deployed_environment(SAGEMAKER_MODEL_SERVER_WORKERS="2")) as started:
         yield started
 
 

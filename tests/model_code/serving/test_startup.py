@@ -14,7 +14,8 @@ from inference_constructs.inference_model import MODEL_SERVER_TIMEOUT, MODEL_SER
 from model_code.build import HANDLER
 from model_code.serving.process import REPOSITORY_ROOT, SERVING_PYTHON, LocalServer, serving_environment_missing
 from tests.conftest import resources_of_type
-from tests.model_code.serving.helpers import SETOSA, artifact_with_handler, invoke
+from tests.model_code.serving.helpers import SETOSA, artifact_with_handler, deployed_environment, invoke
+from tests.shared_assembly import stack_template
 
 pytestmark = pytest.mark.skipif(serving_environment_missing() is not None, reason=str(serving_environment_missing()))
 
@@ -27,9 +28,11 @@ def _can_unshare_network() -> bool:
 
 
 @pytest.fixture(scope="module")
-def async_model_environment(synthesized) -> dict[str, str]:
-    """The container environment of dev's async model, as synthesized: what SageMaker will set."""
-    template = synthesized.template(synthesized.stages["dev"].model_stacks["iris"])
+def async_model_environment(shipped_cdk_out) -> dict[str, str]:
+    """The container environment of dev's async model, as `cdk synth` writes it: what SageMaker
+    will set. Read from the shared on-disk assembly, so these tests need no in-process synth and
+    are not tied to the shipped-app worker (tests/conftest.py)."""
+    template = stack_template(shipped_cdk_out, "Dev", "ModelIris")
     (environment,) = [
         model["Properties"]["PrimaryContainer"]["Environment"]
         for model in resources_of_type(template, "AWS::SageMaker::Model").values()
@@ -76,31 +79,31 @@ def test_without_the_pip_setting_the_offline_start_fails(model_artifact, async_m
     assert "InstallModuleError" in result["log"]
 
 
-BUSY_PREDICT = """
+BLOCKING_PREDICT = """
 
 def predict_rows(model, rows):
-    import time
+    from gevent import monkey
 
-    deadline = time.monotonic() + 4
-    while time.monotonic() < deadline:  # busy: a CPU-bound model, no gevent yield
-        pass
+    # The worker patches time.sleep into gevent's cooperative sleep; the original blocks the
+    # worker's event loop (no yield, no heartbeat) as a CPU-bound model does, without using CPU.
+    monkey.get_original("time", "sleep")(4)
     return model.predict(rows)
 """
 
 
 @pytest.fixture(scope="module")
 def slow_artifact(model_artifact, tmp_path_factory):
-    """The shipped handler whose model takes 4 s per request."""
+    """The shipped handler whose model blocks its worker for 4 s per request."""
     source = HANDLER.read_text().replace("serialize(model.predict(rows)", "serialize(predict_rows(model, rows)")
     assert "predict_rows(model, rows)" in source
-    return artifact_with_handler(tmp_path_factory.mktemp("slow"), model_artifact, "slow", source + BUSY_PREDICT)
+    return artifact_with_handler(tmp_path_factory.mktemp("slow"), model_artifact, "slow", source + BLOCKING_PREDICT)
 
 
 @pytest.mark.parametrize(("timeout", "answered"), [(2, False), (30, True)])
 def test_the_model_server_timeout_is_what_cuts_an_invocation(slow_artifact, timeout, answered):
     """SAGEMAKER_MODEL_SERVER_TIMEOUT, scaled down: a 4 s invocation is cut at 2 s and runs to
     the end under 30 s, as an async model's 900 s runs past the 60 s default."""
-    environment = {MODEL_SERVER_TIMEOUT: str(timeout), MODEL_SERVER_WORKERS: "1"}
+    environment = deployed_environment(**{MODEL_SERVER_TIMEOUT: str(timeout), MODEL_SERVER_WORKERS: "1"})
     with LocalServer(slow_artifact, environment=environment) as server:
         started = time.monotonic()
         try:
@@ -121,7 +124,7 @@ def test_a_model_error_stays_a_500(model_artifact, tmp_path):
         "def model_fn(model_dir):\n    return _Broken()\n"
     )
     artifact = artifact_with_handler(tmp_path, model_artifact, "broken", source)
-    with LocalServer(artifact, environment={MODEL_SERVER_WORKERS: "1"}) as server:
+    with LocalServer(artifact, environment=deployed_environment(**{MODEL_SERVER_WORKERS: "1"})) as server:
         assert invoke(server.url, SETOSA + "\n", "text/csv", "text/csv").status == 500
         # ...while the caller's mistakes are still the caller's.
         assert invoke(server.url, "x", "text/csv", "text/csv").status == 400
