@@ -18,8 +18,8 @@ machine's load hits both sides. Measured:
 - the same empty app and app.py with built-in validation on (``-c builtin_validation=true``),
   against each other: the opt-in costs, compared like for like;
 - generated fleets of N models in each of three environments, every model serving every
-  mode the shipped dev config uses (copies of its first model), and the marginal cost of one
-  more model stack;
+  mode the shipped dev config uses (copies of its first model), each fleet's replay, and the
+  marginal cost of one more model stack, ours and the replay's;
 - the whole ``make test``, once set up;
 
 with the peak memory (resident set of the app process and its jsii Node.js child together,
