@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,6 +237,32 @@ class AlarmSpec:
     treat_missing_data: cloudwatch.TreatMissingData
     comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
     evaluation: AlarmEvaluation | None = None
+
+
+def model_alarm_specs(
+    metric: Callable[[str, str], MetricSpec], *, invocation_5xx_errors: float, model_latency_p99_milliseconds: float
+) -> tuple[AlarmSpec, AlarmSpec]:
+    """The model's own health, alike wherever it is hosted: failed requests (HTTP 5XX) and p99
+    model latency. ``metric(name, statistic)`` gives the host's metric (its dimensions and
+    namespace). No traffic is not an error, so missing data is not breaching."""
+    not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+    return (
+        AlarmSpec(
+            "Invocation5XXErrors",
+            metric("Invocation5XXErrors", "Sum"),
+            invocation_5xx_errors,
+            "the model or its container failed requests (HTTP 5XX)",
+            not_breaching,
+        ),
+        AlarmSpec(
+            "ModelLatency",
+            metric("ModelLatency", "p99"),
+            # ModelLatency is reported in microseconds.
+            model_latency_p99_milliseconds * 1000,
+            "p99 model latency (microseconds) is above the threshold",
+            not_breaching,
+        ),
+    )
 
 
 def alarm_name(name_prefix: str, key: str) -> str:

@@ -32,7 +32,14 @@ from constructs import Construct
 from pydantic import Field, model_validator
 
 from inference_constructs import durations
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MetricSpec, alarm_name, create_alarms
+from inference_constructs.alarms import (
+    AlarmEvaluation,
+    AlarmSpec,
+    MetricSpec,
+    alarm_name,
+    create_alarms,
+    model_alarm_specs,
+)
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import SAGEMAKER_NAMESPACE, autoscaling_service_linked_role, grant_describe_alarms
 from inference_constructs.inference_model import InferenceModel
@@ -281,24 +288,13 @@ class InferenceComponent(Construct):
         return target
 
     def _alarm_specs(self, thresholds: ComponentAlarms) -> list[AlarmSpec]:
-        # No traffic is not an error: missing data is not breaching.
-        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
-        return [
-            AlarmSpec(
-                "Invocation5XXErrors",
-                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
-                thresholds.invocation_5xx_errors,
-                "the model or its container failed requests (HTTP 5XX)",
-                not_breaching,
-            ),
-            AlarmSpec(
-                "ModelLatency",
-                self.metric_spec("ModelLatency", statistic="p99"),
-                thresholds.model_latency_p99_milliseconds * 1000,
-                "p99 model latency (microseconds) is above the threshold",
-                not_breaching,
-            ),
-        ]
+        return list(
+            model_alarm_specs(
+                lambda name, statistic: self.metric_spec(name, statistic=statistic),
+                invocation_5xx_errors=thresholds.invocation_5xx_errors,
+                model_latency_p99_milliseconds=thresholds.model_latency_p99_milliseconds,
+            )
+        )
 
     def metric_spec(self, metric_name: str, *, statistic: str = "Average") -> MetricSpec:
         """:meth:`metric` described in Python, per minute: what the component's alarms are built

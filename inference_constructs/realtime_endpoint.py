@@ -19,7 +19,7 @@ from constructs import Construct
 from pydantic import AfterValidator, Field, model_validator
 
 from inference_constructs import durations
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MathSpec
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, MathSpec, model_alarm_specs
 from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_constructs.data_capture import DataCaptureSettings, data_capture_config, grant_data_capture
 from inference_constructs.deployment_policy import DeploymentPolicy, check_policy_fits
@@ -625,14 +625,13 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
             ),
             label="4XX error rate (%)",
         )
+        failed_requests, model_latency = model_alarm_specs(
+            lambda name, statistic: self.metric_spec(name, statistic=statistic, variant_name=v),
+            invocation_5xx_errors=thresholds.invocation_5xx_errors,
+            model_latency_p99_milliseconds=thresholds.model_latency_p99_milliseconds,
+        )
         return [
-            AlarmSpec(
-                "Invocation5XXErrors",
-                self.metric_spec("Invocation5XXErrors", statistic="Sum", variant_name=v),
-                thresholds.invocation_5xx_errors,
-                "the model or its container failed requests (HTTP 5XX)",
-                not_breaching,
-            ),
+            failed_requests,
             AlarmSpec(
                 "Invocation4XXErrorRate",
                 error_rate,
@@ -640,13 +639,7 @@ class RealtimeEndpoint(InstanceBackedEndpoint):
                 "callers send requests the model rejects (HTTP 4XX), in percent of invocations",
                 not_breaching,
             ),
-            AlarmSpec(
-                "ModelLatency",
-                self.metric_spec("ModelLatency", statistic="p99", variant_name=v),
-                thresholds.model_latency_p99_milliseconds * 1000,
-                "p99 model latency (microseconds) is above the threshold",
-                not_breaching,
-            ),
+            model_latency,
             AlarmSpec(
                 "CpuUtilization",
                 self.metric_spec("CPUUtilization", namespace=INSTANCE_NAMESPACE, variant_name=v),

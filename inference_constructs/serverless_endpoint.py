@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from inference_constructs import durations
-from inference_constructs.alarms import AlarmEvaluation, AlarmSpec
+from inference_constructs.alarms import AlarmEvaluation, AlarmSpec, model_alarm_specs
 from inference_constructs.compliance import skip_checkov_check
 from inference_constructs.deployment_policy import DeploymentPolicy
 from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, EndpointLogSettings, check_endpoint_props
@@ -452,19 +452,10 @@ class ServerlessEndpoint(EndpointBase):
                 "waiting for new compute; consider provisioned concurrency",
                 not_breaching,
             ),
-            AlarmSpec(
-                "Invocation5XXErrors",
-                self.metric_spec("Invocation5XXErrors", statistic="Sum"),
-                thresholds.invocation_5xx_errors,
-                "the model or its container failed requests (HTTP 5XX)",
-                not_breaching,
-            ),
-            AlarmSpec(
-                "ModelLatency",
-                self.metric_spec("ModelLatency", statistic="p99"),
-                thresholds.model_latency_p99_milliseconds * 1000,
-                "p99 model latency (microseconds) is above the threshold",
-                not_breaching,
+            *model_alarm_specs(
+                lambda name, statistic: self.metric_spec(name, statistic=statistic),
+                invocation_5xx_errors=thresholds.invocation_5xx_errors,
+                model_latency_p99_milliseconds=thresholds.model_latency_p99_milliseconds,
             ),
             # Throttling: SageMaker publishes no throttle count for serverless endpoints, and
             # Invocation4XXErrors counts the model's own 4XX answers (throttled requests never
