@@ -34,11 +34,12 @@ from inference_constructs.alarms import MetricSpec
 from inference_constructs.async_endpoint import AsyncEndpoint
 from inference_constructs.batch.alarms import EXECUTION_METRIC_PERIOD_MINUTES, execution_metric_spec
 from inference_constructs.batch_transform_job import BatchTransformJob
-from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, InstanceBackedEndpoint, alarm_arn, stack_of
+from inference_constructs.endpoint import INSTANCE_NAMESPACE, EndpointBase, InstanceBackedEndpoint, alarm_arn
 from inference_constructs.gpu_alarms import GpuThresholds
 from inference_constructs.instance_types import gpus_of
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from inference_constructs.serverless_endpoint import ServerlessEndpoint
+from inference_constructs.stack_values import stack_values
 
 # CloudWatch shows at most 100 alarms in one alarm status widget.
 MAX_ALARMS_PER_WIDGET = 100
@@ -480,7 +481,7 @@ class InferenceDashboard(Construct):
             )
         )
         # Rendered at synth, so that alarms added after this point are listed too.
-        self.add_widgets(_AlarmStatus(self.alarms, stack_of(scope), title="Alarms"))
+        self.add_widgets(_AlarmStatus(self.alarms, stack_values(scope).stack, title="Alarms"))
 
     def add_widgets(self, *widgets: _Widget | cloudwatch.IWidget) -> None:
         """A row of widgets (wrapping at the grid's width): this module's, or any CDK ``IWidget``."""

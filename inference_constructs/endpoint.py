@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 
@@ -26,6 +25,7 @@ from inference_constructs.instance_types import has_local_storage
 from inference_constructs.log_retention import check_log_retention_days, log_retention
 from inference_constructs.scaling_guard import ScalingRegistrationGuard
 from inference_constructs.settings import Settings
+from inference_constructs.stack_values import stack_values
 from inference_core.naming import check_endpoint_name
 
 if TYPE_CHECKING:
@@ -38,58 +38,12 @@ INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 # The retention periods CloudWatch Logs accepts, in days (CDK names them).
 
-# Stands for the resource name in an ARN formatted once per stack (see stack_arn).
-_ARN_NAME_PLACEHOLDER = "inference-constructs-arn-resource-name"
-_arn_templates: weakref.WeakKeyDictionary[cdk.Stack, dict[tuple[str, str, str | None, str | None], str]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 @functools.cache
 def one_minute() -> cdk.Duration:
     """``Duration.minutes(1)``, made once per process: a Duration is immutable, and each one
     made is a jsii round trip (one per metric before)."""
     return cdk.Duration.minutes(1)
-
-
-def stack_of(scope: Construct) -> cdk.Stack:
-    """The stack of ``scope``: ``scope`` itself when it is one (no jsii call), else ``Stack.of``."""
-    return scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
-
-
-def stack_arn(
-    stack: cdk.Stack,
-    *,
-    service: str,
-    resource: str,
-    resource_name: str,
-    arn_format: cdk.ArnFormat | None = None,
-    region: str | None = None,
-) -> str:
-    """``stack.format_arn(...)`` at one jsii call per stack and kind of ARN, not one per ARN.
-
-    The ARN is formatted once with a placeholder name; each ARN substitutes its name. The
-    string is the one ``format_arn`` returns (partition, region and account are the stack's,
-    literal or tokens), so templates are unchanged.
-    """
-    key = (service, resource, arn_format.value if arn_format is not None else None, region)
-    templates = _arn_templates.setdefault(stack, {})
-    template = templates.get(key)
-    if template is None:
-        template = stack.format_arn(
-            service=service,
-            resource=resource,
-            resource_name=_ARN_NAME_PLACEHOLDER,
-            arn_format=arn_format,
-            region=region,
-        )
-        if template.count(_ARN_NAME_PLACEHOLDER) != 1:
-            # Not a plain concatenation (never seen): format each ARN.
-            return stack.format_arn(
-                service=service, resource=resource, resource_name=resource_name, arn_format=arn_format, region=region
-            )
-        templates[key] = template
-    return template.replace(_ARN_NAME_PLACEHOLDER, resource_name)
 
 
 class EndpointLogSettings(Settings):
@@ -185,10 +139,9 @@ class EndpointBase(Construct):
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
         #: The endpoint's stack (its ARN's region and account).
-        self.stack = stack_of(scope)
-        self.endpoint_arn = stack_arn(
-            self.stack, service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
-        )
+        values = stack_values(scope)
+        self.stack = values.stack
+        self.endpoint_arn = values.arn("sagemaker", "endpoint", endpoint_name.lower())
         # Health alarms by key (see inference_constructs.alarms); every mode fills them.
         self.alarms: dict[str, cloudwatch.Alarm | HealthAlarm] = {}
         self.alarm_names: dict[str, str] = {}
@@ -410,9 +363,7 @@ def grant_describe_alarms(role: iam.IRole, names: list[str]) -> None:
 def alarm_arn(stack: cdk.Stack, name: str) -> str:
     """The ARN of the alarm named ``name`` in ``stack``'s account and region (what
     ``cloudwatch.Alarm.from_alarm_name`` gives, without a construct)."""
-    return stack_arn(
-        stack, service="cloudwatch", resource="alarm", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
-    )
+    return stack_values(stack).arn("cloudwatch", "alarm", name, sep=":")
 
 
 def autoscaling_service_linked_role(scope: Construct, stack: cdk.Stack | None = None) -> iam.IRole:
@@ -421,13 +372,12 @@ def autoscaling_service_linked_role(scope: Construct, stack: cdk.Stack | None = 
     return iam.Role.from_role_arn(
         scope,
         "AutoScalingServiceLinkedRole",
-        stack_arn(
-            stack or cdk.Stack.of(scope),
-            service="iam",
-            region="",
-            resource="role",
-            resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        stack_values(stack or scope).arn(
+            "iam",
+            "role",
+            "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
             "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            region="",
         ),
     )
 
