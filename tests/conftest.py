@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests import shared_assembly
+from tests import shared_assembly, shared_service_models
 
 # Under pytest-xdist this file is also loaded by the controller, which only hands out tests:
 # what loads CDK (and inference_config.schema, which imports the constructs, and model_code.build,
@@ -230,6 +230,7 @@ def _timed(kind: str, function):
 def pytest_configure(config: pytest.Config) -> None:
     if _is_xdist_controller(config):
         return  # runs no test, so no synth to time (and does not load CDK)
+    shared_service_models.share_between_sessions()
     import aws_cdk as cdk
     from aws_cdk import assertions
 
