@@ -9,6 +9,8 @@ import json
 from unittest.mock import ANY
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inference_config.schema import HANDLER_ACCEPT_TYPES, HANDLER_CONTENT_TYPES
 
@@ -119,3 +121,37 @@ def test_unsupported_accept_is_406_before_any_work(handler, model):
 def test_the_handler_and_the_batch_config_agree_on_content_types(handler):
     """inference_config.schema refuses at synth the batch types the handler does not speak: same lists."""
     assert (handler.CONTENT_TYPES, handler.ACCEPT_TYPES) == (HANDLER_CONTENT_TYPES, HANDLER_ACCEPT_TYPES)
+
+
+# --- the fast CSV reader reads exactly what the line-by-line reader reads ----------------------
+
+_CELLS = st.sampled_from(
+    ["5.1", "-0.2", " 3.5", "1.4 ", "1e3", "1E-2", ".5", "7.", "+2", "1_0", "0x1p3", '"4.4"', '"1,2"', "",
+     " ", "nan", "inf", "-Infinity", "abc", "#1", "1#", "1 2", "\t6"]
+)  # fmt: skip
+_NUMBERS = st.sampled_from(["5.1", "-0.2", "1e3", " 3.5", ".5"])
+# Half the lines are well-formed rows, so most bodies mix good rows with one odd line.
+_LINES = st.one_of(st.lists(_NUMBERS, min_size=4, max_size=4), st.lists(_CELLS, min_size=0, max_size=6)).map(",".join)
+_BODIES = st.tuples(st.lists(_LINES, max_size=5), st.sampled_from(["\n", "\r\n"]), st.booleans()).map(
+    lambda parts: parts[1].join(parts[0]) + (parts[1] if parts[2] else "")
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_BODIES)
+def test_the_fast_csv_reader_answers_only_what_the_line_reader_answers_the_same(handler, body):
+    """NumPy's reader takes plain numeric tables; every body it answers for, the line reader
+    answers the same rows for, so neither results nor the 400s' reasons depend on which ran."""
+    table = handler._csv_table(body)
+    if table is not None:
+        assert handler._csv_records(body) == table.tolist()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [f"{SETOSA}\n{VIRGINICA}\n", f"{SETOSA}\r\n\r\n{VIRGINICA}", f" {SETOSA}\n", "1e3,2,3,4\n"],
+    ids=["plain", "crlf-blank-line", "leading-space", "exponent"],
+)
+def test_plain_numeric_tables_take_the_fast_reader(handler, body):
+    """Otherwise the property above would hold with the fast reader never answering."""
+    assert handler._csv_table(body) is not None
