@@ -13,6 +13,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.client import BaseClient
+from botocore.config import Config
 
 from inference_core.iam import SMOKE_TESTS
 from stacks.pipeline_stack import UNUSED_SMOKE_TEST_GRANTS, smoke_test_statements
@@ -85,7 +86,13 @@ def test_stopping_a_timed_out_batch_run_is_granted(recorded_calls):
 def test_the_recording_sees_calls_the_role_does_not_grant(recorded_calls, monkeypatch):
     # The check above must be able to fail: a call outside the grants shows up in the difference.
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    client = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="x", endpoint_url="http://127.0.0.1:9")
+    client = boto3.client(
+        "sts",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"total_max_attempts": 1}),  # botocore would retry with back-off for 6 s
+    )
     with pytest.raises(botocore.exceptions.EndpointConnectionError):  # nothing listens on port 9; recorded first
         client.get_caller_identity()
     assert recorded_calls - granted_actions() == {"sts:GetCallerIdentity"}
