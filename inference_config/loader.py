@@ -25,9 +25,6 @@ from inference_constructs.errors import (
 MAX_FILE_BYTES = 1_000_000
 # The pipeline file sits next to the environment files but is not an environment.
 PIPELINE_FILE = "pipeline.yaml"
-# Where the pipeline's synth step writes the model package versions it resolved, by group
-# (scripts.resolve_model_packages), at the repository root: the tests and the synth both read it.
-RESOLVED_MODEL_PACKAGES_FILE = "model-packages.json"
 # A document whose aliases expand past this many nodes is refused (a "billion laughs" bomb
 # would otherwise blow up during validation, long after YAML parsing returned).
 MAX_EXPANDED_NODES = 20_000

@@ -20,6 +20,10 @@ MONITORING_STACK_ID = "Monitoring"
 # clients find the deployed models and IAM conditions select an environment's resources.
 ENVIRONMENT_TAG = "environment"
 MODEL_TAG = "model"
+# Where the pipeline's synth step writes the model package versions it resolved, by group
+# (scripts.resolve_model_packages), at the repository root: the config loader, the synth and the
+# tests read it (here, so the test controller can hash it without loading the config layer's CDK).
+RESOLVED_MODEL_PACKAGES_FILE = "model-packages.json"
 
 
 def stage_name(environment: str) -> str:

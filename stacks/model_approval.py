@@ -19,9 +19,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from inference_config.loader import RESOLVED_MODEL_PACKAGES_FILE
 from inference_config.schema import EnvironmentConfig
 from inference_constructs.compliance import acknowledge_wildcard_resources
+from inference_core.naming import RESOLVED_MODEL_PACKAGES_FILE
 
 APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
 # The synth step resolves the versions first (the resolver runs in the project's venv), so that

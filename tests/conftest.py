@@ -124,11 +124,11 @@ def load_shipped_configs(config_dir: Path, base_dir: Path) -> dict[str, Environm
     (``RESOLVED_MODEL_PACKAGES_FILE`` at ``base_dir``, written before it runs `make test`)."""
     from inference_config.loader import (
         PIPELINE_FILE,
-        RESOLVED_MODEL_PACKAGES_FILE,
         environment_files,
         load_environments,
         load_pipeline,
     )
+    from inference_core.naming import RESOLVED_MODEL_PACKAGES_FILE
 
     pipeline_file = config_dir / PIPELINE_FILE
     pipeline = load_pipeline(pipeline_file, base_dir=base_dir) if pipeline_file.is_file() else None

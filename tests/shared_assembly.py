@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from inference_core.naming import RESOLVED_MODEL_PACKAGES_FILE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE = REPO_ROOT / ".pytest_cache" / "assemblies"
 SOURCES = (
@@ -48,19 +50,11 @@ CLI_CONTEXT = {
 }
 
 
-def _resolved_model_packages_file() -> str:
-    # Imported when needed: inference_config loads CDK (its schema imports the constructs), and
-    # the xdist controller imports this module (tests/conftest.py) before it starts the workers.
-    from inference_config.loader import RESOLVED_MODEL_PACKAGES_FILE
-
-    return RESOLVED_MODEL_PACKAGES_FILE
-
-
 def source_hash() -> str:
     digest = hashlib.sha256()
     digest.update(sys.executable.encode())
     # The model package versions the pipeline resolved (absent outside the pipeline) go in too.
-    for name in (*SOURCES, _resolved_model_packages_file()):
+    for name in (*SOURCES, RESOLVED_MODEL_PACKAGES_FILE):
         root = REPO_ROOT / name
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())  # none if absent
         for path in files:
@@ -93,7 +87,7 @@ def run_app(outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
 
 
 def _synthesize(outdir: Path) -> None:
-    resolved_file = _resolved_model_packages_file()
+    resolved_file = RESOLVED_MODEL_PACKAGES_FILE
     resolved = REPO_ROOT / resolved_file
     result = run_app(outdir, **({"model_packages": resolved_file} if resolved.is_file() else {}))
     if result.returncode != 0:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from inference_config.loader import RESOLVED_MODEL_PACKAGES_FILE, ConfigError, load_environment
+from inference_config.loader import ConfigError, load_environment
+from inference_core.naming import RESOLVED_MODEL_PACKAGES_FILE
 
 GROUP = "iris-models"
 ARN = f"arn:aws:sagemaker:eu-west-1:111111111111:model-package/{GROUP}/7"

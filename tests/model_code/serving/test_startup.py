@@ -14,7 +14,7 @@ from inference_constructs.inference_model import MODEL_SERVER_TIMEOUT, MODEL_SER
 from model_code.build import HANDLER
 from model_code.serving.process import REPOSITORY_ROOT, SERVING_PYTHON, LocalServer, serving_environment_missing
 from tests.conftest import resources_of_type
-from tests.model_code.serving.helpers import SETOSA, artifact_with_handler, deployed_environment, invoke
+from tests.model_code.serving.helpers import SETOSA, VIRGINICA, artifact_with_handler, deployed_environment, invoke
 from tests.shared_assembly import stack_template
 
 pytestmark = pytest.mark.skipif(serving_environment_missing() is not None, reason=str(serving_environment_missing()))
@@ -79,11 +79,15 @@ def test_without_the_pip_setting_the_offline_start_fails(model_artifact, async_m
     assert "InstallModuleError" in result["log"]
 
 
-BLOCKING_PREDICT = """
+# The test model: a VIRGINICA row is a bug in the model (it raises); any other request blocks its
+# worker for 4 s, as a CPU-bound model does. One artifact, so one server answers both questions.
+TEST_PREDICT = """
 
 def predict_rows(model, rows):
     from gevent import monkey
 
+    if rows[0].tolist() == [6.7, 3.0, 5.2, 2.3]:
+        raise RuntimeError("model bug")
     # The worker patches time.sleep into gevent's cooperative sleep; the original blocks the
     # worker's event loop (no yield, no heartbeat) as a CPU-bound model does, without using CPU.
     monkey.get_original("time", "sleep")(4)
@@ -92,42 +96,54 @@ def predict_rows(model, rows):
 
 
 @pytest.fixture(scope="module")
-def slow_artifact(model_artifact, tmp_path_factory):
-    """The shipped handler whose model blocks its worker for 4 s per request."""
+def test_artifact(model_artifact, tmp_path_factory):
+    """The shipped handler calling TEST_PREDICT instead of the model's predict."""
     source = HANDLER.read_text().replace("serialize(model.predict(rows)", "serialize(predict_rows(model, rows)")
     assert "predict_rows(model, rows)" in source
-    return artifact_with_handler(tmp_path_factory.mktemp("slow"), model_artifact, "slow", source + BLOCKING_PREDICT)
+    return artifact_with_handler(tmp_path_factory.mktemp("test"), model_artifact, "test", source + TEST_PREDICT)
 
 
-@pytest.mark.parametrize(("timeout", "answered"), [(2, False), (30, True)])
-def test_the_model_server_timeout_is_what_cuts_an_invocation(slow_artifact, timeout, answered):
-    """SAGEMAKER_MODEL_SERVER_TIMEOUT, scaled down: a 4 s invocation is cut at 2 s and runs to
-    the end under 30 s, as an async model's 900 s runs past the 60 s default."""
-    environment = deployed_environment(**{MODEL_SERVER_TIMEOUT: str(timeout), MODEL_SERVER_WORKERS: "1"})
-    with LocalServer(slow_artifact, environment=environment) as server:
-        started = time.monotonic()
-        try:
-            status = invoke(server.url, SETOSA + "\n", "text/csv", "text/csv").status
-        except ConnectionError:
-            status = None  # the worker was killed mid-request
-        elapsed = time.monotonic() - started
-    if answered:
-        assert status == 200 and elapsed >= 4
-    else:
-        assert status is None or status >= 500
-        assert "WORKER TIMEOUT" in server.log()
-
-
-def test_a_model_error_stays_a_500(model_artifact, tmp_path):
-    source = HANDLER.read_text() + (
-        "\n\nclass _Broken:\n    def predict(self, rows):\n        raise RuntimeError('model bug')\n\n\n"
-        "def model_fn(model_dir):\n    return _Broken()\n"
+def _server(artifact, timeout: int) -> LocalServer:
+    return LocalServer(
+        artifact, environment=deployed_environment(**{MODEL_SERVER_TIMEOUT: str(timeout), MODEL_SERVER_WORKERS: "1"})
     )
-    artifact = artifact_with_handler(tmp_path, model_artifact, "broken", source)
-    with LocalServer(artifact, environment=deployed_environment(**{MODEL_SERVER_WORKERS: "1"})) as server:
-        assert invoke(server.url, SETOSA + "\n", "text/csv", "text/csv").status == 500
-        # ...while the caller's mistakes are still the caller's.
-        assert invoke(server.url, "x", "text/csv", "text/csv").status == 400
+
+
+@pytest.fixture(scope="module")
+def patient_server(test_artifact):
+    """SAGEMAKER_MODEL_SERVER_TIMEOUT 30 s: longer than the test model's 4 s."""
+    with _server(test_artifact, 30) as server:
+        yield server
+
+
+def _timed_invocation(server: LocalServer) -> tuple[int | None, float]:
+    started = time.monotonic()
+    try:
+        status = invoke(server.url, SETOSA + "\n", "text/csv", "text/csv").status
+    except ConnectionError:
+        status = None  # the worker was killed mid-request
+    return status, time.monotonic() - started
+
+
+def test_an_invocation_within_the_model_server_timeout_runs_to_the_end(patient_server):
+    """SAGEMAKER_MODEL_SERVER_TIMEOUT, scaled down: a 4 s invocation runs to the end under 30 s,
+    as an async model's 900 s runs past the 60 s default."""
+    status, elapsed = _timed_invocation(patient_server)
+    assert status == 200 and elapsed >= 4
+
+
+def test_the_model_server_timeout_is_what_cuts_an_invocation(test_artifact):
+    """...and is cut at 2 s: the timeout, not the caller, ends it."""
+    with _server(test_artifact, 2) as server:
+        status, _ = _timed_invocation(server)
+    assert status is None or status >= 500
+    assert "WORKER TIMEOUT" in server.log()
+
+
+def test_a_model_error_stays_a_500(patient_server):
+    assert invoke(patient_server.url, VIRGINICA + "\n", "text/csv", "text/csv").status == 500
+    # ...while the caller's mistakes are still the caller's.
+    assert invoke(patient_server.url, "x", "text/csv", "text/csv").status == 400
 
 
 @pytest.mark.parametrize(
