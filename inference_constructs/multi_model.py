@@ -5,7 +5,8 @@ What AWS allows, from "Supported algorithms, frameworks, and instances for multi
 (https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-support.html): on CPU instances the
 containers of listed algorithms and frameworks (scikit-learn and XGBoost among them) and any
 container built with the SageMaker inference toolkit; on GPU instances only the SageMaker Triton
-Inference Server. Serverless endpoints do not host them (the feature exclusions of
+Inference Server, and only on the single-GPU instance types the page lists. Serverless endpoints
+do not host them (the feature exclusions of
 https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html list multi-model
 endpoints), so the config offers them on real-time endpoints only.
 
@@ -31,6 +32,17 @@ MULTI_MODEL_FRAMEWORKS = frozenset({"sklearn", "xgboost"})
 # The SageMaker Triton Inference Server images live in repositories named so
 # (https://docs.aws.amazon.com/sagemaker/latest/dg/triton.html).
 TRITON_REPOSITORY = re.compile(r"/sagemaker-tritonserver[:@]")
+# The GPU instance types that host multi-model endpoints: the whole table of "Multi-model
+# endpoints support the following GPU instance types" (multi-model-support.html above). Every
+# one has a single GPU; multi-GPU types (ml.g5.12xlarge, ml.p4d.24xlarge, ...) are not on it.
+MULTI_MODEL_GPU_INSTANCE_TYPES = frozenset(
+    {
+        "ml.p2.xlarge",
+        "ml.p3.2xlarge",
+        *(f"ml.g5.{size}" for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")),
+        *(f"ml.g4dn.{size}" for size in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")),
+    }
+)
 # What the framework images read to serve several models (their serving.is_multi_model:
 # aws/sagemaker-scikit-learn-container, src/sagemaker_sklearn_container/serving.py).
 MULTI_MODEL_ENVIRONMENT = {"SAGEMAKER_MULTI_MODEL": "true"}
@@ -58,6 +70,11 @@ def check_multi_model_image(*, framework: str | None, uri: str | None, instance_
     both: an image built from a Dockerfile, taken to be built with the inference toolkit).
     """
     if hardware_of(instance_type) is Hardware.GPU:
+        if instance_type not in MULTI_MODEL_GPU_INSTANCE_TYPES:
+            raise ValueError(
+                f"multi-model endpoints on GPU instances run on {', '.join(sorted(MULTI_MODEL_GPU_INSTANCE_TYPES))} "
+                f"only, not on {instance_type}; https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-support.html"
+            )
         if uri is None or not TRITON_REPOSITORY.search(uri):
             raise ValueError(
                 f"multi-model endpoints on GPU instances ({instance_type}) need the SageMaker Triton Inference "

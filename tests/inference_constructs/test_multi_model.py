@@ -8,7 +8,7 @@ from aws_cdk.assertions import Match, Template
 
 from inference_constructs.dashboard import InferenceDashboard
 from inference_constructs.errors import InvalidPropsError
-from inference_constructs.multi_model import check_multi_model_image
+from inference_constructs.multi_model import MULTI_MODEL_GPU_INSTANCE_TYPES, check_multi_model_image
 from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from tests.inference_constructs.helpers import new_key, new_model, new_stack
 from tests.inference_constructs.test_dashboard import dashboard_body, graphs_by_title
@@ -142,6 +142,22 @@ def test_refused(model_artifact, overrides, instance_type, message):
 
 def test_triton_serves_gpu_multi_model_endpoints(model_artifact):
     build(model_artifact, instance_type="ml.g5.xlarge", image={"uri": TRITON})
+
+
+@pytest.mark.parametrize("instance_type", ["ml.g5.12xlarge", "ml.p4d.24xlarge", "ml.g6.xlarge"])
+def test_gpu_multi_model_endpoints_only_on_the_instance_types_aws_lists(model_artifact, instance_type):
+    # multi-model-support.html lists single-GPU p2, p3, g4dn and g5 types only: Triton is not enough.
+    with pytest.raises(InvalidPropsError, match=rf"run on .*ml\.g4dn\.xlarge.* only, not on {instance_type}"):
+        build(model_artifact, instance_type=instance_type, image={"uri": TRITON})
+
+
+def test_the_listed_gpu_instance_types_are_aws_table():
+    """The whole table of the page (2026-11): 12 single-GPU types."""
+    assert sorted(MULTI_MODEL_GPU_INSTANCE_TYPES) == [
+        "ml.g4dn.16xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.xlarge",
+        "ml.g5.16xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.xlarge",
+        "ml.p2.xlarge", "ml.p3.2xlarge",
+    ]  # fmt: skip
 
 
 def test_which_images_serve_several_models():
