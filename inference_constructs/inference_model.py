@@ -383,6 +383,8 @@ class InferenceModel(Construct):
         #: Whether the container serves every model under the model data prefix.
         self.multi_model = multi_model
         self.checked_image = checked_image
+        #: The serial pipeline's containers (validated settings), in front of the model's own.
+        self.checked_pipeline = tuple(checked_pipeline)
         environment = dict(environment or {})
 
         self.name = name
@@ -461,9 +463,15 @@ class InferenceModel(Construct):
         self._acknowledge_findings()
 
     def check_runs_on(self, instance_type: str) -> None:
-        """Raise ValueError unless this model's image runs on ``instance_type`` (CPU architecture
-        and accelerator; and, for a multi-model endpoint, serves several models there)."""
+        """Raise ValueError unless this model's images run on ``instance_type`` (CPU architecture
+        and accelerator, the serial pipeline's containers' too, since every container of the
+        model runs on the same instances; and, for a multi-model endpoint, serves several models there)."""
         check_image_runs_on(self.accelerator, self.architecture, instance_type)
+        for index, container in enumerate(self.checked_pipeline):
+            try:
+                check_image_runs_on(container.image.runs_on, container.image.architecture, instance_type)
+            except ValueError as error:
+                raise ValueError(f"pipeline[{index}].image: {error}") from None
         if self.multi_model:
             image = self.checked_image
             check_multi_model_image(framework=image.framework, uri=image.uri, instance_type=instance_type)

@@ -9,7 +9,8 @@ transform run pipelines ("An inference pipeline ... can be used to make real-tim
 and to process batch transforms directly"); serverless endpoints exclude them (the feature
 exclusions of https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
 
-This module never imports CDK: the config validates with it too.
+The config validates with these settings too. (They build on ``inference_model.ModelImage``, so
+importing this module loads aws-cdk-lib.)
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from inference_constructs.errors import InvalidPropsError
+from inference_constructs.realtime_endpoint import RealtimeEndpoint
 from tests.inference_constructs.helpers import new_key, new_model, new_stack
 
 PREPROCESS = {
@@ -98,3 +99,21 @@ def test_refused(model_artifact, pipeline, extra, message):
     stack = new_stack()
     with pytest.raises(InvalidPropsError, match=message):
         new_model(stack, new_key(stack), model_artifact, pipeline=pipeline, **extra)
+
+
+def test_every_container_must_run_on_the_endpoints_instances(model_artifact):
+    """The containers share the model's instances: an arm64 preprocessing image cannot start on
+    an x86 type even when the model's own image can (the config checked this; now the construct does)."""
+    stack = new_stack()
+    key = new_key(stack)
+    arm_step = {**PREPROCESS, "image": {**PREPROCESS["image"], "architecture": "arm64"}}
+    model = new_model(stack, key, model_artifact, pipeline=[PREPROCESS, arm_step])
+    with pytest.raises(InvalidPropsError, match=r"settings\.instance_type: pipeline\[1\]\.image: .*arm64"):
+        RealtimeEndpoint(
+            stack,
+            "Realtime",
+            model=model,
+            encryption_key=key,
+            endpoint_name="test-iris-realtime",
+            settings={"instance_type": "ml.m5.large"},
+        )
