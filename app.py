@@ -10,6 +10,11 @@ Context keys (``cdk synth -c key=value``):
   builtin_validation  ``true`` to run CDK's built-in CloudFormation validation as well
                       (off by default: it triples synth time, only warns, and cfn-lint runs
                       over every template in ``make test``)
+  tree_metadata       ``true`` to write ``cdk.out/tree.json``, the construct tree that IDE explorers
+                      (the AWS Toolkit's CDK view) and diagram tools such as cdk-dia read (off by
+                      default: neither ``cdk synth``/``cdk deploy`` nor this project reads it, with
+                      CDK notices off, and it repeats every resource's properties: at 100 models
+                      200 MB of peak memory and 7 % of the synth, BENCHMARKS.md)
 """
 
 from __future__ import annotations
@@ -65,8 +70,11 @@ def main(app: cdk.App | None = None) -> int:
     """Build and synthesize the app; return the exit code. Tests pass their own ``App``."""
     if app is None:
         # Context can only be read from an App, so peek with a throwaway one (no synth).
-        wanted = str(cdk.App().node.try_get_context("builtin_validation")).lower() == "true"
-        app = cdk.App(builtin_cloud_formation_validation=wanted)
+        context = cdk.App(tree_metadata=False).node
+        app = cdk.App(
+            builtin_cloud_formation_validation=str(context.try_get_context("builtin_validation")).lower() == "true",
+            tree_metadata=str(context.try_get_context("tree_metadata")).lower() == "true",
+        )
     config_dir = BASE_DIR / str(app.node.try_get_context("config_dir") or "config")
     selected = app.node.try_get_context("environments")
     use_pipeline = str(app.node.try_get_context("pipeline") or "true").lower() != "false"

@@ -69,7 +69,8 @@ def replay(app: cdk.App, assembly: Path) -> None:
 
 def main(argv: list[str]) -> int:
     assembly = Path(argv[0])
-    app = cdk.App()
+    # Written like app.py writes it: the templates and manifests, no construct tree (tree.json).
+    app = cdk.App(tree_metadata=False)
     if "--nag" in argv:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from stacks.application import register_compliance_checks

@@ -65,12 +65,15 @@ CDK_CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
 
 def new_app(outdir: Path | str | None = None) -> cdk.App:
-    """An app for tests, configured like `cdk synth`, except that CloudFormation's built-in
-    validation is left to cfn-lint (it triples synth time and only warns)."""
+    """An app for tests, configured like `cdk synth` (app.py): CloudFormation's built-in validation
+    is left to cfn-lint (it triples synth time and only warns), and no construct tree is written."""
     import aws_cdk as cdk
 
     return cdk.App(
-        outdir=str(outdir) if outdir else None, builtin_cloud_formation_validation=False, context=CDK_CONTEXT
+        outdir=str(outdir) if outdir else None,
+        builtin_cloud_formation_validation=False,
+        tree_metadata=False,
+        context=CDK_CONTEXT,
     )
 
 

@@ -167,3 +167,16 @@ def test_resolved_versions_that_are_not_json_are_refused(tmp_path):
     unresolved = run_main(tmp_path / "cdk2.out", config_dir=str(config_dir))
     assert unresolved.returncode == 1
     assert "dev.yaml:" in unresolved.stderr and "group 'iris-models' is not resolved" in unresolved.stderr
+
+
+@pytest.mark.usefixtures("model_artifact")
+def test_the_construct_tree_is_written_only_when_asked_for(shipped_cdk_out, tmp_path):
+    """`cdk synth` writes no tree.json by default (app.py: it costs memory and time at scale, and
+    nothing reads it); `-c tree_metadata=true` brings it back for IDE explorers and diagram tools."""
+    assert (shipped_cdk_out / "manifest.json").is_file()
+    assert not (shipped_cdk_out / "tree.json").exists()
+    outdir = tmp_path / "cdk.out"
+    result = run_app(outdir, environments="dev", tree_metadata="true")
+    assert result.returncode == 0, result.stderr[-3000:]
+    tree = json.loads((outdir / "tree.json").read_text())
+    assert "Dev" in tree["tree"]["children"]
