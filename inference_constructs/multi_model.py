@@ -70,16 +70,20 @@ def check_multi_model_image(*, framework: str | None, uri: str | None, instance_
     both: an image built from a Dockerfile, taken to be built with the inference toolkit).
     """
     if hardware_of(instance_type) is Hardware.GPU:
+        problems = []  # both at once: a user fixing one should not meet the other at the next synth
         if instance_type not in MULTI_MODEL_GPU_INSTANCE_TYPES:
-            raise ValueError(
+            problems.append(
                 f"multi-model endpoints on GPU instances run on {', '.join(sorted(MULTI_MODEL_GPU_INSTANCE_TYPES))} "
-                f"only, not on {instance_type}; https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-support.html"
+                f"only, not on {instance_type}"
             )
         if uri is None or not TRITON_REPOSITORY.search(uri):
-            raise ValueError(
+            problems.append(
                 f"multi-model endpoints on GPU instances ({instance_type}) need the SageMaker Triton Inference "
-                "Server image (image.uri .../sagemaker-tritonserver:<tag>); "
-                "https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-support.html"
+                "Server image (image.uri .../sagemaker-tritonserver:<tag>)"
+            )
+        if problems:
+            raise ValueError(
+                "; ".join([*problems, "https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-support.html"])
             )
         return
     if hardware_of(instance_type) is not Hardware.CPU:

@@ -151,6 +151,11 @@ def test_gpu_multi_model_endpoints_only_on_the_instance_types_aws_lists(model_ar
         build(model_artifact, instance_type=instance_type, image={"uri": TRITON})
 
 
+def test_an_unlisted_gpu_type_without_triton_names_both_problems(model_artifact):
+    with pytest.raises(InvalidPropsError, match=r"only, not on ml\.g5\.12xlarge; .*need the SageMaker Triton"):
+        build(model_artifact, instance_type="ml.g5.12xlarge")
+
+
 def test_the_listed_gpu_instance_types_are_aws_table():
     """The whole table of the page (2026-11): 12 single-GPU types."""
     assert sorted(MULTI_MODEL_GPU_INSTANCE_TYPES) == [
