@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -499,9 +501,7 @@ class InferenceModel(Construct):
                 sagemaker.CfnModel.ContainerDefinitionProperty(
                     container_hostname=f"step{index}",
                     image=image.uri,
-                    model_data_url=self._model_data_url(container.model_data, f"Container{index}Artifact")
-                    if container.model_data
-                    else None,
+                    model_data_url=self._model_data_url(container.model_data) if container.model_data else None,
                     environment=environment or None,
                 )
             )
@@ -540,7 +540,7 @@ class InferenceModel(Construct):
             )
         )
 
-    def _model_data_url(self, model_data: str, asset_id: str = "Artifact") -> str:
+    def _model_data_url(self, model_data: str) -> str:
         if self.multi_model:
             return self._model_prefix_url(model_data)
         prefix = S3_MODEL_PREFIX.fullmatch(model_data)
@@ -553,12 +553,12 @@ class InferenceModel(Construct):
             object_arn = self._stack_values.arn("s3", match["bucket"], match["key"], region="", account="")
             self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
             return model_data
-        artifact = s3_assets.Asset(self, asset_id, path=model_data)
+        artifact = _stack_artifact(self._stack_values.stack, model_data)
         # artifact.bucket.arn_for_objects(key) without its two calls: the asset's bucket ARN is
         # the stack's s3 ARN of the asset's bucket name (s3 parseBucketArn), then "/<key>".
-        bucket_arn = self._stack_values.arn("s3", artifact.s3_bucket_name, region="", account="")
-        self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{artifact.s3_object_key}"]))
-        return artifact.s3_object_url
+        bucket_arn = self._stack_values.arn("s3", artifact.bucket_name, region="", account="")
+        self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{artifact.object_key}"]))
+        return artifact.url
 
     def _model_prefix_url(self, prefix: str) -> str:
         """A multi-model endpoint's prefix: the role may read the objects under it, and only those."""
@@ -786,3 +786,26 @@ def _checked_pipeline(
     if problems.problems:  # the path is read only on error (a jsii round trip)
         problems.raise_if_any(construct.node.path)
     return checked
+
+
+@dataclass(frozen=True)
+class _Artifact:
+    bucket_name: str
+    object_key: str
+    url: str
+
+
+# A stack's local model artifacts, by path. The models of one stack (one per mode) usually read
+# the same file: one asset per file and stack instead of one per model saves four jsii round
+# trips and an asset construct per model. The upload is the same either way, since assets are
+# published by content hash; only the asset's construct path (its display name in the stage's
+# assets manifest) differs.
+_ARTIFACTS: weakref.WeakKeyDictionary[cdk.Stack, dict[str, _Artifact]] = weakref.WeakKeyDictionary()
+
+
+def _stack_artifact(stack: cdk.Stack, path: str) -> _Artifact:
+    artifacts = _ARTIFACTS.setdefault(stack, {})
+    if path not in artifacts:
+        asset = s3_assets.Asset(stack, "ModelArtifact" + (str(len(artifacts) + 1) if artifacts else ""), path=path)
+        artifacts[path] = _Artifact(asset.s3_bucket_name, asset.s3_object_key, asset.s3_object_url)
+    return artifacts[path]

@@ -395,3 +395,26 @@ def test_missing_dockerfile_is_an_error(model_artifact, tmp_path):
         InvalidPropsError, match=r"image\.dockerfile: Dockerfile not found under .* \(got '.*/nowhere/Dockerfile'\)"
     ):
         new_model(stack, new_key(stack), model_artifact, image={"dockerfile": str(tmp_path / "nowhere" / "Dockerfile")})
+
+
+def test_the_models_of_a_stack_share_one_asset_per_artifact_file(model_artifact, tmp_path):
+    """One mode's model each, same model.tar.gz: one asset in the stack, each role reading it."""
+    stack = new_stack()
+    key = new_key(stack)
+    models = [new_model(stack, key, model_artifact, id=f"Model{index}") for index in range(3)]
+    other = tmp_path / "other.tar.gz"
+    other.write_bytes(model_artifact.read_bytes() + b"\0")  # a different file: its own asset
+    new_model(stack, key, other, id="OtherModel")
+    assert [child.node.id for child in stack.node.children if child.node.id.startswith("ModelArtifact")] == [
+        "ModelArtifact",
+        "ModelArtifact2",
+    ]
+    urls = {json.dumps(stack.resolve(model.cfn_model.primary_container.model_data_url)) for model in models}
+    assert len(urls) == 1
+    reads = [
+        statement["Resource"]
+        for policy in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "s3:GetObject"
+    ]
+    assert len(reads) == 4  # every model's role is granted its artifact, shared or not
