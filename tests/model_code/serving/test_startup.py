@@ -81,12 +81,12 @@ def test_without_the_pip_setting_the_offline_start_fails(model_artifact, async_m
 
 # The test model: a VIRGINICA row is a bug in the model (it raises); any other request blocks its
 # worker for 4 s, as a CPU-bound model does. One artifact, so one server answers both questions.
-TEST_PREDICT = """
+TEST_PREDICT = f"""
 
 def predict_rows(model, rows):
     from gevent import monkey
 
-    if rows[0].tolist() == [6.7, 3.0, 5.2, 2.3]:
+    if rows[0].tolist() == [{VIRGINICA}]:
         raise RuntimeError("model bug")
     # The worker patches time.sleep into gevent's cooperative sleep; the original blocks the
     # worker's event loop (no yield, no heartbeat) as a CPU-bound model does, without using CPU.
@@ -96,7 +96,7 @@ def predict_rows(model, rows):
 
 
 @pytest.fixture(scope="module")
-def test_artifact(model_artifact, tmp_path_factory):
+def blocking_or_broken_artifact(model_artifact, tmp_path_factory):
     """The shipped handler calling TEST_PREDICT instead of the model's predict."""
     source = HANDLER.read_text().replace("serialize(model.predict(rows)", "serialize(predict_rows(model, rows)")
     assert "predict_rows(model, rows)" in source
@@ -110,9 +110,9 @@ def _server(artifact, timeout: int) -> LocalServer:
 
 
 @pytest.fixture(scope="module")
-def patient_server(test_artifact):
+def patient_server(blocking_or_broken_artifact):
     """SAGEMAKER_MODEL_SERVER_TIMEOUT 30 s: longer than the test model's 4 s."""
-    with _server(test_artifact, 30) as server:
+    with _server(blocking_or_broken_artifact, 30) as server:
         yield server
 
 
@@ -132,9 +132,9 @@ def test_an_invocation_within_the_model_server_timeout_runs_to_the_end(patient_s
     assert status == 200 and elapsed >= 4
 
 
-def test_the_model_server_timeout_is_what_cuts_an_invocation(test_artifact):
+def test_the_model_server_timeout_is_what_cuts_an_invocation(blocking_or_broken_artifact):
     """...and is cut at 2 s: the timeout, not the caller, ends it."""
-    with _server(test_artifact, 2) as server:
+    with _server(blocking_or_broken_artifact, 2) as server:
         status, _ = _timed_invocation(server)
     assert status is None or status >= 500
     assert "WORKER TIMEOUT" in server.log()
