@@ -24,10 +24,11 @@ def share_between_sessions() -> None:
     if getattr(loaders.Loader.__init__, "shares_models", False):
         return
     original = loaders.Loader.__init__
+    default_paths = list(loaders.Loader().search_paths)
 
-    def init(self: loaders.Loader, extra_search_paths: Any = None, *args: Any, **kwargs: Any) -> None:
-        original(self, extra_search_paths, *args, **kwargs)
-        if not extra_search_paths and kwargs.get("include_default_search_paths", True):
+    def init(self: loaders.Loader, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if list(self.search_paths) == default_paths:
             self._cache = _MODELS
 
     init.shares_models = True  # type: ignore[attr-defined]
