@@ -11,6 +11,7 @@ Rules read templates only (no CDK, no account), so they run over any cloud assem
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ def _variant_instance_types(templates: Templates, target: Resource) -> list[str]
         if config is None:
             continue
         for variant in config.properties.get("ProductionVariants", []):
-            if variant.get("VariantName") == match["variant"] and "InstanceType" in variant:
+            # A type given by an intrinsic function (a parameter) is known only at deploy.
+            if variant.get("VariantName") == match["variant"] and isinstance(variant.get("InstanceType"), str):
                 found.append(variant["InstanceType"])
     return found
 
@@ -349,7 +351,11 @@ def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Violation]
             *config.properties.get("ShadowProductionVariants", []),
         ]
         local = sorted(
-            {v["InstanceType"] for v in variants if "InstanceType" in v and has_local_storage(v["InstanceType"])}
+            {
+                v["InstanceType"]
+                for v in variants
+                if isinstance(v.get("InstanceType"), str) and has_local_storage(v["InstanceType"])
+            }
         )
         if local:
             yield Violation.at(
@@ -391,8 +397,12 @@ def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Violation]:
         and (match := VARIANT_RESOURCE_ID.fullmatch(str(target.properties.get("ResourceId", ""))))
     }
     for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
-        if (endpoint.stack, endpoint.properties.get("EndpointName")) in scaled and not endpoint.properties.get(
-            "RetainAllVariantProperties"
+        name = endpoint.properties.get("EndpointName")
+        # A name made by an intrinsic function is no variant target's literal resource id.
+        if (
+            isinstance(name, str)
+            and (endpoint.stack, name) in scaled
+            and not endpoint.properties.get("RetainAllVariantProperties")
         ):
             yield Violation.at(
                 "autoscaled-endpoints-retain-variant-properties",
@@ -505,20 +515,69 @@ def _serial_pipeline_containers(templates: Templates) -> Iterator[Violation]:
             )
 
 
-@rule(
-    "endpoint-names-fit-sagemaker",
-    "Endpoint names match SageMaker's EndpointName shape (at most 63 letters, digits and hyphens).",
-    "botocore's sagemaker service model, shape EndpointName",
+# Names, descriptions and patterns CloudFormation hands to an AWS API as they are: (resource type,
+# property, service, string shape of that API's model). The API refuses a value its shape does not
+# allow (length, pattern), and CloudFormation's own schema checks few of them: a rule description
+# listing many model package groups passes cfn-lint and fails PutRule. A property that is a JSON
+# object in the template (an event pattern) reaches the API as its compact JSON text.
+STRING_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+    ("AWS::SageMaker::Endpoint", "EndpointName", "sagemaker", "EndpointName"),
+    ("AWS::SageMaker::InferenceComponent", "InferenceComponentName", "sagemaker", "InferenceComponentName"),
+    ("AWS::Events::Rule", "Name", "events", "RuleName"),
+    ("AWS::Events::Rule", "Description", "events", "RuleDescription"),
+    ("AWS::Events::Rule", "EventPattern", "events", "EventPattern"),
+    ("AWS::IAM::Role", "RoleName", "iam", "roleNameType"),
+    ("AWS::IAM::Role", "Description", "iam", "roleDescriptionType"),
+    ("AWS::IAM::Policy", "PolicyName", "iam", "policyNameType"),
+    ("AWS::IAM::ManagedPolicy", "Description", "iam", "policyDescriptionType"),
+    ("AWS::CloudWatch::Alarm", "AlarmName", "cloudwatch", "AlarmName"),
+    ("AWS::CloudWatch::Alarm", "AlarmDescription", "cloudwatch", "AlarmDescription"),
+    ("AWS::CloudWatch::CompositeAlarm", "AlarmName", "cloudwatch", "AlarmName"),
+    ("AWS::CloudWatch::CompositeAlarm", "AlarmDescription", "cloudwatch", "AlarmDescription"),
+    ("AWS::CloudWatch::CompositeAlarm", "AlarmRule", "cloudwatch", "AlarmRule"),
+    ("AWS::KMS::Key", "Description", "kms", "DescriptionType"),
+    ("AWS::KMS::Alias", "AliasName", "kms", "AliasNameType"),
+    ("AWS::Lambda::Function", "FunctionName", "lambda", "FunctionName"),
+    ("AWS::Lambda::Function", "Description", "lambda", "Description"),
+    ("AWS::StepFunctions::StateMachine", "StateMachineName", "stepfunctions", "Name"),
+    ("AWS::Logs::LogGroup", "LogGroupName", "logs", "LogGroupName"),
+    ("AWS::ApplicationAutoScaling::ScalingPolicy", "PolicyName", "application-autoscaling", "PolicyName"),
+    ("AWS::CodeBuild::Project", "Name", "codebuild", "ProjectName"),
+    ("AWS::CodeBuild::Project", "Description", "codebuild", "ProjectDescription"),
+    ("AWS::CodePipeline::Pipeline", "Name", "codepipeline", "PipelineName"),
 )
-def _endpoint_names(templates: Templates) -> Iterator[Violation]:
-    for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
-        name = endpoint.properties.get("EndpointName")
-        if not isinstance(name, str):
-            continue
-        try:
-            service_models.check_string("sagemaker", "EndpointName", name)
-        except ValueError as error:
-            yield Violation.at("endpoint-names-fit-sagemaker", endpoint, f"{name!r} {error}")
+
+
+def _as_sent(value: Any) -> str | None:
+    """The text the API receives for a template value, or None while it holds an intrinsic
+    function (its text is known only at deploy)."""
+    if isinstance(value, str):
+        return value
+    text = json.dumps(value, separators=(",", ":"))
+    if isinstance(value, (dict, list)) and '"Ref"' not in text and '"Fn::' not in text:
+        return text
+    return None
+
+
+@rule(
+    "strings-fit-aws-api-shapes",
+    "Names, descriptions and event patterns fit the length and pattern of the API field CloudFormation passes "
+    "them to (endpoint and component names, rule descriptions and patterns, role descriptions, alarm names and "
+    "descriptions...): the service refuses a value its shape does not allow.",
+    "botocore's sagemaker, events, iam, cloudwatch, kms, lambda, stepfunctions, logs, application-autoscaling, "
+    "codebuild and codepipeline service models (string shapes: min, max, pattern)",
+)
+def _strings_fit_shapes(templates: Templates) -> Iterator[Violation]:
+    for resource_type, field, service, shape_name in STRING_FIELDS:
+        for resource in templates.resources(resource_type):
+            text = _as_sent(resource.properties.get(field))
+            if text is None:
+                continue
+            try:
+                service_models.check_string(service, shape_name, text)
+            except ValueError as error:
+                shown = text if len(text) <= 80 else f"{text[:77]}..."
+                yield Violation.at("strings-fit-aws-api-shapes", resource, f"{field} {shown!r} {error}")
 
 
 # Template values that must be members of an enum of AWS's API models: (resource type, path to

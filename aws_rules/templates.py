@@ -89,5 +89,6 @@ def service_principals(statement: Mapping[str, Any]) -> list[str]:
 
 
 def actions_match(granted: list[str], action: str) -> bool:
-    """Whether an IAM action is among ``granted`` (with ``*`` wildcards, case-insensitive)."""
-    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in granted)
+    """Whether an IAM action is among ``granted`` (with ``*`` wildcards, case-insensitive); an action
+    made by an intrinsic function is not known to match."""
+    return any(isinstance(pattern, str) and fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in granted)
