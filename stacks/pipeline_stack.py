@@ -29,6 +29,11 @@ from inference_constructs.compliance import (
     acknowledge_rule,
     acknowledge_wildcard_resources,
 )
+from inference_constructs.model_approval import (
+    ModelApprovalTrigger,
+    acknowledge_registry_reads,
+    registry_read_statements,
+)
 from inference_constructs.platform_key import allow_cloudwatch_logs
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_core.batch import STATE_MACHINE_NAME_SUFFIX
@@ -39,11 +44,8 @@ from stacks.model_approval import (
     RESOLVE_COMMANDS,
     RESOLVE_ENV,
     SYNTH_WITH_RESOLVED,
-    acknowledge_resolver_wildcards,
-    approval_rule,
     model_package_groups,
     pinned_versions_variable,
-    resolve_statements,
 )
 
 # CodeBuild's standard 7.0 image has Python 3.11 and Node.js 20, which `make` needs.
@@ -129,7 +131,7 @@ class PipelineStack(cdk.Stack):
             commands=[*RESOLVE_COMMANDS, "make test", SYNTH_WITH_RESOLVED]
             if self.model_package_groups
             else ["make test", "make synth"],
-            role_policy_statements=resolve_statements(self, self.model_package_groups)
+            role_policy_statements=registry_read_statements(self, self.model_package_groups)
             if self.model_package_groups
             else None,
             env=RESOLVE_ENV if self.model_package_groups else None,
@@ -174,9 +176,11 @@ class PipelineStack(cdk.Stack):
         # Build now, so the generated projects and roles exist for the acknowledgements below.
         self.pipeline.build_pipeline()
         if self.model_package_groups:
-            self.approval_rule = approval_rule(self, self.pipeline.pipeline, self.model_package_groups)
+            self.approval_trigger = ModelApprovalTrigger(
+                self, "ModelApproved", pipeline=self.pipeline.pipeline, groups=self.model_package_groups
+            )
             self.pipeline.pipeline.add_variable(pinned_versions_variable())
-            acknowledge_resolver_wildcards(self.pipeline.synth_project.role, self.model_package_groups)
+            acknowledge_registry_reads(self.pipeline.synth_project.role, self.model_package_groups)
         self._join_to_sub_in_action_configurations()
         self._acknowledge_findings()
 

@@ -11,9 +11,9 @@ import pytest
 
 from inference_config.schema import ModelImage
 from inference_constructs import service_models
+from inference_constructs.model_approval import APPROVAL_DETAIL_TYPE
 from inference_constructs.model_package import ModelPackageSource
 from stacks.application import build_pipeline, register_compliance_checks
-from stacks.model_approval import APPROVAL_DETAIL_TYPE
 from tests.conftest import new_app, resources_of_type
 from tests.stacks.test_pipeline_stack import (  # settings: the shipped pipeline.yaml, switched on
     build_commands,
