@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_rules.templates import Resource, Templates, actions_match, as_list, service_principals, statements
+from aws_rules.templates import (
+    Resource,
+    Templates,
+    actions_match,
+    as_list,
+    at_shortest,
+    service_principals,
+    statements,
+)
 from inference_constructs import service_models
 from inference_constructs.instance_types import has_local_storage, is_burstable
 
@@ -578,6 +586,63 @@ def _strings_fit_shapes(templates: Templates) -> Iterator[Violation]:
             except ValueError as error:
                 shown = text if len(text) <= 80 else f"{text[:77]}..."
                 yield Violation.at("strings-fit-aws-api-shapes", resource, f"{field} {shown!r} {error}")
+
+
+# IAM's fixed character limits, which it counts without white space (not adjustable):
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (IAM and AWS STS
+# character limits). CDK moves what overflows a Role's default policy into managed policies
+# (aws-iam Role.splitLargePolicy); the policies built as JSON here, and a role's other
+# policies, are nobody's to split.
+ROLE_INLINE_POLICIES_MAX_CHARACTERS = 10_240
+MANAGED_POLICY_MAX_CHARACTERS = 6_144
+
+
+def _policy_characters(document: Any) -> int:
+    """The fewest characters IAM can count in ``document`` (no white space, references at their shortest)."""
+    return sum(not character.isspace() for character in json.dumps(at_shortest(document), separators=(",", ":")))
+
+
+@rule(
+    "iam-policies-within-character-limits",
+    f"A role's inline policies together stay within IAM's {ROLE_INLINE_POLICIES_MAX_CHARACTERS:,} characters and each "
+    f"managed policy within {MANAGED_POLICY_MAX_CHARACTERS:,} (white space not counted): IAM refuses the policy "
+    "that crosses the limit and the stack rolls back. References are counted at their shortest, so only a policy "
+    "certain to cross it is reported.",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (IAM and AWS STS character limits)",
+)
+def _iam_policy_sizes(templates: Templates) -> Iterator[Violation]:
+    rule_id = "iam-policies-within-character-limits"
+    # (stack, role logical id or name) -> the fewest characters of the inline policies it holds.
+    inline: dict[tuple[str, str], int] = {}
+    for resource in templates.resources():
+        if resource.type == "AWS::IAM::Role":
+            documents = [policy.get("PolicyDocument") for policy in resource.properties.get("Policies", [])]
+            key = (resource.stack, resource.logical_id)
+            inline[key] = inline.get(key, 0) + sum(_policy_characters(document) for document in documents)
+        elif resource.type == "AWS::IAM::Policy":
+            size = _policy_characters(resource.properties.get("PolicyDocument"))
+            for role in as_list(resource.properties.get("Roles", [])):
+                # A role of this stack (Ref) or one named as text: both hold this policy's characters.
+                name = role["Ref"] if isinstance(role, Mapping) and isinstance(role.get("Ref"), str) else str(role)
+                inline[(resource.stack, name)] = inline.get((resource.stack, name), 0) + size
+        elif resource.type == "AWS::IAM::ManagedPolicy":
+            size = _policy_characters(resource.properties.get("PolicyDocument"))
+            if size > MANAGED_POLICY_MAX_CHARACTERS:
+                yield Violation.at(
+                    rule_id,
+                    resource,
+                    f"its document takes at least {size:,} characters; a managed policy may take "
+                    f"{MANAGED_POLICY_MAX_CHARACTERS:,}",
+                )
+    for (stack, role), size in inline.items():
+        if size > ROLE_INLINE_POLICIES_MAX_CHARACTERS:
+            yield Violation(
+                rule_id,
+                stack,
+                role,
+                f"its inline policies take at least {size:,} characters together; a role's may take "
+                f"{ROLE_INLINE_POLICIES_MAX_CHARACTERS:,}",
+            )
 
 
 # Template values that must be members of an enum of AWS's API models: (resource type, path to

@@ -11,10 +11,11 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
+from aws_cdk.assertions import Template
 
 from aws_rules.__main__ import main
 from aws_rules.rules import RULES, TRANSFORM_JOB_SYNC_ACTIONS, check_all
-from aws_rules.templates import Templates
+from aws_rules.templates import Templates, at_shortest
 from inference_constructs import service_models
 from tests.conftest import ENVIRONMENTS
 
@@ -283,6 +284,98 @@ def test_values_outside_the_apis_enums(path, value):
     assert "values-in-aws-enums" in violated({"s": stack})
 
 
+def role_with_policies(*documents: dict, inline: tuple[dict, ...] = ()) -> dict:
+    resources: dict = {
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Policies": [{"PolicyName": f"i{index}", "PolicyDocument": d} for index, d in enumerate(inline)]
+            },
+        }
+    }
+    for index, document in enumerate(documents):
+        resources[f"Policy{index}"] = {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {"PolicyName": f"p{index}", "PolicyDocument": document, "Roles": [{"Ref": "Role"}]},
+        }
+    return {"Resources": resources}
+
+
+def managed_policy(document: dict) -> dict:
+    return {"Resources": {"Managed": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document}}}}
+
+
+def policy_of(characters: int, resource: object = None) -> dict:
+    """A policy document of exactly ``characters`` characters as IAM counts them (no white space)."""
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": ""}]}
+    padding = characters - len(json.dumps(document, separators=(",", ":")))
+    document["Statement"][0]["Resource"] = resource if resource is not None else "a" * padding
+    return document
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        role_with_policies(policy_of(10_241)),
+        # Together: two policies of the role, or a policy and the role's own inline one.
+        role_with_policies(policy_of(6_000), policy_of(4_241)),
+        role_with_policies(policy_of(6_000), inline=(policy_of(4_241),)),
+        {
+            "Resources": {
+                "Managed": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": policy_of(6_145)}}
+            }
+        },
+    ],
+)
+def test_policies_iam_refuses_for_their_size(stack):
+    assert violated({"s": stack}) == ["iam-policies-within-character-limits"]
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        role_with_policies(policy_of(10_240)),
+        role_with_policies(policy_of(6_000), policy_of(4_240)),
+        {
+            "Resources": {
+                "Managed": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": policy_of(6_144)}}
+            }
+        },
+        # IAM counts no white space.
+        role_with_policies(policy_of(10_000, resource="a" * 9_000 + " " * 2_000)),
+        # A reference resolves to at least nothing: only what is certain is counted.
+        role_with_policies(policy_of(10_000, resource=[{"Fn::GetAtt": ["Bucket", "Arn"]}] * 500)),
+    ],
+)
+def test_policies_iam_takes(stack):
+    assert violated({"s": stack}) == []
+
+
+def test_references_count_at_their_shortest():
+    arn = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", {"Ref": "Bucket"}, "/*"]]}
+    assert at_shortest(arn) == "arn:aws:s3:::/*"
+    assert at_shortest({"Resource": [arn, {"Fn::ImportValue": "Export"}], "Sid": "A"}) == {
+        "Resource": ["arn:aws:s3:::/*", ""],
+        "Sid": "A",
+    }
+    assert at_shortest({"Fn::Sub": "arn:${AWS::Partition}:s3:::b"}) == ""
+
+
+def test_cdk_splits_a_roles_default_policy_and_a_policy_written_as_json_is_judged():
+    # What a Role's grants add past 10,000 characters, CDK moves into managed policies of at most
+    # 6,000 (aws-iam Role.splitLargePolicy); the same statements as one L1 policy are nobody's to split.
+    stack = cdk.Stack(cdk.App(), "Probe")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    arns = [f"arn:aws:s3:::bucket-{index:03d}-{'x' * 40}/*" for index in range(300)]
+    for arn in arns:
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[arn]))
+    template = Template.from_stack(stack).to_json()
+    assert any(r["Type"] == "AWS::IAM::ManagedPolicy" for r in template["Resources"].values())
+    assert violated({"s": template}) == []
+    as_json = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": arns}]}
+    assert violated({"s": role_with_policies(as_json)}) == ["iam-policies-within-character-limits"]
+
+
 def pipeline_model(containers: list[dict]) -> dict:
     return {"Resources": {"Model": {"Type": "AWS::SageMaker::Model", "Properties": {"Containers": containers}}}}
 
@@ -328,6 +421,7 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
         "autoscaled-variants-deregistered-before-endpoint-updates",
         "replaced-resources-have-generated-names",
         "strings-fit-aws-api-shapes",
+        "iam-policies-within-character-limits",
         "values-in-aws-enums",
         "serial-pipeline-containers",
     }
