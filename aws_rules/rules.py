@@ -523,36 +523,44 @@ def _serial_pipeline_containers(templates: Templates) -> Iterator[Violation]:
             )
 
 
-# Names, descriptions and patterns CloudFormation hands to an AWS API as they are: (resource type,
-# property, service, string shape of that API's model). The API refuses a value its shape does not
-# allow (length, pattern), and CloudFormation's own schema checks few of them: a rule description
-# listing many model package groups passes cfn-lint and fails PutRule. A property that is a JSON
-# object in the template (an event pattern) reaches the API as its compact JSON text.
-STRING_FIELDS: tuple[tuple[str, str, str, str], ...] = (
-    ("AWS::SageMaker::Endpoint", "EndpointName", "sagemaker", "EndpointName"),
-    ("AWS::SageMaker::InferenceComponent", "InferenceComponentName", "sagemaker", "InferenceComponentName"),
-    ("AWS::Events::Rule", "Name", "events", "RuleName"),
-    ("AWS::Events::Rule", "Description", "events", "RuleDescription"),
-    ("AWS::Events::Rule", "EventPattern", "events", "EventPattern"),
-    ("AWS::IAM::Role", "RoleName", "iam", "roleNameType"),
-    ("AWS::IAM::Role", "Description", "iam", "roleDescriptionType"),
-    ("AWS::IAM::Policy", "PolicyName", "iam", "policyNameType"),
-    ("AWS::IAM::ManagedPolicy", "Description", "iam", "policyDescriptionType"),
-    ("AWS::CloudWatch::Alarm", "AlarmName", "cloudwatch", "AlarmName"),
-    ("AWS::CloudWatch::Alarm", "AlarmDescription", "cloudwatch", "AlarmDescription"),
-    ("AWS::CloudWatch::CompositeAlarm", "AlarmName", "cloudwatch", "AlarmName"),
-    ("AWS::CloudWatch::CompositeAlarm", "AlarmDescription", "cloudwatch", "AlarmDescription"),
-    ("AWS::CloudWatch::CompositeAlarm", "AlarmRule", "cloudwatch", "AlarmRule"),
-    ("AWS::KMS::Key", "Description", "kms", "DescriptionType"),
-    ("AWS::KMS::Alias", "AliasName", "kms", "AliasNameType"),
-    ("AWS::Lambda::Function", "FunctionName", "lambda", "FunctionName"),
-    ("AWS::Lambda::Function", "Description", "lambda", "Description"),
-    ("AWS::StepFunctions::StateMachine", "StateMachineName", "stepfunctions", "Name"),
-    ("AWS::Logs::LogGroup", "LogGroupName", "logs", "LogGroupName"),
-    ("AWS::ApplicationAutoScaling::ScalingPolicy", "PolicyName", "application-autoscaling", "PolicyName"),
-    ("AWS::CodeBuild::Project", "Name", "codebuild", "ProjectName"),
-    ("AWS::CodeBuild::Project", "Description", "codebuild", "ProjectDescription"),
-    ("AWS::CodePipeline::Pipeline", "Name", "codepipeline", "PipelineName"),
+# Fields CloudFormation hands to an AWS API as they are: (resource type, path to the values, service,
+# shape of that API's model; a path step "[]" walks every item of a list). The API refuses a string
+# its shape does not allow (length, pattern) and a list with more or fewer items than its shape
+# takes, and CloudFormation's own schema checks few of them: a rule description listing many model
+# package groups passes cfn-lint and fails PutRule. A property that is a JSON object in the template
+# (an event pattern) reaches the API as its compact JSON text.
+API_FIELDS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    ("AWS::SageMaker::Endpoint", ("EndpointName",), "sagemaker", "EndpointName"),
+    ("AWS::SageMaker::InferenceComponent", ("InferenceComponentName",), "sagemaker", "InferenceComponentName"),
+    ("AWS::Events::Rule", ("Name",), "events", "RuleName"),
+    ("AWS::Events::Rule", ("Description",), "events", "RuleDescription"),
+    ("AWS::Events::Rule", ("EventPattern",), "events", "EventPattern"),
+    ("AWS::IAM::Role", ("RoleName",), "iam", "roleNameType"),
+    ("AWS::IAM::Role", ("Description",), "iam", "roleDescriptionType"),
+    ("AWS::IAM::Policy", ("PolicyName",), "iam", "policyNameType"),
+    ("AWS::IAM::ManagedPolicy", ("Description",), "iam", "policyDescriptionType"),
+    ("AWS::CloudWatch::Alarm", ("AlarmName",), "cloudwatch", "AlarmName"),
+    ("AWS::CloudWatch::Alarm", ("AlarmDescription",), "cloudwatch", "AlarmDescription"),
+    ("AWS::CloudWatch::CompositeAlarm", ("AlarmName",), "cloudwatch", "AlarmName"),
+    ("AWS::CloudWatch::CompositeAlarm", ("AlarmDescription",), "cloudwatch", "AlarmDescription"),
+    ("AWS::CloudWatch::CompositeAlarm", ("AlarmRule",), "cloudwatch", "AlarmRule"),
+    ("AWS::KMS::Key", ("Description",), "kms", "DescriptionType"),
+    ("AWS::KMS::Alias", ("AliasName",), "kms", "AliasNameType"),
+    ("AWS::Lambda::Function", ("FunctionName",), "lambda", "FunctionName"),
+    ("AWS::Lambda::Function", ("Description",), "lambda", "Description"),
+    ("AWS::StepFunctions::StateMachine", ("StateMachineName",), "stepfunctions", "Name"),
+    ("AWS::Logs::LogGroup", ("LogGroupName",), "logs", "LogGroupName"),
+    ("AWS::ApplicationAutoScaling::ScalingPolicy", ("PolicyName",), "application-autoscaling", "PolicyName"),
+    ("AWS::CodeBuild::Project", ("Name",), "codebuild", "ProjectName"),
+    ("AWS::CodeBuild::Project", ("Description",), "codebuild", "ProjectDescription"),
+    ("AWS::CodePipeline::Pipeline", ("Name",), "codepipeline", "PipelineName"),
+    ("AWS::CloudWatch::Alarm", ("AlarmActions",), "cloudwatch", "ResourceList"),
+    ("AWS::CloudWatch::Alarm", ("OKActions",), "cloudwatch", "ResourceList"),
+    ("AWS::CloudWatch::Alarm", ("InsufficientDataActions",), "cloudwatch", "ResourceList"),
+    ("AWS::CloudWatch::Alarm", ("Dimensions",), "cloudwatch", "Dimensions"),
+    ("AWS::CloudWatch::Alarm", ("Metrics", "[]", "Expression"), "cloudwatch", "MetricExpression"),
+    ("AWS::CloudWatch::Alarm", ("Metrics", "[]", "MetricStat", "Metric", "Dimensions"), "cloudwatch", "Dimensions"),
+    ("AWS::SageMaker::EndpointConfig", ("ProductionVariants",), "sagemaker", "ProductionVariantList"),
 )
 
 
@@ -568,24 +576,50 @@ def _as_sent(value: Any) -> str | None:
 
 
 @rule(
-    "strings-fit-aws-api-shapes",
-    "Names, descriptions and event patterns fit the length and pattern of the API field CloudFormation passes "
-    "them to (endpoint and component names, rule descriptions and patterns, role descriptions, alarm names and "
-    "descriptions...): the service refuses a value its shape does not allow.",
+    "fields-fit-aws-api-shapes",
+    "Names, descriptions, event patterns and lists fit the API field CloudFormation passes them to (endpoint and "
+    "component names, rule descriptions and patterns, role descriptions, alarm names, descriptions, actions and "
+    "expressions, an endpoint config's variants...): the service refuses a string longer, shorter or other than "
+    "its shape allows, and a list with more or fewer items.",
     "botocore's sagemaker, events, iam, cloudwatch, kms, lambda, stepfunctions, logs, application-autoscaling, "
-    "codebuild and codepipeline service models (string shapes: min, max, pattern)",
+    "codebuild and codepipeline service models (string shapes: min, max, pattern; list shapes: min, max)",
 )
-def _strings_fit_shapes(templates: Templates) -> Iterator[Violation]:
-    for resource_type, field, service, shape_name in STRING_FIELDS:
+def _fields_fit_shapes(templates: Templates) -> Iterator[Violation]:
+    for resource_type, path, service, shape_name in API_FIELDS:
+        api_shape = service_models.shape(service, shape_name)
+        field = ".".join(step for step in path if step != "[]")
         for resource in templates.resources(resource_type):
-            text = _as_sent(resource.properties.get(field))
-            if text is None:
-                continue
-            try:
-                service_models.check_string(service, shape_name, text)
-            except ValueError as error:
-                shown = text if len(text) <= 80 else f"{text[:77]}..."
-                yield Violation.at("strings-fit-aws-api-shapes", resource, f"{field} {shown!r} {error}")
+            for value in _values_at(resource.properties, path):
+                problem = (
+                    _list_problem(value, api_shape.metadata, service, shape_name)
+                    if api_shape.type_name == "list"
+                    else _string_problem(value, service, shape_name)
+                )
+                if problem is not None:
+                    yield Violation.at("fields-fit-aws-api-shapes", resource, f"{field} {problem}")
+
+
+def _string_problem(value: Any, service: str, shape_name: str) -> str | None:
+    text = _as_sent(value)
+    if text is None:
+        return None
+    try:
+        service_models.check_string(service, shape_name, text)
+    except ValueError as error:
+        shown = text if len(text) <= 80 else f"{text[:77]}..."
+        return f"{shown!r} {error}"
+    return None
+
+
+def _list_problem(value: Any, metadata: Mapping[str, Any], service: str, shape_name: str) -> str | None:
+    # A list made by an intrinsic function (Fn::If, a parameter) has a length known only at deploy.
+    if not isinstance(value, list):
+        return None
+    low, high = metadata.get("min", 0), metadata.get("max")
+    if len(value) < low or (high is not None and len(value) > high):
+        bound = f"{low}-{high}" if high is not None else f"at least {low}"
+        return f"has {len(value)} items; {service} {shape_name} takes {bound}"
+    return None
 
 
 # IAM's fixed character limits, which it counts without white space (not adjustable):

@@ -246,10 +246,14 @@ def one_resource(resource_type: str, properties: dict) -> dict:
         ("AWS::CloudWatch::Alarm", {"AlarmDescription": "d" * 1025}),
         ("AWS::Lambda::Function", {"Description": "d" * 257}),
         ("AWS::StepFunctions::StateMachine", {"StateMachineName": "s" * 81}),
+        ("AWS::CloudWatch::Alarm", {"AlarmActions": [f"arn:aws:sns:eu-west-1:111111111111:t{n}" for n in range(6)]}),
+        ("AWS::CloudWatch::Alarm", {"Metrics": [{"Id": "e", "Expression": "m" * 2049}]}),
+        ("AWS::SageMaker::EndpointConfig", {"ProductionVariants": [{"VariantName": f"v{n}"} for n in range(11)]}),
+        ("AWS::SageMaker::EndpointConfig", {"ProductionVariants": []}),
     ],
 )
-def test_a_name_or_description_its_api_refuses(resource_type, properties):
-    assert violated({"s": one_resource(resource_type, properties)}) == ["strings-fit-aws-api-shapes"]
+def test_a_field_its_api_refuses(resource_type, properties):
+    assert violated({"s": one_resource(resource_type, properties)}) == ["fields-fit-aws-api-shapes"]
 
 
 @pytest.mark.parametrize(
@@ -262,9 +266,13 @@ def test_a_name_or_description_its_api_refuses(resource_type, properties):
         # Known only at deploy: not judged.
         ("AWS::Events::Rule", {"EventPattern": {"detail": {"bucket": {"name": [{"Ref": "Bucket"}]}}}}),
         ("AWS::SageMaker::Endpoint", {"EndpointName": {"Fn::Join": ["-", ["a" * 64, "b"]]}}),
+        ("AWS::CloudWatch::Alarm", {"AlarmActions": [{"Ref": "Topic"}] * 5}),
+        ("AWS::CloudWatch::Alarm", {"Metrics": [{"Id": "e", "Expression": "m" * 2048}]}),
+        ("AWS::SageMaker::EndpointConfig", {"ProductionVariants": [{"VariantName": f"v{n}"} for n in range(10)]}),
+        ("AWS::SageMaker::EndpointConfig", {"ProductionVariants": {"Fn::If": ["Big", [], []]}}),
     ],
 )
-def test_a_name_or_description_its_api_takes(resource_type, properties):
+def test_a_field_its_api_takes(resource_type, properties):
     assert violated({"s": one_resource(resource_type, properties)}) == []
 
 
@@ -420,7 +428,7 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
         "autoscaled-endpoints-retain-variant-properties",
         "autoscaled-variants-deregistered-before-endpoint-updates",
         "replaced-resources-have-generated-names",
-        "strings-fit-aws-api-shapes",
+        "fields-fit-aws-api-shapes",
         "iam-policies-within-character-limits",
         "values-in-aws-enums",
         "serial-pipeline-containers",

@@ -66,7 +66,7 @@ def test_many_long_group_names_keep_the_description_within_eventbridges_limit():
     listed = DESCRIPTION_PREFIX + ", ".join(LONG_GROUPS)
     assert len(listed) > max_length("events", "RuleDescription")
     old = {"Resources": {"Rule": {"Type": "AWS::Events::Rule", "Properties": {"Description": listed}}}}
-    assert [violation.rule for violation in check_all(Templates({"pipeline": old}))] == ["strings-fit-aws-api-shapes"]
+    assert [violation.rule for violation in check_all(Templates({"pipeline": old}))] == ["fields-fit-aws-api-shapes"]
 
     template = trigger_template(LONG_GROUPS)
     (rule,) = rules_of(template)
