@@ -390,6 +390,53 @@ def _datapoints_within_periods(templates: Templates) -> Iterator[Violation]:
             )
 
 
+# PutMetricAlarm's Period: "Valid values are 10, 20, 30, and any multiple of 60" (botocore's
+# cloudwatch model documents 10 and 30; the current API reference adds 20). Its total evaluation
+# period: "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds. For alarms
+# with a period of less than one hour (3,600 seconds), the total evaluation period can't be longer
+# than one day (86,400 seconds)."
+SUB_MINUTE_ALARM_PERIODS = (10, 20, 30)
+ONE_HOUR, ONE_DAY, SEVEN_DAYS = 3_600, 86_400, 604_800
+
+
+def _alarm_periods(alarm: Resource) -> list[Any]:
+    """The period of an alarm on one metric, or of each metric and expression of a metric-math alarm."""
+    if "Period" in alarm.properties:
+        return [alarm.properties["Period"]]
+    return [
+        query["MetricStat"].get("Period") if isinstance(query.get("MetricStat"), Mapping) else query.get("Period")
+        for query in as_list(alarm.properties.get("Metrics", []))
+        if isinstance(query, Mapping) and ("MetricStat" in query or "Period" in query)
+    ]
+
+
+@rule(
+    "alarm-periods-cloudwatch-accepts",
+    "An alarm's period (of its metric, or of each metric of a metric-math alarm) is 10, 20, 30 or a multiple of "
+    "60 seconds, and its period times EvaluationPeriods is at most one day (periods under an hour) or seven days.",
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (Period, "
+    "EvaluationPeriods); botocore's cloudwatch service model, PutMetricAlarmInput documentation",
+)
+def _alarm_periods_accepted(templates: Templates) -> Iterator[Violation]:
+    rule_id = "alarm-periods-cloudwatch-accepts"
+    for alarm in templates.resources("AWS::CloudWatch::Alarm"):
+        periods = [period for period in _alarm_periods(alarm) if isinstance(period, int)]
+        for period in sorted(set(periods)):
+            if period not in SUB_MINUTE_ALARM_PERIODS and (period <= 0 or period % 60):
+                yield Violation.at(rule_id, alarm, f"period {period} s is not 10, 20, 30 or a multiple of 60")
+        evaluation = alarm.properties.get("EvaluationPeriods")
+        if periods and isinstance(evaluation, int):
+            longest = max(periods)
+            limit = ONE_DAY if longest < ONE_HOUR else SEVEN_DAYS
+            if longest * evaluation > limit:
+                yield Violation.at(
+                    rule_id,
+                    alarm,
+                    f"evaluates {evaluation} periods of {longest} s ({longest * evaluation:,} s); "
+                    f"CloudWatch allows {limit:,} s for this period",
+                )
+
+
 @rule(
     "autoscaled-endpoints-retain-variant-properties",
     "An endpoint whose variants autoscale keeps their instance counts through config updates "

@@ -190,6 +190,41 @@ def test_a_volume_key_on_local_storage():
     assert violated({"s": stack}) == ["no-volume-key-on-local-storage"]
 
 
+def alarm_of(period: int, evaluation_periods: int = 1, *, math: bool = False) -> dict:
+    properties: dict = {"EvaluationPeriods": evaluation_periods}
+    if math:
+        metric = {"Namespace": "AWS/SageMaker", "MetricName": "Invocations"}
+        properties["Metrics"] = [
+            {"Id": "m1", "MetricStat": {"Metric": metric, "Period": period, "Stat": "Sum"}, "ReturnData": False},
+            {"Id": "e1", "Expression": "m1 * 2"},
+        ]
+    else:
+        properties["Period"] = period
+    return {"Resources": {"Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}}}
+
+
+@pytest.mark.parametrize(
+    "alarm",
+    [
+        alarm_of(45),
+        alarm_of(90, math=True),
+        alarm_of(0),
+        alarm_of(60, 1_441),  # 86,460 s: a period under an hour may look back one day
+        alarm_of(3_600, 169),  # 608,400 s: seven days at most
+    ],
+)
+def test_alarm_periods_cloudwatch_refuses(alarm):
+    assert violated({"s": alarm}) == ["alarm-periods-cloudwatch-accepts"]
+
+
+@pytest.mark.parametrize(
+    "alarm",
+    [alarm_of(10), alarm_of(20), alarm_of(30), alarm_of(120, math=True), alarm_of(60, 1_440), alarm_of(3_600, 168)],
+)
+def test_alarm_periods_cloudwatch_takes(alarm):
+    assert violated({"s": alarm}) == []
+
+
 def test_more_datapoints_than_periods():
     alarm = {"Type": "AWS::CloudWatch::Alarm", "Properties": {"EvaluationPeriods": 2, "DatapointsToAlarm": 3}}
     assert violated({"s": {"Resources": {"Alarm": alarm}}}) == ["datapoints-within-evaluation-periods"]
@@ -425,6 +460,7 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
         "instance-variants-scale-to-zero-only-async",
         "no-volume-key-on-local-storage",
         "datapoints-within-evaluation-periods",
+        "alarm-periods-cloudwatch-accepts",
         "autoscaled-endpoints-retain-variant-properties",
         "autoscaled-variants-deregistered-before-endpoint-updates",
         "replaced-resources-have-generated-names",
