@@ -34,7 +34,22 @@ VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
 @dataclass(frozen=True)
+class Finding:
+    """What a rule's check reports: a resource (or, for a role named as text, a name) and why."""
+
+    stack: str
+    logical_id: str
+    message: str
+
+    @classmethod
+    def at(cls, resource: Resource, message: str) -> Finding:
+        return cls(resource.stack, resource.logical_id, message)
+
+
+@dataclass(frozen=True)
 class Violation:
+    """A finding with the id of the rule it breaks (the id is written once, where the rule is declared)."""
+
     rule: str
     stack: str
     logical_id: str
@@ -43,9 +58,8 @@ class Violation:
     def __str__(self) -> str:
         return f"{self.rule}: {self.stack} {self.logical_id}: {self.message}"
 
-    @classmethod
-    def at(cls, rule: str, resource: Resource, message: str) -> Violation:
-        return cls(rule, resource.stack, resource.logical_id, message)
+
+Check = Callable[[Templates], Iterator[Finding]]
 
 
 @dataclass(frozen=True)
@@ -53,14 +67,14 @@ class Rule:
     id: str
     summary: str
     source: str  # the AWS page or AWS source code the rule comes from
-    check: Callable[[Templates], Iterator[Violation]]
+    check: Check
 
 
 RULES: list[Rule] = []
 
 
-def rule(id: str, summary: str, source: str) -> Callable[[Callable[[Templates], Iterator[Violation]]], Any]:
-    def register(check: Callable[[Templates], Iterator[Violation]]) -> Callable[[Templates], Iterator[Violation]]:
+def rule(id: str, summary: str, source: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
         RULES.append(Rule(id, summary, source, check))
         return check
 
@@ -68,7 +82,11 @@ def rule(id: str, summary: str, source: str) -> Callable[[Callable[[Templates], 
 
 
 def check_all(templates: Templates) -> list[Violation]:
-    return [violation for each in RULES for violation in each.check(templates)]
+    return [
+        Violation(each.id, finding.stack, finding.logical_id, finding.message)
+        for each in RULES
+        for finding in each.check(templates)
+    ]
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -125,12 +143,11 @@ def _topic_policies(templates: Templates, topic: Resource) -> list[Resource]:
     "aws-cdk packages/@aws-cdk/aws-sagemaker-alpha/lib/endpoint.ts ('AutoScaling not supported for burstable "
     "instance types like ml.t2.medium'); aws-controllers-k8s/community#1633",
 )
-def _burstable_autoscaling(templates: Templates) -> Iterator[Violation]:
+def _burstable_autoscaling(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
         for instance_type in _variant_instance_types(templates, target):
             if is_burstable(instance_type):
-                yield Violation.at(
-                    "burstable-autoscaling",
+                yield Finding.at(
                     target,
                     f"scales a variant of burstable {instance_type}",
                 )
@@ -143,7 +160,7 @@ def _burstable_autoscaling(templates: Templates) -> Iterator[Violation]:
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html; "
     "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html",
 )
-def _alarm_topic_accepts_cloudwatch(templates: Templates) -> Iterator[Violation]:
+def _alarm_topic_accepts_cloudwatch(templates: Templates) -> Iterator[Finding]:
     seen = set()
     for _alarm, topic in _alarm_topics(templates):
         if (topic.stack, topic.logical_id) in seen:
@@ -160,8 +177,7 @@ def _alarm_topic_accepts_cloudwatch(templates: Templates) -> Iterator[Violation]
             for statement in statements(policy.properties.get("PolicyDocument", {}))
         )
         if not allowed:
-            yield Violation.at(
-                "alarm-topic-accepts-cloudwatch",
+            yield Finding.at(
                 topic,
                 "alarms notify this topic, but its topic policy does not allow cloudwatch.amazonaws.com sns:Publish",
             )
@@ -177,7 +193,7 @@ ALARM_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
     "kms:GenerateDataKey*), with no condition CloudWatch does not send.",
     "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services",
 )
-def _alarm_topic_key_accepts_cloudwatch(templates: Templates) -> Iterator[Violation]:
+def _alarm_topic_key_accepts_cloudwatch(templates: Templates) -> Iterator[Finding]:
     seen = set()
     for _alarm, topic in _alarm_topics(templates):
         key = templates.referenced(topic.stack, topic.properties.get("KmsMasterKeyId"))
@@ -192,8 +208,7 @@ def _alarm_topic_key_accepts_cloudwatch(templates: Templates) -> Iterator[Violat
             for statement in statements(key.properties.get("KeyPolicy", {}))
         )
         if not allowed:
-            yield Violation.at(
-                "alarm-topic-key-accepts-cloudwatch",
+            yield Finding.at(
                 key,
                 "alarms notify a topic encrypted with this key, but its policy does not let cloudwatch.amazonaws.com "
                 "use it without conditions",
@@ -252,15 +267,14 @@ def _role_actions(templates: Templates, state_machine: Resource) -> list[str]:
     "https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html; aws-cdk-lib "
     "aws-stepfunctions-tasks/lib/sagemaker/create-transform-job.ts",
 )
-def _transform_job_integration_permissions(templates: Templates) -> Iterator[Violation]:
+def _transform_job_integration_permissions(templates: Templates) -> Iterator[Finding]:
     for machine in templates.resources("AWS::StepFunctions::StateMachine"):
         if "sagemaker:createTransformJob.sync" not in _definition_text(machine):
             continue
         granted = _role_actions(templates, machine)
         missing = [action for action in TRANSFORM_JOB_SYNC_ACTIONS if not actions_match(granted, action)]
         if missing:
-            yield Violation.at(
-                "transform-job-integration-permissions",
+            yield Finding.at(
                 machine,
                 f"its role lacks {', '.join(missing)}",
             )
@@ -277,13 +291,12 @@ SAGEMAKER_ERROR = re.compile(r"SageMaker\.[A-Za-z]+")
     "SageMaker.AmazonSageMakerException and SageMaker.ResourceLimitExceededException); botocore's sagemaker "
     "model for each operation's error codes",
 )
-def _sagemaker_retry_error_names(templates: Templates) -> Iterator[Violation]:
+def _sagemaker_retry_error_names(templates: Templates) -> Iterator[Finding]:
     allowed = service_models.sagemaker_integration_errors("CreateTransformJob")
     for machine in templates.resources("AWS::StepFunctions::StateMachine"):
         text = _definition_text(machine)
         for name in sorted(set(SAGEMAKER_ERROR.findall(text)) - allowed):
-            yield Violation.at(
-                "sagemaker-retry-error-names",
+            yield Finding.at(
                 machine,
                 f"names {name}, which the SageMaker integration never raises (it raises {', '.join(sorted(allowed))})",
             )
@@ -295,15 +308,14 @@ def _sagemaker_retry_error_names(templates: Templates) -> Iterator[Violation]:
     "with one that sets it back: nothing else reverts it.",
     "https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-scheduled-scaling.html",
 )
-def _scheduled_bounds_restored(templates: Templates) -> Iterator[Violation]:
+def _scheduled_bounds_restored(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
         actions = [action.get("ScalableTargetAction", {}) for action in target.properties.get("ScheduledActions", [])]
         for bound in ("MinCapacity", "MaxCapacity"):
             configured = target.properties.get(bound)
             changed = [action[bound] for action in actions if bound in action and action[bound] != configured]
             if changed and not any(action.get(bound) == configured for action in actions):
-                yield Violation.at(
-                    "scheduled-bounds-restored",
+                yield Finding.at(
                     target,
                     f"scheduled actions set {bound} to {changed} and none sets it back to {configured}",
                 )
@@ -315,7 +327,7 @@ def _scheduled_bounds_restored(templates: Templates) -> Iterator[Violation]:
     "MinCapacity 0): only asynchronous endpoints and inference components can.",
     "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html",
 )
-def _scale_to_zero_only_async(templates: Templates) -> Iterator[Violation]:
+def _scale_to_zero_only_async(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
         if target.properties.get("ScalableDimension") != VARIANT_DIMENSION:
             continue
@@ -325,8 +337,7 @@ def _scale_to_zero_only_async(templates: Templates) -> Iterator[Violation]:
         ]
         if 0 not in minimums or _is_async_variant(templates, target):
             continue
-        yield Violation.at(
-            "instance-variants-scale-to-zero-only-async",
+        yield Finding.at(
             target,
             "a real-time variant is given a minimum of 0 instances",
         )
@@ -350,7 +361,7 @@ def _is_async_variant(templates: Templates, target: Resource) -> bool:
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html (KmsKeyId); "
     "https://docs.aws.amazon.com/sagemaker/latest/dg/host-instance-storage.html",
 )
-def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Violation]:
+def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Finding]:
     for config in templates.resources("AWS::SageMaker::EndpointConfig"):
         if "KmsKeyId" not in config.properties:
             continue
@@ -366,8 +377,7 @@ def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Violation]
             }
         )
         if local:
-            yield Violation.at(
-                "no-volume-key-on-local-storage",
+            yield Finding.at(
                 config,
                 f"sets KmsKeyId with local-storage instance types {', '.join(local)}",
             )
@@ -378,13 +388,12 @@ def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Violation]
     "An alarm's DatapointsToAlarm is at most its EvaluationPeriods.",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
 )
-def _datapoints_within_periods(templates: Templates) -> Iterator[Violation]:
+def _datapoints_within_periods(templates: Templates) -> Iterator[Finding]:
     for alarm in templates.resources("AWS::CloudWatch::Alarm"):
         datapoints = alarm.properties.get("DatapointsToAlarm")
         periods = alarm.properties.get("EvaluationPeriods")
         if isinstance(datapoints, int) and isinstance(periods, int) and datapoints > periods:
-            yield Violation.at(
-                "datapoints-within-evaluation-periods",
+            yield Finding.at(
                 alarm,
                 f"DatapointsToAlarm {datapoints} is above EvaluationPeriods {periods}",
             )
@@ -417,20 +426,18 @@ def _alarm_periods(alarm: Resource) -> list[Any]:
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (Period, "
     "EvaluationPeriods); botocore's cloudwatch service model, PutMetricAlarmInput documentation",
 )
-def _alarm_periods_accepted(templates: Templates) -> Iterator[Violation]:
-    rule_id = "alarm-periods-cloudwatch-accepts"
+def _alarm_periods_accepted(templates: Templates) -> Iterator[Finding]:
     for alarm in templates.resources("AWS::CloudWatch::Alarm"):
         periods = [period for period in _alarm_periods(alarm) if isinstance(period, int)]
         for period in sorted(set(periods)):
             if period not in SUB_MINUTE_ALARM_PERIODS and (period <= 0 or period % 60):
-                yield Violation.at(rule_id, alarm, f"period {period} s is not 10, 20, 30 or a multiple of 60")
+                yield Finding.at(alarm, f"period {period} s is not 10, 20, 30 or a multiple of 60")
         evaluation = alarm.properties.get("EvaluationPeriods")
         if periods and isinstance(evaluation, int):
             longest = max(periods)
             limit = ONE_DAY if longest < ONE_HOUR else SEVEN_DAYS
             if longest * evaluation > limit:
-                yield Violation.at(
-                    rule_id,
+                yield Finding.at(
                     alarm,
                     f"evaluates {evaluation} periods of {longest} s ({longest * evaluation:,} s); "
                     f"CloudWatch allows {limit:,} s for this period",
@@ -443,7 +450,7 @@ def _alarm_periods_accepted(templates: Templates) -> Iterator[Violation]:
     "(RetainAllVariantProperties): otherwise every deploy resets each variant to its initial count.",
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html (RetainAllVariantProperties)",
 )
-def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Violation]:
+def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Finding]:
     scaled = {
         (target.stack, match["endpoint"])
         for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget")
@@ -459,8 +466,7 @@ def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Violation]:
             and (endpoint.stack, name) in scaled
             and not endpoint.properties.get("RetainAllVariantProperties")
         ):
-            yield Violation.at(
-                "autoscaled-endpoints-retain-variant-properties",
+            yield Finding.at(
                 endpoint,
                 "its variants autoscale but RetainAllVariantProperties is not set",
             )
@@ -475,8 +481,7 @@ def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Violation]:
     "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html; "
     "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html",
 )
-def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Violation]:
-    rule_id = "autoscaled-variants-deregistered-before-endpoint-updates"
+def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
         match = VARIANT_RESOURCE_ID.fullmatch(str(target.properties.get("ResourceId", "")))
         if match is None or target.properties.get("ScalableDimension") != VARIANT_DIMENSION:
@@ -490,7 +495,7 @@ def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Vi
         ]
         for resource in retained:
             if resource.raw.get("DeletionPolicy") != "Retain" or resource.raw.get("UpdateReplacePolicy") != "Retain":
-                yield Violation.at(rule_id, resource, "not retained on removal and replacement")
+                yield Finding.at(resource, "not retained on removal and replacement")
         registration = {
             "InstanceType": next(iter(_variant_instance_types(templates, target)), None),
             "ScalableDimension": VARIANT_DIMENSION,
@@ -507,8 +512,7 @@ def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Vi
                 and (guard.properties.get("AutoscaledVariants") or {}).get(match["variant"]) == registration
             ]
             if not guards:
-                yield Violation.at(
-                    rule_id,
+                yield Finding.at(
                     endpoint,
                     f"waits for no scaling guard that deregisters variant {match['variant']} "
                     f"({registration['InstanceType']}) before an update",
@@ -522,15 +526,14 @@ def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Vi
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sagemaker-endpointconfig.html "
     "(every property: Update requires Replacement)",
 )
-def _generated_names(templates: Templates) -> Iterator[Violation]:
+def _generated_names(templates: Templates) -> Iterator[Finding]:
     for resource_type, name in (
         ("AWS::SageMaker::EndpointConfig", "EndpointConfigName"),
         ("AWS::SageMaker::Model", "ModelName"),
     ):
         for resource in templates.resources(resource_type):
             if name in resource.properties:
-                yield Violation.at(
-                    "replaced-resources-have-generated-names",
+                yield Finding.at(
                     resource,
                     f"sets {name}, so its next replacement fails with 'already exists'",
                 )
@@ -543,19 +546,17 @@ def _generated_names(templates: Templates) -> Iterator[Violation]:
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html (ContainerHostname, "
     "Environment); botocore's sagemaker service model, shape ContainerDefinitionList",
 )
-def _serial_pipeline_containers(templates: Templates) -> Iterator[Violation]:
-    rule_id = "serial-pipeline-containers"
+def _serial_pipeline_containers(templates: Templates) -> Iterator[Finding]:
     limit = service_models.max_items("sagemaker", "ContainerDefinitionList")
     for model in templates.resources("AWS::SageMaker::Model"):
         containers = [c for c in as_list(model.properties.get("Containers")) if isinstance(c, dict)]
         if not containers:
             continue
         if len(containers) > limit:
-            yield Violation.at(rule_id, model, f"lists {len(containers)} containers; CreateModel takes at most {limit}")
+            yield Finding.at(model, f"lists {len(containers)} containers; CreateModel takes at most {limit}")
         named = [c for c in containers if "ContainerHostname" in c]
         if named and len(named) != len(containers):
-            yield Violation.at(
-                rule_id,
+            yield Finding.at(
                 model,
                 f"{len(named)} of its {len(containers)} containers have a ContainerHostname: all or none",
             )
@@ -565,9 +566,7 @@ def _serial_pipeline_containers(templates: Templates) -> Iterator[Violation]:
             for key, value in (container.get("Environment") or {}).items()
         )
         if size > 32 * 1024:
-            yield Violation.at(
-                rule_id, model, f"its containers' environments take {size} bytes; CreateModel allows 32 KB"
-            )
+            yield Finding.at(model, f"its containers' environments take {size} bytes; CreateModel allows 32 KB")
 
 
 # Fields CloudFormation hands to an AWS API as they are: (resource type, path to the values, service,
@@ -631,7 +630,7 @@ def _as_sent(value: Any) -> str | None:
     "botocore's sagemaker, events, iam, cloudwatch, kms, lambda, stepfunctions, logs, application-autoscaling, "
     "codebuild and codepipeline service models (string shapes: min, max, pattern; list shapes: min, max)",
 )
-def _fields_fit_shapes(templates: Templates) -> Iterator[Violation]:
+def _fields_fit_shapes(templates: Templates) -> Iterator[Finding]:
     for resource_type, path, service, shape_name in API_FIELDS:
         api_shape = service_models.shape(service, shape_name)
         field = ".".join(step for step in path if step != "[]")
@@ -643,7 +642,7 @@ def _fields_fit_shapes(templates: Templates) -> Iterator[Violation]:
                     else _string_problem(value, service, shape_name)
                 )
                 if problem is not None:
-                    yield Violation.at("fields-fit-aws-api-shapes", resource, f"{field} {problem}")
+                    yield Finding.at(resource, f"{field} {problem}")
 
 
 def _string_problem(value: Any, service: str, shape_name: str) -> str | None:
@@ -691,8 +690,7 @@ def _policy_characters(document: Any) -> int:
     "certain to cross it is reported.",
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (IAM and AWS STS character limits)",
 )
-def _iam_policy_sizes(templates: Templates) -> Iterator[Violation]:
-    rule_id = "iam-policies-within-character-limits"
+def _iam_policy_sizes(templates: Templates) -> Iterator[Finding]:
     # (stack, role logical id or name) -> the fewest characters of the inline policies it holds.
     inline: dict[tuple[str, str], int] = {}
     for resource in templates.resources():
@@ -709,16 +707,14 @@ def _iam_policy_sizes(templates: Templates) -> Iterator[Violation]:
         elif resource.type == "AWS::IAM::ManagedPolicy":
             size = _policy_characters(resource.properties.get("PolicyDocument"))
             if size > MANAGED_POLICY_MAX_CHARACTERS:
-                yield Violation.at(
-                    rule_id,
+                yield Finding.at(
                     resource,
                     f"its document takes at least {size:,} characters; a managed policy may take "
                     f"{MANAGED_POLICY_MAX_CHARACTERS:,}",
                 )
     for (stack, role), size in inline.items():
         if size > ROLE_INLINE_POLICIES_MAX_CHARACTERS:
-            yield Violation(
-                rule_id,
+            yield Finding(
                 stack,
                 role,
                 f"its inline policies take at least {size:,} characters together; a role's may take "
@@ -801,13 +797,11 @@ def _values_at(value: Any, path: tuple[str, ...]) -> Iterator[Any]:
     "and the service refuses the call.",
     "botocore's sagemaker, application-autoscaling and cloudwatch service models (enum shapes)",
 )
-def _values_in_enums(templates: Templates) -> Iterator[Violation]:
+def _values_in_enums(templates: Templates) -> Iterator[Finding]:
     for resource_type, path, service, shape_name in ENUM_FIELDS:
         allowed = service_models.enum(service, shape_name)
         for resource in templates.resources(resource_type):
             field = ".".join(step for step in path if step != "[]")
             for value in _values_at(resource.properties, path):
                 if isinstance(value, str) and value not in allowed:
-                    yield Violation.at(
-                        "values-in-aws-enums", resource, f"{field} is {value!r}, not one of {service} {shape_name}"
-                    )
+                    yield Finding.at(resource, f"{field} is {value!r}, not one of {service} {shape_name}")
