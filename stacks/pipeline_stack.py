@@ -16,8 +16,6 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import pipelines
 from constructs import Construct
 
@@ -34,7 +32,7 @@ from inference_constructs.model_approval import (
     acknowledge_registry_reads,
     registry_read_statements,
 )
-from inference_constructs.platform_key import allow_cloudwatch_logs
+from inference_constructs.pipeline_storage import BuildLogGroup, PipelineKey
 from inference_constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from inference_core.batch import STATE_MACHINE_NAME_SUFFIX
 from inference_core.iam import SMOKE_TESTS, ClientActions
@@ -105,7 +103,7 @@ class PipelineStack(cdk.Stack):
             **kwargs,  # type: ignore[arg-type]
         )
         self.settings = settings
-        self.key = self._artifacts_key(settings.name)
+        self.key = PipelineKey(self, "ArtifactsKey", pipeline_name=settings.name).key
         access_logs = AccessLogsBucket(self, "AccessLogs", removal_policy=cdk.RemovalPolicy.RETAIN, retention_days=365)
         self.artifact_bucket = SecureBucket(
             self,
@@ -114,13 +112,7 @@ class PipelineStack(cdk.Stack):
             access_logs_bucket=access_logs.bucket,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         ).bucket
-        self.log_group = logs.LogGroup(
-            self,
-            "BuildLogs",
-            encryption_key=self.key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.log_group = BuildLogGroup(self, "BuildLogs", encryption_key=self.key).log_group
         self.source = self._source(settings)
         # Models served from a Model Registry group: synth deploys the latest approved versions.
         self.model_package_groups = model_package_groups(environments.values())
@@ -203,19 +195,6 @@ class PipelineStack(cdk.Stack):
                             f"Stages.{stage_index}.Actions.{action_index}.Configuration.{key}",
                             {"Fn::Sub": substitution},
                         )
-
-    def _artifacts_key(self, name: str) -> kms.Key:
-        key = kms.Key(
-            self,
-            "ArtifactsKey",
-            alias=f"alias/{name}/pipeline-artifacts",
-            description=f"Encrypts the artifacts and build logs of pipeline {name}",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        # CloudWatch Logs encrypts the build log group with this key on the pipeline's behalf.
-        allow_cloudwatch_logs(key)
-        return key
 
     def _source(self, settings: PipelineConfig) -> pipelines.CodePipelineSource:
         source = settings.source
