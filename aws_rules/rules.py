@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,30 +61,45 @@ class Violation:
 
 Check = Callable[[Templates], Iterator[Finding]]
 
+# When AWS enforces a rule: the call CloudFormation makes for the resource is refused and the
+# deploy rolls back; or the template deploys and a later change to it is refused (or undoes
+# something); or it deploys and works until what it sets up runs (a permission denied, a
+# notification dropped, a retry that never matches).
+AT_DEPLOY = "at deploy"
+ON_A_LATER_UPDATE = "on a later update"
+AT_RUN_TIME = "at run time"
+WHEN = (AT_DEPLOY, ON_A_LATER_UPDATE, AT_RUN_TIME)
+
 
 @dataclass(frozen=True)
 class Rule:
     id: str
     summary: str
     source: str  # the AWS page or AWS source code the rule comes from
+    when: str  # one of WHEN
     check: Check
 
 
 RULES: list[Rule] = []
 
 
-def rule(id: str, summary: str, source: str) -> Callable[[Check], Check]:
+def rule(id: str, summary: str, source: str, *, when: str) -> Callable[[Check], Check]:
+    if when not in WHEN:
+        raise ValueError(f"rule {id}: when must be one of {', '.join(WHEN)}, not {when!r}")
+
     def register(check: Check) -> Check:
-        RULES.append(Rule(id, summary, source, check))
+        RULES.append(Rule(id, summary, source, when, check))
         return check
 
     return register
 
 
-def check_all(templates: Templates) -> list[Violation]:
+def check_all(templates: Templates, when: Collection[str] = WHEN) -> list[Violation]:
+    """Every violation of the rules AWS enforces ``when`` (by default, all of them)."""
     return [
         Violation(each.id, finding.stack, finding.logical_id, finding.message)
         for each in RULES
+        if each.when in when
         for finding in each.check(templates)
     ]
 
@@ -142,6 +157,7 @@ def _topic_policies(templates: Templates, topic: Resource) -> list[Resource]:
     "fails and the stack rolls back.",
     "aws-cdk packages/@aws-cdk/aws-sagemaker-alpha/lib/endpoint.ts ('AutoScaling not supported for burstable "
     "instance types like ml.t2.medium'); aws-controllers-k8s/community#1633",
+    when=AT_DEPLOY,
 )
 def _burstable_autoscaling(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
@@ -159,6 +175,7 @@ def _burstable_autoscaling(templates: Templates) -> Iterator[Finding]:
     "policy replaces SNS's default one, and CloudWatch publishes as its service principal.",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html; "
     "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html",
+    when=AT_RUN_TIME,
 )
 def _alarm_topic_accepts_cloudwatch(templates: Templates) -> Iterator[Finding]:
     seen = set()
@@ -192,6 +209,7 @@ ALARM_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
     "The KMS key of a topic that alarms notify lets cloudwatch.amazonaws.com use it (kms:Decrypt, "
     "kms:GenerateDataKey*), with no condition CloudWatch does not send.",
     "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services",
+    when=AT_RUN_TIME,
 )
 def _alarm_topic_key_accepts_cloudwatch(templates: Templates) -> Iterator[Finding]:
     seen = set()
@@ -266,6 +284,7 @@ def _role_actions(templates: Templates, state_machine: Resource) -> list[str]:
     "sagemaker:AddTags among them (the integration tags each job).",
     "https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html; aws-cdk-lib "
     "aws-stepfunctions-tasks/lib/sagemaker/create-transform-job.ts",
+    when=AT_RUN_TIME,
 )
 def _transform_job_integration_permissions(templates: Templates) -> Iterator[Finding]:
     for machine in templates.resources("AWS::StepFunctions::StateMachine"):
@@ -290,6 +309,7 @@ SAGEMAKER_ERROR = re.compile(r"SageMaker\.[A-Za-z]+")
     "https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html (AWS's example retries "
     "SageMaker.AmazonSageMakerException and SageMaker.ResourceLimitExceededException); botocore's sagemaker "
     "model for each operation's error codes",
+    when=AT_RUN_TIME,
 )
 def _sagemaker_retry_error_names(templates: Templates) -> Iterator[Finding]:
     allowed = service_models.sagemaker_integration_errors("CreateTransformJob")
@@ -307,6 +327,7 @@ def _sagemaker_retry_error_names(templates: Templates) -> Iterator[Finding]:
     "A scheduled action that moves a scalable target's min or max away from its configured value is paired "
     "with one that sets it back: nothing else reverts it.",
     "https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-scheduled-scaling.html",
+    when=AT_RUN_TIME,
 )
 def _scheduled_bounds_restored(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
@@ -326,6 +347,7 @@ def _scheduled_bounds_restored(templates: Templates) -> Iterator[Finding]:
     "A real-time endpoint's instance variant never scales to zero instances (MinCapacity 0, or a scheduled "
     "MinCapacity 0): only asynchronous endpoints and inference components can.",
     "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html",
+    when=AT_RUN_TIME,
 )
 def _scale_to_zero_only_async(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
@@ -360,6 +382,7 @@ def _is_async_variant(templates: Templates, target: Resource) -> bool:
     "CreateEndpointConfig refuses it.",
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html (KmsKeyId); "
     "https://docs.aws.amazon.com/sagemaker/latest/dg/host-instance-storage.html",
+    when=AT_DEPLOY,
 )
 def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Finding]:
     for config in templates.resources("AWS::SageMaker::EndpointConfig"):
@@ -387,6 +410,7 @@ def _no_volume_key_on_local_storage(templates: Templates) -> Iterator[Finding]:
     "datapoints-within-evaluation-periods",
     "An alarm's DatapointsToAlarm is at most its EvaluationPeriods.",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+    when=AT_DEPLOY,
 )
 def _datapoints_within_periods(templates: Templates) -> Iterator[Finding]:
     for alarm in templates.resources("AWS::CloudWatch::Alarm"):
@@ -425,6 +449,7 @@ def _alarm_periods(alarm: Resource) -> list[Any]:
     "60 seconds, and its period times EvaluationPeriods is at most one day (periods under an hour) or seven days.",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (Period, "
     "EvaluationPeriods); botocore's cloudwatch service model, PutMetricAlarmInput documentation",
+    when=AT_DEPLOY,
 )
 def _alarm_periods_accepted(templates: Templates) -> Iterator[Finding]:
     for alarm in templates.resources("AWS::CloudWatch::Alarm"):
@@ -449,6 +474,7 @@ def _alarm_periods_accepted(templates: Templates) -> Iterator[Finding]:
     "An endpoint whose variants autoscale keeps their instance counts through config updates "
     "(RetainAllVariantProperties): otherwise every deploy resets each variant to its initial count.",
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html (RetainAllVariantProperties)",
+    when=ON_A_LATER_UPDATE,
 )
 def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Finding]:
     scaled = {
@@ -480,6 +506,7 @@ def _autoscaled_endpoints_retain(templates: Templates) -> Iterator[Finding]:
     "instance type or remove it, and cleanup of a re-keyed target would deregister the new registration.",
     "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html; "
     "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html",
+    when=ON_A_LATER_UPDATE,
 )
 def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Finding]:
     for target in templates.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
@@ -525,6 +552,7 @@ def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Fi
     "CloudFormation creates the replacement before deleting the old one, under the same name.",
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sagemaker-endpointconfig.html "
     "(every property: Update requires Replacement)",
+    when=ON_A_LATER_UPDATE,
 )
 def _generated_names(templates: Templates) -> Iterator[Finding]:
     for resource_type, name in (
@@ -545,6 +573,7 @@ def _generated_names(templates: Templates) -> Iterator[Finding]:
     "a ContainerHostname on every container or on none, and at most 32 KB of environment in all its containers.",
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html (ContainerHostname, "
     "Environment); botocore's sagemaker service model, shape ContainerDefinitionList",
+    when=AT_DEPLOY,
 )
 def _serial_pipeline_containers(templates: Templates) -> Iterator[Finding]:
     limit = service_models.max_items("sagemaker", "ContainerDefinitionList")
@@ -629,6 +658,7 @@ def _as_sent(value: Any) -> str | None:
     "its shape allows, and a list with more or fewer items.",
     "botocore's sagemaker, events, iam, cloudwatch, kms, lambda, stepfunctions, logs, application-autoscaling, "
     "codebuild and codepipeline service models (string shapes: min, max, pattern; list shapes: min, max)",
+    when=AT_DEPLOY,
 )
 def _fields_fit_shapes(templates: Templates) -> Iterator[Finding]:
     for resource_type, path, service, shape_name in API_FIELDS:
@@ -689,6 +719,7 @@ def _policy_characters(document: Any) -> int:
     "that crosses the limit and the stack rolls back. References are counted at their shortest, so only a policy "
     "certain to cross it is reported.",
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (IAM and AWS STS character limits)",
+    when=AT_DEPLOY,
 )
 def _iam_policy_sizes(templates: Templates) -> Iterator[Finding]:
     # (stack, role logical id or name) -> the fewest characters of the inline policies it holds.
@@ -796,6 +827,7 @@ def _values_at(value: Any, path: tuple[str, ...]) -> Iterator[Any]:
     "metric types, comparison operators...) are members of the API's enum; CloudFormation passes them through "
     "and the service refuses the call.",
     "botocore's sagemaker, application-autoscaling and cloudwatch service models (enum shapes)",
+    when=AT_DEPLOY,
 )
 def _values_in_enums(templates: Templates) -> Iterator[Finding]:
     for resource_type, path, service, shape_name in ENUM_FIELDS:

@@ -38,7 +38,10 @@ def aws_rules_report(cdk_out: Path) -> str:
     lines += [
         "## The rules",
         "",
-        table(["Rule", "What AWS enforces", "Source"], [(rule.id, rule.summary, rule.source) for rule in RULES]),
+        table(
+            ["Rule", "What AWS enforces", "When", "Source"],
+            [(rule.id, rule.summary, rule.when, rule.source) for rule in RULES],
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Template
 
 from aws_rules.__main__ import main
-from aws_rules.rules import RULES, TRANSFORM_JOB_SYNC_ACTIONS, check_all
+from aws_rules.rules import AT_DEPLOY, RULES, TRANSFORM_JOB_SYNC_ACTIONS, WHEN, check_all, rule
 from aws_rules.templates import Templates, at_shortest
 from inference_constructs import service_models
 from tests.conftest import ENVIRONMENTS
@@ -472,6 +472,19 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
     assert {each.id for each in RULES} == tested
     for each in RULES:
         assert "docs.aws.amazon.com" in each.source or "aws-cdk" in each.source or "botocore" in each.source
+        assert each.when in WHEN
+
+
+def test_a_rule_says_when_aws_enforces_it_and_the_checks_can_be_limited_to_then():
+    with pytest.raises(ValueError, match="rule probe: when must be one of at deploy, on a later update, at run time"):
+        rule("probe", "summary", "botocore", when="sometime")
+    # A fixed config name fails only when the config is next replaced; a burstable scalable target at deploy.
+    stack = variant_stack("ml.t2.medium")
+    stack["Resources"]["Config"]["Properties"]["EndpointConfigName"] = "fixed"
+    everything = {violation.rule for violation in check_all(Templates({"s": stack}))}
+    assert {"burstable-autoscaling", "replaced-resources-have-generated-names"} <= everything
+    at_deploy = {violation.rule for violation in check_all(Templates({"s": stack}), when=(AT_DEPLOY,))}
+    assert at_deploy == {"burstable-autoscaling"}
 
 
 # --- where the rules' knowledge comes from ----------------------------------------------------

@@ -58,6 +58,15 @@ ours, as its exact wording is not published.
    ``ExcludeRetainedVariantProperties``, which come from the new config
    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-sagemaker-endpoint-variantproperty.html).
    moto ignores both properties and always takes the new config's.
+9. The rules of ``aws_rules`` that AWS enforces at deploy (each citing its AWS source), on every
+   JSON template CloudFormation is given: a stack created or updated, or a change set made, whose
+   template breaks one is refused here, naming the rule. On AWS the same template fails when the
+   offending resource is created or updated (a rule description over PutRule's 512 characters, an
+   IAM policy over its size limit, an alarm period CloudWatch does not take); moto creates it.
+   The rules AWS enforces on a later update or at run time are not applied here: AWS deploys such
+   a template (the rules above, and the round trip, show what happens next). Other live stacks
+   take part, so rules across stacks see what they reference; only the changed stack's
+   violations refuse it.
 """
 
 from __future__ import annotations
@@ -901,6 +910,60 @@ def _sagemaker_large_model_rules() -> None:
     SageMakerModelBackend.create_endpoint_config = create_endpoint_config
 
 
+# 9. The template rules of aws_rules -----------------------------------------------------------
+
+
+def _template_violations(backend: Any, stack_name: str, template: str) -> list[str]:
+    """What ``aws_rules`` finds in ``template`` as stack ``stack_name``, beside the other live stacks."""
+    from aws_rules.rules import AT_DEPLOY, check_all
+    from aws_rules.templates import Templates
+
+    try:
+        proposed = json.loads(template)
+    except ValueError:  # YAML: CDK's bootstrap template, AWS's own
+        return []
+    templates = {
+        stack.name: stack.template_dict
+        for stack in backend.stacks.values()
+        if not stack.status.startswith("DELETE") and isinstance(stack.template_dict, dict)
+    }
+    templates[stack_name] = proposed
+    found = check_all(Templates(templates), when=(AT_DEPLOY,))
+    return [str(violation) for violation in found if violation.stack == stack_name]
+
+
+def _template_rules() -> None:
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original_create = CloudFormationBackend.create_stack
+    original_update = CloudFormationBackend.update_stack
+    original_change_set = CloudFormationBackend.create_change_set
+
+    def refuse_broken(backend: Any, stack_name: str, template: str) -> None:
+        violations = _template_violations(backend, stack_name, template)
+        if violations:
+            raise ValidationError(message=f"AWS refuses this template: {'; '.join(violations)}")
+
+    def create_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
+        refuse_broken(self, name, template)
+        return original_create(self, name, template, *args, **kwargs)
+
+    def update_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
+        refuse_broken(self, self.get_stack(name).name, template)
+        return original_update(self, name, template, *args, **kwargs)
+
+    def create_change_set(
+        self: Any, stack_name: str, change_set_name: str, template: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        refuse_broken(self, stack_name, template)
+        return original_change_set(self, stack_name, change_set_name, template, *args, **kwargs)
+
+    CloudFormationBackend.create_stack = create_stack
+    CloudFormationBackend.update_stack = update_stack
+    CloudFormationBackend.create_change_set = create_change_set
+
+
 def apply() -> None:
     """Apply every rule (after ``moto_workarounds.apply``, whose patches some of these extend)."""
     _cloudformation_update_order()
@@ -912,3 +975,4 @@ def apply() -> None:
     _custom_resources_in_process()
     _inference_components()
     _sagemaker_large_model_rules()
+    _template_rules()

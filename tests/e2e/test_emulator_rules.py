@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 
+from inference_constructs.model_approval import DESCRIPTION_PREFIX, approval_description
 from tests.e2e.conftest import ACCOUNT, Emulator
 
 pytestmark = pytest.mark.e2e
@@ -382,3 +383,29 @@ def test_a_volume_size_on_local_nvme_storage_is_refused_and_current_gpu_types_ar
         sagemaker.create_endpoint_config(
             EndpointConfigName="rules-typo", ProductionVariants=[{**variant, "InstanceType": "ml.g5.huge"}]
         )
+
+
+def _approval_rule(description: str) -> str:
+    pattern = {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]}
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"Description": description, "EventPattern": pattern}}
+    return json.dumps({"Resources": {"ModelApproved": rule}})
+
+
+def test_a_template_that_breaks_an_aws_rule_is_refused(cloudformation):
+    # The approval rule's description as the pipeline stack wrote it before ModelApprovalTrigger:
+    # every group by name, here nine of SageMaker's longest, 629 characters where PutRule takes 512.
+    groups = [f"{index:02d}-{'g' * 60}" for index in range(9)]
+    old = DESCRIPTION_PREFIX + ", ".join(groups)
+    with pytest.raises(ClientError, match=r"AWS refuses this template: fields-fit-aws-api-shapes: rules-approval "):
+        cloudformation.create_stack(StackName="rules-approval", TemplateBody=_approval_rule(old))
+    with pytest.raises(ClientError, match="fields-fit-aws-api-shapes"):
+        cloudformation.create_change_set(
+            StackName="rules-approval",
+            ChangeSetName="old",
+            ChangeSetType="CREATE",
+            TemplateBody=_approval_rule(old),
+        )
+    # What the construct writes for the same groups is taken, and so is an update to it.
+    cloudformation.create_stack(StackName="rules-approval", TemplateBody=_approval_rule(approval_description(groups)))
+    with pytest.raises(ClientError, match="fields-fit-aws-api-shapes"):
+        cloudformation.update_stack(StackName="rules-approval", TemplateBody=_approval_rule(old))
