@@ -200,8 +200,9 @@ def _alarm_topic_accepts_cloudwatch(templates: Templates) -> Iterator[Finding]:
             )
 
 
-# AWS's published key policy statement for services publishing to encrypted topics.
-ALARM_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+# What publishing to an encrypted topic takes of its key (AWS's published key policy statement for
+# services publishing to encrypted topics; a role publishing through IAM needs the same).
+PUBLISHER_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 @rule(
@@ -221,7 +222,7 @@ def _alarm_topic_key_accepts_cloudwatch(templates: Templates) -> Iterator[Findin
         allowed = any(
             statement.get("Effect") == "Allow"
             and "cloudwatch.amazonaws.com" in service_principals(statement)
-            and all(actions_match(as_list(statement.get("Action", [])), action) for action in ALARM_KEY_ACTIONS)
+            and all(actions_match(as_list(statement.get("Action", [])), action) for action in PUBLISHER_KEY_ACTIONS)
             and not statement.get("Condition")
             for statement in statements(key.properties.get("KeyPolicy", {}))
         )
@@ -255,27 +256,101 @@ def _definition_text(state_machine: Resource) -> str:
     return str(definition)
 
 
+def _role_statements(templates: Templates, role: Resource) -> list[Mapping[str, Any]]:
+    """The Allow statements of ``role``: its inline policies and the policies attached to it."""
+    documents = [inline.get("PolicyDocument", {}) for inline in role.properties.get("Policies", [])]
+    for policy in templates.resources("AWS::IAM::Policy"):
+        if policy.stack == role.stack and any(
+            (templates.referenced(policy.stack, each) or Resource("", "", "", {}, {})).logical_id == role.logical_id
+            for each in policy.properties.get("Roles", [])
+        ):
+            documents.append(policy.properties.get("PolicyDocument", {}))
+    return [
+        statement
+        for document in documents
+        for statement in statements(document)
+        if isinstance(statement, Mapping) and statement.get("Effect") == "Allow"
+    ]
+
+
 def _role_actions(templates: Templates, state_machine: Resource) -> list[str]:
     role = templates.referenced(state_machine.stack, state_machine.properties.get("RoleArn"))
     if role is None:
         return []
-    granted: list[str] = []
-    for policy in templates.resources("AWS::IAM::Policy"):
-        if policy.stack != role.stack:
-            continue
-        if not any(
-            (templates.referenced(policy.stack, each) or Resource("", "", "", {}, {})).logical_id == role.logical_id
-            for each in policy.properties.get("Roles", [])
-        ):
-            continue
-        for statement in statements(policy.properties.get("PolicyDocument", {})):
-            if statement.get("Effect") == "Allow":
-                granted += as_list(statement.get("Action", []))
-    for inline in role.properties.get("Policies", []):
-        for statement in statements(inline.get("PolicyDocument", {})):
-            if statement.get("Effect") == "Allow":
-                granted += as_list(statement.get("Action", []))
-    return granted
+    return [
+        action for statement in _role_statements(templates, role) for action in as_list(statement.get("Action", []))
+    ]
+
+
+def _same_resource(templates: Templates, stack: str, one: Any, other: Any) -> bool:
+    """Whether two template values name the same resource: equal, or referring to one resource
+    (a ``Ref``, an ``Fn::GetAtt``, or an import of either)."""
+    if one == other:
+        return True
+    first, second = templates.referenced(stack, one), templates.referenced(stack, other)
+    return (
+        first is not None
+        and second is not None
+        and (first.stack, first.logical_id)
+        == (
+            second.stack,
+            second.logical_id,
+        )
+    )
+
+
+def _allows(templates: Templates, stack: str, granted: list[Mapping[str, Any]], action: str, resource: Any) -> bool:
+    return any(
+        actions_match(as_list(statement.get("Action", [])), action)
+        and any(
+            each == "*" or _same_resource(templates, stack, each, resource)
+            for each in as_list(statement.get("Resource", []))
+        )
+        for statement in granted
+    )
+
+
+@rule(
+    "async-notifications-can-be-published",
+    "The role of an asynchronous endpoint's model may publish to the endpoint's success and error topics "
+    "(sns:Publish) and use each topic's KMS key (kms:GenerateDataKey, kms:Decrypt): otherwise SageMaker writes "
+    "the results and no notification is ever delivered.",
+    'https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html ("your IAM role '
+    'must have sns:Publish permissions"); https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html',
+    when=AT_RUN_TIME,
+)
+def _async_notifications_can_be_published(templates: Templates) -> Iterator[Finding]:
+    for config in templates.resources("AWS::SageMaker::EndpointConfig"):
+        output = (config.properties.get("AsyncInferenceConfig") or {}).get("OutputConfig") or {}
+        notification = output.get("NotificationConfig") or {}
+        topics = [notification[kind] for kind in ("SuccessTopic", "ErrorTopic") if kind in notification]
+        for variant in as_list(config.properties.get("ProductionVariants", [])) if topics else []:
+            model = (
+                templates.referenced(config.stack, variant.get("ModelName")) if isinstance(variant, Mapping) else None
+            )
+            role = templates.referenced(model.stack, model.properties.get("ExecutionRoleArn")) if model else None
+            if role is None:
+                continue  # a role made elsewhere: its policies are not in these templates
+            granted = _role_statements(templates, role)
+            for topic in topics:
+                shown = json.dumps(topic)
+                if not _allows(templates, config.stack, granted, "sns:Publish", topic):
+                    yield Finding.at(role, f"may not sns:Publish to {shown}, which {config.logical_id} notifies")
+                found = templates.referenced(config.stack, topic)
+                key = found.properties.get("KmsMasterKeyId") if found and found.type == "AWS::SNS::Topic" else None
+                # An AWS managed key (alias/aws/sns) lets the account's principals use it through SNS.
+                if key is None or (isinstance(key, str) and key.startswith("alias/aws/")):
+                    continue
+                missing = [
+                    action
+                    for action in PUBLISHER_KEY_ACTIONS
+                    if not _allows(templates, found.stack, granted, action, key)
+                ]
+                if missing:
+                    yield Finding.at(
+                        role,
+                        f"may not {', '.join(missing)} with the key of {shown}, which {config.logical_id} notifies",
+                    )
 
 
 @rule(

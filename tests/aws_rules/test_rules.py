@@ -15,7 +15,7 @@ from aws_cdk.assertions import Template
 
 from aws_rules.__main__ import main
 from aws_rules.rules import AT_DEPLOY, RULES, TRANSFORM_JOB_SYNC_ACTIONS, WHEN, check_all, rule
-from aws_rules.templates import Templates, at_shortest
+from aws_rules.templates import Templates, as_list, at_shortest
 from inference_constructs import service_models
 from tests.conftest import ENVIRONMENTS
 
@@ -466,6 +466,7 @@ def test_every_rule_has_a_test_above_and_cites_its_source():
         "replaced-resources-have-generated-names",
         "fields-fit-aws-api-shapes",
         "iam-policies-within-character-limits",
+        "async-notifications-can-be-published",
         "values-in-aws-enums",
         "serial-pipeline-containers",
     }
@@ -528,6 +529,46 @@ def test_every_shipped_environment_keeps_every_rule(synthesized):
     assert [str(violation) for violation in check_all(templates)] == []
     stacks = {name.split("/")[0].lower() for name in templates.templates}
     assert stacks == set(ENVIRONMENTS)
+
+
+def _async_model_stack(templates: dict[str, dict]) -> str:
+    """A shipped model stack that serves the model asynchronously, with notification topics."""
+    for name, template in templates.items():
+        for resource in template["Resources"].values():
+            output = resource.get("Properties", {}).get("AsyncInferenceConfig", {}).get("OutputConfig", {})
+            if resource["Type"] == "AWS::SageMaker::EndpointConfig" and "NotificationConfig" in output:
+                return name
+    raise AssertionError("no shipped model stack notifies from an asynchronous endpoint")
+
+
+def _drop_grants(template: dict, action: str) -> None:
+    """Take every statement granting ``action`` out of the template's policies."""
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy":
+            document = resource["Properties"]["PolicyDocument"]
+            document["Statement"] = [s for s in document["Statement"] if action not in as_list(s["Action"])]
+
+
+@pytest.mark.parametrize("dropped", ["sns:Publish", "kms:GenerateDataKey"])
+def test_an_async_model_role_that_cannot_publish_its_notifications(synthesized, dropped):
+    templates = copy.deepcopy(synthesized.all_templates())
+    name = _async_model_stack(templates)
+    assert violated(templates) == []
+    _drop_grants(templates[name], dropped)
+    assert violated(templates) == ["async-notifications-can-be-published"]
+    messages = [str(v) for v in check_all(Templates(templates)) if v.rule == "async-notifications-can-be-published"]
+    assert messages and all(name in message and "AsyncModelExecutionRole" in message for message in messages)
+    assert all(dropped in message for message in messages)
+
+
+def test_a_topic_on_the_aws_managed_key_needs_no_key_grant(synthesized):
+    templates = copy.deepcopy(synthesized.all_templates())
+    name = _async_model_stack(templates)
+    _drop_grants(templates[name], "kms:GenerateDataKey")
+    for resource in templates[name]["Resources"].values():
+        if resource["Type"] == "AWS::SNS::Topic":
+            resource["Properties"]["KmsMasterKeyId"] = "alias/aws/sns"
+    assert violated(templates) == []
 
 
 def _made_at_deploy(value, depth: int, target: int):
