@@ -22,7 +22,9 @@ from aws_rules.templates import (
     Templates,
     actions_match,
     as_list,
+    as_text,
     at_shortest,
+    is_absent_at_deploy,
     service_principals,
     statements,
 )
@@ -256,14 +258,26 @@ def _definition_text(state_machine: Resource) -> str:
     return str(definition)
 
 
+def _is(templates: Templates, stack: str, value: Any, resource: Resource) -> bool:
+    found = templates.referenced(stack, value)
+    return found is not None and (found.stack, found.logical_id) == (resource.stack, resource.logical_id)
+
+
 def _role_statements(templates: Templates, role: Resource) -> list[Mapping[str, Any]]:
-    """The Allow statements of ``role``: its inline policies and the policies attached to it."""
+    """The Allow statements of ``role``: its inline policies, the policies attached to it, and the
+    managed policies of its template it holds (``ManagedPolicyArns``) or that name it (``Roles``)."""
     documents = [inline.get("PolicyDocument", {}) for inline in role.properties.get("Policies", [])]
-    for policy in templates.resources("AWS::IAM::Policy"):
-        if policy.stack == role.stack and any(
-            (templates.referenced(policy.stack, each) or Resource("", "", "", {}, {})).logical_id == role.logical_id
-            for each in policy.properties.get("Roles", [])
-        ):
+    held = as_list(role.properties.get("ManagedPolicyArns", []))
+    for policy in templates.resources():
+        if policy.stack != role.stack or policy.type not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            continue
+        names_role = any(
+            _is(templates, policy.stack, each, role) for each in as_list(policy.properties.get("Roles", []))
+        )
+        held_by_role = policy.type == "AWS::IAM::ManagedPolicy" and any(
+            _is(templates, role.stack, each, policy) for each in held
+        )
+        if names_role or held_by_role:
             documents.append(policy.properties.get("PolicyDocument", {}))
     return [
         statement
@@ -271,6 +285,17 @@ def _role_statements(templates: Templates, role: Resource) -> list[Mapping[str, 
         for statement in statements(document)
         if isinstance(statement, Mapping) and statement.get("Effect") == "Allow"
     ]
+
+
+def _grants_role(templates: Templates, stack: str, document: Any, role: Resource) -> list[Mapping[str, Any]]:
+    """The Allow statements of a resource policy (a key's or a topic's) that name ``role`` as principal."""
+    found = []
+    for statement in statements(document if isinstance(document, Mapping) else {}):
+        principal = statement.get("Principal") if isinstance(statement, Mapping) else None
+        names = as_list(principal.get("AWS", [])) if isinstance(principal, Mapping) else []
+        if statement.get("Effect") == "Allow" and any(_is(templates, stack, name, role) for name in names):
+            found.append({**statement, "Resource": "*"})  # a resource policy covers its own resource
+    return found
 
 
 def _role_actions(templates: Templates, state_machine: Resource) -> list[str]:
@@ -334,17 +359,30 @@ def _async_notifications_can_be_published(templates: Templates) -> Iterator[Find
             granted = _role_statements(templates, role)
             for topic in topics:
                 shown = json.dumps(topic)
-                if not _allows(templates, config.stack, granted, "sns:Publish", topic):
-                    yield Finding.at(role, f"may not sns:Publish to {shown}, which {config.logical_id} notifies")
                 found = templates.referenced(config.stack, topic)
+                by_topic = [
+                    statement
+                    for policy in (_topic_policies(templates, found) if found else [])
+                    for statement in _grants_role(
+                        templates, policy.stack, policy.properties.get("PolicyDocument"), role
+                    )
+                ]
+                if not _allows(templates, config.stack, granted + by_topic, "sns:Publish", topic):
+                    yield Finding.at(role, f"may not sns:Publish to {shown}, which {config.logical_id} notifies")
                 key = found.properties.get("KmsMasterKeyId") if found and found.type == "AWS::SNS::Topic" else None
                 # An AWS managed key (alias/aws/sns) lets the account's principals use it through SNS.
-                if key is None or (isinstance(key, str) and key.startswith("alias/aws/")):
+                if key is None or (isinstance(key, str) and (key.startswith("alias/aws/") or ":alias/aws/" in key)):
                     continue
+                key_resource = templates.referenced(found.stack, key) if found else None
+                by_key = (
+                    _grants_role(templates, key_resource.stack, key_resource.properties.get("KeyPolicy"), role)
+                    if key_resource is not None and key_resource.type == "AWS::KMS::Key"
+                    else []
+                )
                 missing = [
                     action
                     for action in PUBLISHER_KEY_ACTIONS
-                    if not _allows(templates, found.stack, granted, action, key)
+                    if not _allows(templates, found.stack, granted + by_key, action, key)
                 ]
                 if missing:
                     yield Finding.at(
@@ -498,48 +536,55 @@ def _datapoints_within_periods(templates: Templates) -> Iterator[Finding]:
             )
 
 
-# PutMetricAlarm's Period: "Valid values are 10, 20, 30, and any multiple of 60" (botocore's
-# cloudwatch model documents 10 and 30; the current API reference adds 20). Its total evaluation
-# period: "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds. For alarms
-# with a period of less than one hour (3,600 seconds), the total evaluation period can't be longer
-# than one day (86,400 seconds)."
-SUB_MINUTE_ALARM_PERIODS = (10, 20, 30)
+# PutMetricAlarm's Period (API reference): "Valid values are 10, 20, 30, and any multiple of 60";
+# its total evaluation period: "Period multiplied by EvaluationPeriods can't be more than 604,800
+# seconds. For alarms with a period of less than one hour (3,600 seconds), the total evaluation
+# period can't be longer than one day (86,400 seconds)." (The pinned botocore's copy of that text is
+# older: 10 and 30, one day.) A metric of a metric-math alarm takes its period from MetricStat,
+# whose documentation also allows 1 and 5 for high-resolution metrics; those are not refused here.
+ALARM_SUB_MINUTE_PERIODS = (10, 20, 30)
+METRIC_STAT_SUB_MINUTE_PERIODS = (1, 5, 10, 20, 30)
 ONE_HOUR, ONE_DAY, SEVEN_DAYS = 3_600, 86_400, 604_800
 
 
-def _alarm_periods(alarm: Resource) -> list[Any]:
-    """The period of an alarm on one metric, or of each metric and expression of a metric-math alarm."""
+def _alarm_periods(alarm: Resource) -> tuple[list[Any], tuple[int, ...]]:
+    """The period of an alarm on one metric, or of each metric and expression of a metric-math
+    alarm, and the sub-minute periods they may take."""
     if "Period" in alarm.properties:
-        return [alarm.properties["Period"]]
-    return [
+        return [alarm.properties["Period"]], ALARM_SUB_MINUTE_PERIODS
+    periods = [
         query["MetricStat"].get("Period") if isinstance(query.get("MetricStat"), Mapping) else query.get("Period")
         for query in as_list(alarm.properties.get("Metrics", []))
         if isinstance(query, Mapping) and ("MetricStat" in query or "Period" in query)
     ]
+    return periods, METRIC_STAT_SUB_MINUTE_PERIODS
 
 
 @rule(
     "alarm-periods-cloudwatch-accepts",
-    "An alarm's period (of its metric, or of each metric of a metric-math alarm) is 10, 20, 30 or a multiple of "
-    "60 seconds, and its period times EvaluationPeriods is at most one day (periods under an hour) or seven days.",
+    "An alarm's period is 10, 20, 30 or a multiple of 60 seconds (a metric-math alarm's metrics also 1 or 5), "
+    "and its period times EvaluationPeriods is at most one day (periods under an hour) or seven days.",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (Period, "
-    "EvaluationPeriods); botocore's cloudwatch service model, PutMetricAlarmInput documentation",
+    "EvaluationPeriods); https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricStat.html",
     when=AT_DEPLOY,
 )
 def _alarm_periods_accepted(templates: Templates) -> Iterator[Finding]:
     for alarm in templates.resources("AWS::CloudWatch::Alarm"):
-        periods = [period for period in _alarm_periods(alarm) if isinstance(period, int)]
+        found, sub_minute = _alarm_periods(alarm)
+        periods = [period for period in found if isinstance(period, int)]
         for period in sorted(set(periods)):
-            if period not in SUB_MINUTE_ALARM_PERIODS and (period <= 0 or period % 60):
-                yield Finding.at(alarm, f"period {period} s is not 10, 20, 30 or a multiple of 60")
+            if period not in sub_minute and (period <= 0 or period % 60):
+                allowed = ", ".join(map(str, sub_minute))
+                yield Finding.at(alarm, f"period {period} s is not {allowed} or a multiple of 60")
         evaluation = alarm.properties.get("EvaluationPeriods")
         if periods and isinstance(evaluation, int):
-            longest = max(periods)
+            # Reported only when certain: the shortest period against the most the longest allows.
+            shortest, longest = min(periods), max(periods)
             limit = ONE_DAY if longest < ONE_HOUR else SEVEN_DAYS
-            if longest * evaluation > limit:
+            if shortest > 0 and shortest * evaluation > limit:
                 yield Finding.at(
                     alarm,
-                    f"evaluates {evaluation} periods of {longest} s ({longest * evaluation:,} s); "
+                    f"evaluates {evaluation} periods of {shortest} s ({shortest * evaluation:,} s); "
                     f"CloudWatch allows {limit:,} s for this period",
                 )
 
@@ -664,10 +709,13 @@ def _serial_pipeline_containers(templates: Templates) -> Iterator[Finding]:
                 model,
                 f"{len(named)} of its {len(containers)} containers have a ContainerHostname: all or none",
             )
+        # Counted at the least each value can be (a reference at its shortest): 32 KB is a hard limit.
+        environments = [at_shortest(container.get("Environment") or {}) for container in containers]
         size = sum(
-            len(str(key).encode()) + len(str(value).encode())
-            for container in containers
-            for key, value in (container.get("Environment") or {}).items()
+            len(str(key).encode()) + len((value if isinstance(value, str) else as_text(value)).encode())
+            for environment in environments
+            if isinstance(environment, Mapping)
+            for key, value in environment.items()
         )
         if size > 32 * 1024:
             yield Finding.at(model, f"its containers' environments take {size} bytes; CreateModel allows 32 KB")
@@ -719,7 +767,7 @@ def _as_sent(value: Any) -> str | None:
     function (its text is known only at deploy)."""
     if isinstance(value, str):
         return value
-    text = json.dumps(value, separators=(",", ":"))
+    text = as_text(value)
     if isinstance(value, (dict, list)) and '"Ref"' not in text and '"Fn::' not in text:
         return text
     return None
@@ -763,13 +811,18 @@ def _string_problem(value: Any, service: str, shape_name: str) -> str | None:
 
 
 def _list_problem(value: Any, metadata: Mapping[str, Any], service: str, shape_name: str) -> str | None:
-    # A list made by an intrinsic function (Fn::If, a parameter) has a length known only at deploy.
+    # A list made by an intrinsic function (Fn::If, a parameter) has a length known only at deploy,
+    # and an item that may resolve to AWS::NoValue may vanish: too many only counting the items
+    # certain to stay, too few only counting every item that may.
     if not isinstance(value, list):
         return None
     low, high = metadata.get("min", 0), metadata.get("max")
-    if len(value) < low or (high is not None and len(value) > high):
-        bound = f"{low}-{high}" if high is not None else f"at least {low}"
-        return f"has {len(value)} items; {service} {shape_name} takes {bound}"
+    certain = [item for item in value if not is_absent_at_deploy(item)]
+    possible = [item for item in value if item != {"Ref": "AWS::NoValue"}]
+    if high is not None and len(certain) > high:
+        return f"has {len(certain)} items; {service} {shape_name} takes at most {high}"
+    if len(possible) < low:
+        return f"has {len(possible)} items; {service} {shape_name} takes at least {low}"
     return None
 
 
@@ -783,8 +836,14 @@ MANAGED_POLICY_MAX_CHARACTERS = 6_144
 
 
 def _policy_characters(document: Any) -> int:
-    """The fewest characters IAM can count in ``document`` (no white space, references at their shortest)."""
-    return sum(not character.isspace() for character in json.dumps(at_shortest(document), separators=(",", ":")))
+    """The fewest characters IAM can count in ``document`` (no white space, references at their
+    shortest; a document given as JSON text is counted as the document it holds)."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            pass
+    return sum(not character.isspace() for character in as_text(at_shortest(document)))
 
 
 @rule(

@@ -74,21 +74,38 @@ class Templates:
         return None
 
 
-# The shortest text each pseudo parameter resolves to (the shortest partition and region names;
-# account ids are 12 digits). Any other reference resolves to at least nothing.
+# The shortest text each pseudo parameter resolves to: the shortest partition ("aws"), region
+# ("us-east-1" and others of nine characters) and URL suffix ("c2s.ic.gov", aws-iso); account
+# ids are 12 digits. Any other reference resolves to at least nothing.
 SHORTEST_PSEUDO_VALUES = {
     "AWS::Partition": "aws",
     "AWS::Region": "us-east-1",
     "AWS::AccountId": "0" * 12,
-    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::URLSuffix": "c2s.ic.gov",
 }
+# What a property, map entry or list item resolving to AWS::NoValue becomes: nothing at all. An
+# Fn::If may resolve to it, so one counts as absent too (the least it can be).
+_ABSENT = object()
+
+
+def is_absent_at_deploy(value: Any) -> bool:
+    """Whether ``value`` may vanish from the template CloudFormation acts on (``AWS::NoValue``,
+    or an ``Fn::If`` that may choose it)."""
+    return isinstance(value, Mapping) and (value == {"Ref": "AWS::NoValue"} or set(value) == {"Fn::If"})
 
 
 def at_shortest(value: Any) -> Any:
     """``value`` with every reference resolved to the shortest text it can take at deploy: pseudo
     parameters at their shortest, any other reference (a resource's name or ARN, an import) as
-    nothing. A length measured on it is a lower bound, so a rule judging one never refuses a
-    template that AWS would take."""
+    nothing, and what may resolve to ``AWS::NoValue`` left out. A length measured on it is a lower
+    bound, so a rule judging one never refuses a template that AWS would take."""
+    shortest = _shortest(value)
+    return "" if shortest is _ABSENT else shortest
+
+
+def _shortest(value: Any) -> Any:
+    if is_absent_at_deploy(value):
+        return _ABSENT
     if isinstance(value, Mapping) and len(value) == 1:
         ((function, argument),) = value.items()
         if function == "Ref":
@@ -96,16 +113,23 @@ def at_shortest(value: Any) -> Any:
         if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
             separator, parts = argument
             if isinstance(separator, str) and isinstance(parts, list):
-                resolved = [at_shortest(part) for part in parts]
+                resolved = [_shortest(part) for part in parts]
                 return separator.join(part if isinstance(part, str) else "" for part in resolved)
             return ""
         if isinstance(function, str) and function.startswith("Fn::"):
             return ""
     if isinstance(value, Mapping):
-        return {key: at_shortest(item) for key, item in value.items()}
+        items = ((key, _shortest(item)) for key, item in value.items())
+        return {key: item for key, item in items if item is not _ABSENT}
     if isinstance(value, list):
-        return [at_shortest(item) for item in value]
+        return [item for item in map(_shortest, value) if item is not _ABSENT]
     return value
+
+
+def as_text(value: Any) -> str:
+    """JSON text as an API receives it: compact, and with every character as itself (a JSON
+    escape such as ``\u00e9`` would count six characters where AWS counts one)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def statements(policy_document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
