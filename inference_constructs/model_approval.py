@@ -9,8 +9,10 @@ The same groups are read by whatever resolves their latest approved versions (th
 synth step): :func:`registry_read_statements` is what it may call, and
 :func:`acknowledge_registry_reads` says why those statements end in a wildcard.
 
-AWS's limits on the rule, from botocore's events model (PutRule): ``Description`` at most 512
-characters (shape ``RuleDescription``), ``EventPattern`` at most 4096 (shape ``EventPattern``).
+AWS's limits on the rule: ``Description`` at most 512 characters (botocore's events model, shape
+``RuleDescription``); an event pattern at most 2,048 characters by default, a quota an account may
+have raised (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html, "Event pattern
+size"), up to PutRule's own 4,096 (shape ``EventPattern``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from inference_constructs.stack_values import stack_values
 APPROVAL_SOURCE = "aws.sagemaker"
 APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
 DESCRIPTION_PREFIX = "Deploy the approved model package versions of "
+# EventBridge's default "Event pattern size" quota, in characters (eb-quota.html; adjustable).
+DEFAULT_EVENT_PATTERN_QUOTA = 2_048
 
 
 def _approval_detail(groups: Sequence[str]) -> dict[str, list[str]]:
@@ -58,21 +62,37 @@ class ModelApprovalTrigger(Construct):
 
     :param pipeline: The pipeline to start (EventBridge gets a role allowed to start only it).
     :param groups: Model package group names (SageMaker's EntityName: 1-63 letters, digits and
-        hyphens); at least one, and no more than EventBridge's pattern size allows.
+        hyphens); at least one, and no more than the event pattern quota allows.
+    :param event_pattern_quota: The account's EventBridge "Event pattern size" quota, in
+        characters: 2,048 unless it was raised (at most PutRule's 4,096).
     """
 
-    def __init__(self, scope: Construct, id: str, *, pipeline: codepipeline.IPipeline, groups: Sequence[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        pipeline: codepipeline.IPipeline,
+        groups: Sequence[str],
+        event_pattern_quota: int = DEFAULT_EVENT_PATTERN_QUOTA,
+    ) -> None:
         groups = list(groups)
         problems = ProblemCollector()
         problems.check(bool(groups), "groups: name at least one model package group")
         for index, group in enumerate(groups):
             problems.attempt(lambda group=group: check_model_package_group(group), f"groups[{index}]")
-        pattern_size = len(json.dumps(approval_pattern(groups), separators=(",", ":")))
         most = max_length("events", "EventPattern")
         problems.check(
-            pattern_size <= most,
+            DEFAULT_EVENT_PATTERN_QUOTA <= event_pattern_quota <= most,
+            f"event_pattern_quota: {event_pattern_quota} is not between EventBridge's default quota, "
+            f"{DEFAULT_EVENT_PATTERN_QUOTA}, and PutRule's most, {most} (events EventPattern)",
+        )
+        pattern_size = len(json.dumps(approval_pattern(groups), separators=(",", ":"), ensure_ascii=False))
+        problems.check(
+            pattern_size <= min(event_pattern_quota, most),
             f"groups: the event pattern naming {len(groups)} groups takes {pattern_size} characters; EventBridge "
-            f"allows {most} (events EventPattern): serve fewer groups from one pipeline",
+            f"allows {event_pattern_quota} (the account's event pattern size quota, eb-quota.html): serve fewer "
+            "groups from one pipeline, or give the quota the account was raised to",
         )
         if problems.problems:
             problems.raise_if_any(f"{scope.node.path}/{id}")

@@ -91,21 +91,49 @@ def test_every_problem_with_the_groups_is_reported_at_once():
         ModelApprovalTrigger(stack, "NoGroups", pipeline=pipeline, groups=[])
 
 
-def test_more_groups_than_an_event_pattern_holds_is_an_error_naming_the_limit():
-    # 63-character names: 59 fit EventBridge's 4,096 characters (4,049), 60 do not (4,115).
-    groups = [f"{index:03d}-{'g' * 59}" for index in range(60)]
+# 63-character names (SageMaker's longest group names) and the compact size of their event pattern.
+SIXTY_GROUPS = [f"{index:03d}-{'g' * 59}" for index in range(60)]
+
+
+def refusal(groups: list[str], **options: object) -> list[str]:
     stack = new_stack()
     pipeline = codepipeline.Pipeline.from_pipeline_arn(stack, "Pipeline", PIPELINE_ARN)
     with pytest.raises(InvalidPropsError) as raised:
-        ModelApprovalTrigger(stack, "ModelApproved", pipeline=pipeline, groups=groups)
-    (problem,) = raised.value.problems
-    assert problem.startswith("groups: the event pattern naming 60 groups takes 4115 characters; ")
-    assert "EventBridge allows 4096 (events EventPattern)" in problem
-    # The most that fit synthesize, and the rule CloudFormation passes on is one EventBridge takes.
-    template = trigger_template(groups[:59])
+        ModelApprovalTrigger(stack, "ModelApproved", pipeline=pipeline, groups=groups, **options)  # type: ignore[arg-type]
+    return raised.value.problems
+
+
+def pattern_size(template: dict) -> int:
     (rule,) = rules_of(template)
-    assert len(json.dumps(rule["Properties"]["EventPattern"], separators=(",", ":"))) == 4049
+    return len(json.dumps(rule["Properties"]["EventPattern"], separators=(",", ":")))
+
+
+def test_more_groups_than_the_default_event_pattern_quota_holds_is_an_error_naming_it():
+    # EventBridge's default "Event pattern size" quota is 2,048 characters: 28 such names fit
+    # (2,003), 29 do not (2,069).
+    (problem,) = refusal(SIXTY_GROUPS[:29])
+    assert problem.startswith("groups: the event pattern naming 29 groups takes 2069 characters; ")
+    assert "EventBridge allows 2048 (the account's event pattern size quota, eb-quota.html)" in problem
+    template = trigger_template(SIXTY_GROUPS[:28])
+    assert pattern_size(template) == 2003
     assert check_all(Templates({"pipeline": template})) == []
+
+
+def test_a_raised_quota_is_a_named_option_up_to_putrules_own_limit():
+    # Raised to PutRule's 4,096: 59 names fit (4,049), 60 do not (4,115).
+    stack = new_stack()
+    pipeline = codepipeline.Pipeline.from_pipeline_arn(stack, "Pipeline", PIPELINE_ARN)
+    ModelApprovalTrigger(stack, "ModelApproved", pipeline=pipeline, groups=SIXTY_GROUPS[:59], event_pattern_quota=4096)
+    assert pattern_size(Template.from_stack(stack).to_json()) == 4049
+    (problem,) = refusal(SIXTY_GROUPS, event_pattern_quota=4096)
+    assert problem.startswith(
+        "groups: the event pattern naming 60 groups takes 4115 characters; EventBridge allows 4096"
+    )
+    (problem,) = refusal(["iris-models"], event_pattern_quota=8192)
+    assert problem == (
+        "event_pattern_quota: 8192 is not between EventBridge's default quota, 2048, and PutRule's most, 4096 "
+        "(events EventPattern)"
+    )
 
 
 def test_the_registry_reads_are_held_to_the_groups_versions():
