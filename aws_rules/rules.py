@@ -856,7 +856,9 @@ def _policy_characters(document: Any) -> int:
     when=AT_DEPLOY,
 )
 def _iam_policy_sizes(templates: Templates) -> Iterator[Finding]:
-    # (stack, role logical id or name) -> the fewest characters of the inline policies it holds.
+    # (stack, a role's logical id or, for a role named as text, "named " and its name) -> the fewest
+    # characters of the inline policies it holds. A role given by another function (an import) is
+    # not followed.
     inline: dict[tuple[str, str], int] = {}
     for resource in templates.resources():
         if resource.type == "AWS::IAM::Role":
@@ -866,9 +868,13 @@ def _iam_policy_sizes(templates: Templates) -> Iterator[Finding]:
         elif resource.type == "AWS::IAM::Policy":
             size = _policy_characters(resource.properties.get("PolicyDocument"))
             for role in as_list(resource.properties.get("Roles", [])):
-                # A role of this stack (Ref) or one named as text: both hold this policy's characters.
-                name = role["Ref"] if isinstance(role, Mapping) and isinstance(role.get("Ref"), str) else str(role)
-                inline[(resource.stack, name)] = inline.get((resource.stack, name), 0) + size
+                if isinstance(role, Mapping) and isinstance(role.get("Ref"), str):
+                    key = (resource.stack, role["Ref"])
+                elif isinstance(role, str):
+                    key = (resource.stack, f"named {role}")
+                else:
+                    continue
+                inline[key] = inline.get(key, 0) + size
         elif resource.type == "AWS::IAM::ManagedPolicy":
             size = _policy_characters(resource.properties.get("PolicyDocument"))
             if size > MANAGED_POLICY_MAX_CHARACTERS:

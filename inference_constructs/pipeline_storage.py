@@ -16,6 +16,7 @@ from constructs import Construct
 from inference_constructs.errors import ProblemCollector
 from inference_constructs.log_retention import RETENTION_PERIODS, check_log_retention_days
 from inference_constructs.platform_key import allow_cloudwatch_logs
+from inference_constructs.service_models import check_string
 
 
 class PipelineKey(Construct):
@@ -34,11 +35,16 @@ class PipelineKey(Construct):
         pipeline_name: str,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
+        alias = f"alias/{pipeline_name}/pipeline-artifacts"
+        problems = ProblemCollector()
+        problems.attempt(lambda: check_string("kms", "AliasNameType", alias), f"pipeline_name (alias {alias!r})")
+        if problems.problems:
+            problems.raise_if_any(f"{scope.node.path}/{id}")
         super().__init__(scope, id)
         self.key = kms.Key(
             self,
             "Default",
-            alias=f"alias/{pipeline_name}/pipeline-artifacts",
+            alias=alias,
             description=f"Encrypts the artifacts and build logs of pipeline {pipeline_name}",
             enable_key_rotation=True,
             removal_policy=removal_policy,

@@ -400,6 +400,16 @@ def test_policies_iam_refuses_for_their_size(stack):
         role_with_policies(policy_of(10_240, fill="\u00e9")),
         # A document given as JSON text counts as the document it holds.
         role_with_policies(json.dumps(policy_of(10_240))),
+        # A policy attached to a role named "Role" as text is not this template's role Role.
+        {
+            "Resources": {
+                **role_with_policies(inline=(policy_of(6_000),))["Resources"],
+                "Other": {
+                    "Type": "AWS::IAM::Policy",
+                    "Properties": {"PolicyName": "o", "PolicyDocument": policy_of(6_000), "Roles": ["Role"]},
+                },
+            }
+        },
     ],
 )
 def test_policies_iam_takes(stack):

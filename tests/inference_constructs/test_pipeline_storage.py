@@ -72,3 +72,13 @@ def test_a_retention_cloudwatch_logs_does_not_offer_is_refused():
         BuildLogGroup(stack, "BuildLogs", encryption_key=key, retention_days=2)
     (problem,) = raised.value.problems
     assert problem.startswith("retention_days: must be one of the periods CloudWatch Logs offers: 1, 3, 5, 7,")
+
+
+def test_a_pipeline_name_kms_refuses_in_an_alias_is_refused():
+    with pytest.raises(InvalidPropsError) as raised:
+        PipelineKey(new_stack(), "ArtifactsKey", pipeline_name="delivery pipeline")
+    (problem,) = raised.value.problems
+    assert problem == (
+        "pipeline_name (alias 'alias/delivery pipeline/pipeline-artifacts'): must match ^[a-zA-Z0-9:/_-]+$ "
+        "(kms AliasNameType)"
+    )
