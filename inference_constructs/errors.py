@@ -147,3 +147,14 @@ class ProblemCollector:
     def raise_if_any(self, construct_path: str) -> None:
         if self.problems:
             raise InvalidPropsError(construct_path, self.problems)
+
+
+def check_props(scope: Any, id: str, checks: Mapping[str, Callable[[], object]]) -> None:
+    """Run each check, keyed by the field it judges, and raise every problem together, naming the
+    construct ``id`` about to be made in ``scope`` (its path is read only when there is a problem:
+    reading it is a jsii round trip)."""
+    problems = ProblemCollector()
+    for field, check in checks.items():
+        problems.attempt(check, field)
+    if problems.problems:
+        problems.raise_if_any(f"{scope.node.path}/{id}")

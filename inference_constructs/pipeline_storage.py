@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from inference_constructs.errors import ProblemCollector
+from inference_constructs.errors import check_props
 from inference_constructs.log_retention import RETENTION_PERIODS, check_log_retention_days
 from inference_constructs.platform_key import allow_cloudwatch_logs
 from inference_constructs.service_models import check_string
@@ -36,10 +36,8 @@ class PipelineKey(Construct):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
         alias = f"alias/{pipeline_name}/pipeline-artifacts"
-        problems = ProblemCollector()
-        problems.attempt(lambda: check_string("kms", "AliasNameType", alias), f"pipeline_name (alias {alias!r})")
-        if problems.problems:
-            problems.raise_if_any(f"{scope.node.path}/{id}")
+        named = f"pipeline_name (alias {alias!r})"
+        check_props(scope, id, {named: lambda: check_string("kms", "AliasNameType", alias)})
         super().__init__(scope, id)
         self.key = kms.Key(
             self,
@@ -69,10 +67,7 @@ class BuildLogGroup(Construct):
         retention_days: int = 365,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
-        problems = ProblemCollector()
-        problems.attempt(lambda: check_log_retention_days(retention_days), "retention_days")
-        if problems.problems:
-            problems.raise_if_any(f"{scope.node.path}/{id}")
+        check_props(scope, id, {"retention_days": lambda: check_log_retention_days(retention_days)})
         super().__init__(scope, id)
         self.log_group = logs.LogGroup(
             self,
