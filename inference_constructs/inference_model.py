@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import aws_cdk as cdk
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -45,7 +43,7 @@ from inference_constructs.multi_model import (
 from inference_constructs.network import NetworkSettings
 from inference_constructs.service_models import max_length
 from inference_constructs.settings import Settings
-from inference_constructs.stack_values import stack_values
+from inference_constructs.stack_values import StackValues, stack_values
 
 if TYPE_CHECKING:
     from inference_constructs.serial_pipeline import PipelineContainer
@@ -553,7 +551,7 @@ class InferenceModel(Construct):
             object_arn = self._stack_values.arn("s3", match["bucket"], match["key"], region="", account="")
             self._allow(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
             return model_data
-        artifact = _stack_artifact(self._stack_values.stack, model_data)
+        artifact = _stack_artifact(self._stack_values, model_data)
         # artifact.bucket.arn_for_objects(key) without its two calls: the asset's bucket ARN is
         # the stack's s3 ARN of the asset's bucket name (s3 parseBucketArn), then "/<key>".
         bucket_arn = self._stack_values.arn("s3", artifact.bucket_name, region="", account="")
@@ -795,17 +793,18 @@ class _Artifact:
     url: str
 
 
-# A stack's local model artifacts, by path. The models of one stack (one per mode) usually read
-# the same file: one asset per file and stack instead of one per model saves four jsii round
-# trips and an asset construct per model. The upload is the same either way, since assets are
+# A stack's local model artifacts, by path, shared by the models of the stack (one per mode) that
+# usually read the same file: one asset per file and stack instead of one per model saves four jsii
+# round trips and an asset construct per model. The upload is the same either way, since assets are
 # published by content hash; only the asset's construct path (its display name in the stage's
 # assets manifest) differs.
-_ARTIFACTS: weakref.WeakKeyDictionary[cdk.Stack, dict[str, _Artifact]] = weakref.WeakKeyDictionary()
+MODEL_ARTIFACTS = "model artifacts"
 
 
-def _stack_artifact(stack: cdk.Stack, path: str) -> _Artifact:
-    artifacts = _ARTIFACTS.setdefault(stack, {})
+def _stack_artifact(values: StackValues, path: str) -> _Artifact:
+    artifacts: dict[str, _Artifact] = values.shared(MODEL_ARTIFACTS, dict)
     if path not in artifacts:
-        asset = s3_assets.Asset(stack, "ModelArtifact" + (str(len(artifacts) + 1) if artifacts else ""), path=path)
+        asset_id = "ModelArtifact" + (str(len(artifacts) + 1) if artifacts else "")
+        asset = s3_assets.Asset(values.stack, asset_id, path=path)
         artifacts[path] = _Artifact(asset.s3_bucket_name, asset.s3_object_key, asset.s3_object_url)
     return artifacts[path]

@@ -13,16 +13,29 @@ from __future__ import annotations
 
 import functools
 import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import aws_cdk as cdk
 from constructs import Construct
 
+T = TypeVar("T")
+
 
 class StackValues:
-    """The pseudo values of one stack, each read from jsii on first use only."""
+    """The pseudo values of one stack, each read from jsii on first use only, and what the
+    constructs of the stack share (:meth:`shared`)."""
 
     def __init__(self, stack: cdk.Stack) -> None:
         self.stack = stack
+        self._shared: dict[str, Any] = {}
+
+    def shared(self, key: str, make: Callable[[], T]) -> T:
+        """What ``make`` returned when a construct of this stack first asked for ``key``: one thing
+        per stack for all its constructs (the stack's model artifact assets, say)."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]  # type: ignore[no-any-return]
 
     @functools.cached_property
     def partition(self) -> str:

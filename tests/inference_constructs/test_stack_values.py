@@ -66,3 +66,20 @@ def test_a_stack_is_never_remembered_as_a_child(stack: cdk.Stack) -> None:
     nested = cdk.Stack(stack, "Nested")
     with pytest.raises(ValueError, match="a nested stack has values of its own"):
         stack_values(stack, nested)
+
+
+def test_what_a_stacks_constructs_share_is_made_once_per_stack():
+    app = new_app()
+    first, second = cdk.Stack(app, "First"), cdk.Stack(app, "Second")
+    made: list[str] = []
+
+    def make() -> dict:
+        made.append("made")
+        return {}
+
+    inner = Construct(first, "Inner")
+    shared = stack_values(first).shared("artifacts", make)
+    assert stack_values(inner).shared("artifacts", make) is shared
+    assert stack_values(second).shared("artifacts", make) is not shared
+    assert stack_values(first).shared("other", make) is not shared
+    assert made == ["made", "made", "made"]
