@@ -97,12 +97,14 @@ def rule(id: str, summary: str, source: str, *, when: str) -> Callable[[Check], 
 
 
 def check_all(templates: Templates, when: Collection[str] = WHEN) -> list[Violation]:
-    """Every violation of the rules AWS enforces ``when`` (by default, all of them)."""
+    """Every violation of the rules AWS enforces ``when`` (by default, all of them). A deploy-time
+    finding on a resource with a ``Condition`` is left out: the resource may never be created."""
     return [
         Violation(each.id, finding.stack, finding.logical_id, finding.message)
         for each in RULES
         if each.when in when
         for finding in each.check(templates)
+        if not (each.when == AT_DEPLOY and templates.is_conditional(finding.stack, finding.logical_id))
     ]
 
 
@@ -266,7 +268,7 @@ def _is(templates: Templates, stack: str, value: Any, resource: Resource) -> boo
 def _role_statements(templates: Templates, role: Resource) -> list[Mapping[str, Any]]:
     """The Allow statements of ``role``: its inline policies, the policies attached to it, and the
     managed policies of its template it holds (``ManagedPolicyArns``) or that name it (``Roles``)."""
-    documents = [inline.get("PolicyDocument", {}) for inline in role.properties.get("Policies", [])]
+    documents = [inline.get("PolicyDocument", {}) for inline in _inline_policies(role)]
     held = as_list(role.properties.get("ManagedPolicyArns", []))
     for policy in templates.resources():
         if policy.stack != role.stack or policy.type not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
@@ -287,14 +289,23 @@ def _role_statements(templates: Templates, role: Resource) -> list[Mapping[str, 
     ]
 
 
+def _inline_policies(role: Resource) -> list[Mapping[str, Any]]:
+    """A role's inline policies (none known when an intrinsic function makes the list)."""
+    policies = as_list(role.properties.get("Policies", []))
+    return [policy for policy in policies if isinstance(policy, Mapping) and not is_absent_at_deploy(policy)]
+
+
 def _grants_role(templates: Templates, stack: str, document: Any, role: Resource) -> list[Mapping[str, Any]]:
-    """The Allow statements of a resource policy (a key's or a topic's) that name ``role`` as principal."""
+    """The Allow statements of a resource policy (a key's or a topic's) that name ``role`` as principal;
+    one without a Resource covers the policy's own resource."""
     found = []
     for statement in statements(document if isinstance(document, Mapping) else {}):
-        principal = statement.get("Principal") if isinstance(statement, Mapping) else None
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
         names = as_list(principal.get("AWS", [])) if isinstance(principal, Mapping) else []
-        if statement.get("Effect") == "Allow" and any(_is(templates, stack, name, role) for name in names):
-            found.append({**statement, "Resource": "*"})  # a resource policy covers its own resource
+        if any(_is(templates, stack, name, role) for name in names):
+            found.append(statement if "Resource" in statement else {**statement, "Resource": "*"})
     return found
 
 
@@ -305,6 +316,12 @@ def _role_actions(templates: Templates, state_machine: Resource) -> list[str]:
     return [
         action for statement in _role_statements(templates, role) for action in as_list(statement.get("Action", []))
     ]
+
+
+def _names_aws_managed_key(key: str) -> bool:
+    """An AWS managed key's alias or alias ARN (``alias/aws/sns``), whose policy lets the account's
+    principals use it through the service."""
+    return key.startswith("alias/aws/") or ":alias/aws/" in key
 
 
 def _same_resource(templates: Templates, stack: str, one: Any, other: Any) -> bool:
@@ -371,7 +388,8 @@ def _async_notifications_can_be_published(templates: Templates) -> Iterator[Find
                     yield Finding.at(role, f"may not sns:Publish to {shown}, which {config.logical_id} notifies")
                 key = found.properties.get("KmsMasterKeyId") if found and found.type == "AWS::SNS::Topic" else None
                 # An AWS managed key (alias/aws/sns) lets the account's principals use it through SNS.
-                if key is None or (isinstance(key, str) and (key.startswith("alias/aws/") or ":alias/aws/" in key)):
+                key_text = at_shortest(key)
+                if key is None or (isinstance(key_text, str) and _names_aws_managed_key(key_text)):
                     continue
                 key_resource = templates.referenced(found.stack, key) if found else None
                 by_key = (
@@ -572,12 +590,13 @@ def _alarm_periods_accepted(templates: Templates) -> Iterator[Finding]:
     for alarm in templates.resources("AWS::CloudWatch::Alarm"):
         found, sub_minute = _alarm_periods(alarm)
         periods = [period for period in found if isinstance(period, int)]
+        every_period_known = len(periods) == len(found)
         for period in sorted(set(periods)):
             if period not in sub_minute and (period <= 0 or period % 60):
                 allowed = ", ".join(map(str, sub_minute))
                 yield Finding.at(alarm, f"period {period} s is not {allowed} or a multiple of 60")
         evaluation = alarm.properties.get("EvaluationPeriods")
-        if periods and isinstance(evaluation, int):
+        if periods and every_period_known and isinstance(evaluation, int):
             # Reported only when certain: the shortest period against the most the longest allows.
             shortest, longest = min(periods), max(periods)
             limit = ONE_DAY if longest < ONE_HOUR else SEVEN_DAYS
@@ -838,12 +857,12 @@ MANAGED_POLICY_MAX_CHARACTERS = 6_144
 def _policy_characters(document: Any) -> int:
     """The fewest characters IAM can count in ``document`` (no white space, references at their
     shortest; a document given as JSON text is counted as the document it holds)."""
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError:
-            pass
-    return sum(not character.isspace() for character in as_text(at_shortest(document)))
+    shortest = at_shortest(document)
+    if shortest is None:
+        return 0
+    if isinstance(shortest, str):  # JSON text (an Fn::Join of it too): counted as the text it is
+        return sum(not character.isspace() for character in shortest)
+    return sum(not character.isspace() for character in as_text(shortest))
 
 
 @rule(
@@ -862,7 +881,7 @@ def _iam_policy_sizes(templates: Templates) -> Iterator[Finding]:
     inline: dict[tuple[str, str], int] = {}
     for resource in templates.resources():
         if resource.type == "AWS::IAM::Role":
-            documents = [policy.get("PolicyDocument") for policy in resource.properties.get("Policies", [])]
+            documents = [policy.get("PolicyDocument") for policy in _inline_policies(resource)]
             key = (resource.stack, resource.logical_id)
             inline[key] = inline.get(key, 0) + sum(_policy_characters(document) for document in documents)
         elif resource.type == "AWS::IAM::Policy":

@@ -59,6 +59,11 @@ class Templates:
             return None
         return Resource(stack, logical_id, resource["Type"], resource.get("Properties", {}), resource)
 
+    def is_conditional(self, stack: str, logical_id: str) -> bool:
+        """Whether the resource is created only under a ``Condition`` (which the rules do not evaluate)."""
+        resource = self.templates.get(stack, {}).get("Resources", {}).get(logical_id)
+        return isinstance(resource, Mapping) and "Condition" in resource
+
     def referenced(self, stack: str, value: Any) -> Resource | None:
         """The resource ``value`` points at (``Ref``, ``Fn::GetAtt``, or an import of either from
         another stack), if any."""

@@ -190,14 +190,15 @@ def test_a_volume_key_on_local_storage():
     assert violated({"s": stack}) == ["no-volume-key-on-local-storage"]
 
 
-def alarm_of(period: int, evaluation_periods: int = 1, *, math: bool = False) -> dict:
+def alarm_of(period: object, evaluation_periods: int = 1, *, math: tuple[object, ...] = ()) -> dict:
+    """An alarm on one metric of ``period``, or, given ``math``, a metric-math alarm on metrics of those periods."""
     properties: dict = {"EvaluationPeriods": evaluation_periods}
     if math:
         metric = {"Namespace": "AWS/SageMaker", "MetricName": "Invocations"}
         properties["Metrics"] = [
-            {"Id": "m1", "MetricStat": {"Metric": metric, "Period": period, "Stat": "Sum"}, "ReturnData": False},
-            {"Id": "e1", "Expression": "m1 * 2"},
-        ]
+            {"Id": f"m{n}", "MetricStat": {"Metric": metric, "Period": each, "Stat": "Sum"}, "ReturnData": False}
+            for n, each in enumerate(math)
+        ] + [{"Id": "e1", "Expression": "m0 * 2"}]
     else:
         properties["Period"] = period
     return {"Resources": {"Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}}}
@@ -207,10 +208,12 @@ def alarm_of(period: int, evaluation_periods: int = 1, *, math: bool = False) ->
     "alarm",
     [
         alarm_of(45),
-        alarm_of(90, math=True),
+        alarm_of(5),  # 1 and 5 only for the metrics of a metric-math alarm (MetricStat)
+        alarm_of(None, math=(90,)),
         alarm_of(0),
         alarm_of(60, 1_441),  # 86,460 s: a period under an hour may look back one day
         alarm_of(3_600, 169),  # 608,400 s: seven days at most
+        alarm_of(None, 200, math=(3_600, 7_200)),  # even the shortest looks back 720,000 s
     ],
 )
 def test_alarm_periods_cloudwatch_refuses(alarm):
@@ -219,7 +222,18 @@ def test_alarm_periods_cloudwatch_refuses(alarm):
 
 @pytest.mark.parametrize(
     "alarm",
-    [alarm_of(10), alarm_of(20), alarm_of(30), alarm_of(120, math=True), alarm_of(60, 1_440), alarm_of(3_600, 168)],
+    [
+        alarm_of(10),
+        alarm_of(20),
+        alarm_of(30),
+        alarm_of(None, math=(120,)),
+        alarm_of(None, math=(1, 5)),
+        alarm_of(60, 1_440),
+        alarm_of(3_600, 168),
+        # A period made at deploy may be long: the look-back is judged only when every period is known.
+        alarm_of(None, 200, math=({"Ref": "Period"}, 3_600)),
+        alarm_of(None, 2_000, math=({"Ref": "Period"}, 60)),
+    ],
 )
 def test_alarm_periods_cloudwatch_takes(alarm):
     assert violated({"s": alarm}) == []
@@ -318,6 +332,14 @@ def test_a_field_its_api_takes(resource_type, properties):
     assert violated({"s": one_resource(resource_type, properties)}) == []
 
 
+def test_a_resource_created_only_under_a_condition_is_not_refused_at_deploy():
+    # The rules do not evaluate conditions: the resource may never be created.
+    stack = one_resource("AWS::Events::Rule", {"Description": "d" * 513})
+    assert violated({"s": stack}) == ["fields-fit-aws-api-shapes"]
+    stack["Resources"]["It"]["Condition"] = "InProduction"
+    assert violated({"s": stack}) == []
+
+
 @pytest.mark.parametrize(
     ("path", "value"),
     [
@@ -398,8 +420,11 @@ def test_policies_iam_refuses_for_their_size(stack):
         role_with_policies(policy_of(10_000, resource=[{"Fn::GetAtt": ["Bucket", "Arn"]}] * 500)),
         # IAM takes Latin-1 characters in policies, each one character.
         role_with_policies(policy_of(10_240, fill="\u00e9")),
-        # A document given as JSON text counts as the document it holds.
+        # A document given as JSON text counts as the document it holds, joined or not.
         role_with_policies(json.dumps(policy_of(10_240))),
+        role_with_policies({"Fn::Join": ["", [json.dumps(policy_of(10_240))]]}),
+        # Inline policies made by an intrinsic function are not known.
+        {"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": {"Fn::If": ["C", [], []]}}}}},
         # A policy attached to a role named "Role" as text is not this template's role Role.
         {
             "Resources": {
@@ -649,7 +674,7 @@ def async_stack(*, policy=(), managed=None, held=None, key_policy=(), topic_poli
 
 def by_role(statement: dict) -> dict:
     """``statement`` in a resource policy, naming the role as its principal."""
-    return {**{k: v for k, v in statement.items() if k != "Resource"}, "Principal": {"AWS": ROLE_ARN}, "Resource": "*"}
+    return {**statement, "Principal": {"AWS": ROLE_ARN}}
 
 
 @pytest.mark.parametrize(
@@ -660,6 +685,11 @@ def by_role(statement: dict) -> dict:
         (async_stack(policy=[USE_KEY]), ["sns:Publish"]),
         # A statement naming another resource grants nothing here.
         (async_stack(policy=[{**PUBLISH, "Resource": {"Ref": "Other"}}, USE_KEY]), ["sns:Publish"]),
+        # A topic policy statement naming the role for another topic grants nothing on this one.
+        (
+            async_stack(policy=[USE_KEY], topic_policy=[by_role({**PUBLISH, "Resource": {"Ref": "Other"}})]),
+            ["sns:Publish"],
+        ),
     ],
 )
 def test_an_async_role_that_may_not_publish_its_notifications(stack, missing):
@@ -681,6 +711,14 @@ def test_an_async_role_that_may_not_publish_its_notifications(stack, missing):
         # An AWS managed key, by alias or alias ARN, needs no grant.
         async_stack(policy=[PUBLISH], key="alias/aws/sns"),
         async_stack(policy=[PUBLISH], key="arn:aws:kms:eu-west-1:111111111111:alias/aws/sns"),
+        async_stack(
+            policy=[PUBLISH],
+            key={
+                "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":kms:", {"Ref": "AWS::Region"}, ":alias/aws/sns"]]
+            },
+        ),
+        # A statement the rule cannot read in a key policy is passed over.
+        async_stack(policy=[PUBLISH], key_policy=["not a statement", {"Effect": "Allow"}, by_role(USE_KEY)]),
     ],
 )
 def test_an_async_role_that_may_publish_its_notifications(stack):
