@@ -36,13 +36,14 @@ from inference_constructs.inference_model import (
 )
 from inference_constructs.instance_types import Accelerator
 from inference_constructs.log_retention import check_log_retention_days
+from inference_constructs.model_approval import DEFAULT_EVENT_PATTERN_QUOTA
 from inference_constructs.model_package import ModelPackageSource
 from inference_constructs.multi_model import check_model_prefix, check_multi_model_image, is_model_prefix
 from inference_constructs.network import NetworkSettings
 from inference_constructs.realtime_endpoint import RealtimeSettings
 from inference_constructs.serial_pipeline import MAX_PIPELINE_CONTAINERS, PipelineContainer
 from inference_constructs.serverless_endpoint import ServerlessSettings
-from inference_constructs.service_models import check_string, max_items
+from inference_constructs.service_models import check_string, max_items, max_length
 from inference_constructs.settings import Settings
 from inference_constructs.shared_endpoint import SharedEndpointSettings
 from inference_constructs.subscribers import NotificationSettings
@@ -742,6 +743,13 @@ class PipelineConfig(Settings):
         description="Where the code comes from: a CodeConnections connection or a CodeCommit repository."
     )
     stages: list[PipelineStage] = Field(min_length=1, description="Environments in deployment order.")
+    event_pattern_quota: int = Field(
+        default=DEFAULT_EVENT_PATTERN_QUOTA,
+        ge=DEFAULT_EVENT_PATTERN_QUOTA,
+        le=max_length("events", "EventPattern"),
+        description="The pipeline account's EventBridge event pattern size quota, in characters (2,048 unless "
+        "raised): the approval rule's pattern, which names every model package group, must fit it.",
+    )
 
     @model_validator(mode="after")
     def _unique_stages(self) -> PipelineConfig:

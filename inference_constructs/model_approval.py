@@ -88,11 +88,12 @@ class ModelApprovalTrigger(Construct):
             f"{DEFAULT_EVENT_PATTERN_QUOTA}, and PutRule's most, {most} (events EventPattern)",
         )
         pattern_size = len(json.dumps(approval_pattern(groups), separators=(",", ":"), ensure_ascii=False))
+        allowed = min(max(event_pattern_quota, DEFAULT_EVENT_PATTERN_QUOTA), most)
         problems.check(
-            pattern_size <= min(event_pattern_quota, most),
+            pattern_size <= allowed,
             f"groups: the event pattern naming {len(groups)} groups takes {pattern_size} characters; EventBridge "
-            f"allows {event_pattern_quota} (the account's event pattern size quota, eb-quota.html): serve fewer "
-            "groups from one pipeline, or give the quota the account was raised to",
+            f"allows {allowed} (the account's event pattern size quota, eb-quota.html): serve fewer groups from "
+            "one pipeline, or give event_pattern_quota the quota the account was raised to",
         )
         if problems.problems:
             problems.raise_if_any(f"{scope.node.path}/{id}")

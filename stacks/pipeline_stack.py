@@ -169,7 +169,11 @@ class PipelineStack(cdk.Stack):
         self.pipeline.build_pipeline()
         if self.model_package_groups:
             self.approval_trigger = ModelApprovalTrigger(
-                self, "ModelApproved", pipeline=self.pipeline.pipeline, groups=self.model_package_groups
+                self,
+                "ModelApproved",
+                pipeline=self.pipeline.pipeline,
+                groups=self.model_package_groups,
+                event_pattern_quota=settings.event_pattern_quota,
             )
             self.pipeline.pipeline.add_variable(pinned_versions_variable())
             acknowledge_registry_reads(self.pipeline.synth_project.role, self.model_package_groups)

@@ -52,6 +52,14 @@ def test_valid_file_is_typed_with_defaults(tmp_path):
     assert settings.stages[1].manual_approval and not settings.stages[0].manual_approval
 
 
+def test_a_raised_event_pattern_quota_is_taken_within_what_putrule_allows(tmp_path):
+    assert load_pipeline(write(tmp_path, VALID), base_dir=tmp_path).event_pattern_quota == 2048
+    raised = load_pipeline(write(tmp_path, VALID + "event_pattern_quota: 4096\n"), base_dir=tmp_path)
+    assert raised.event_pattern_quota == 4096
+    (problem,) = problems_of(write(tmp_path, VALID + "event_pattern_quota: 8192\n"))
+    assert problem == "pipeline.yaml:11: event_pattern_quota: Input should be less than or equal to 4096 (got 8192)"
+
+
 def test_codecommit_source_is_accepted(tmp_path):
     text = VALID.replace(
         "  connection_arn: arn:aws:codeconnections:eu-west-1:111111111111:connection/abc-123\n"
