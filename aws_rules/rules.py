@@ -117,8 +117,8 @@ def _variant_instance_types(templates: Templates, target: Resource) -> list[str]
     if match is None:
         return []
     found = []
-    for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
-        if endpoint.stack != target.stack or endpoint.properties.get("EndpointName") != match["endpoint"]:
+    for endpoint in templates.resources("AWS::SageMaker::Endpoint", stack=target.stack):
+        if endpoint.properties.get("EndpointName") != match["endpoint"]:
             continue
         config = templates.referenced(endpoint.stack, endpoint.properties.get("EndpointConfigName"))
         if config is None:
@@ -140,15 +140,17 @@ def _alarm_topics(templates: Templates) -> Iterator[tuple[Resource, Resource]]:
                     yield alarm, topic
 
 
+def _is(templates: Templates, stack: str, value: Any, resource: Resource) -> bool:
+    """Whether ``value`` (a ``Ref``, an ``Fn::GetAtt``, or an import of either) names ``resource``."""
+    found = templates.referenced(stack, value)
+    return found is not None and (found.stack, found.logical_id) == (resource.stack, resource.logical_id)
+
+
 def _topic_policies(templates: Templates, topic: Resource) -> list[Resource]:
     return [
         policy
-        for policy in templates.resources("AWS::SNS::TopicPolicy")
-        if policy.stack == topic.stack
-        and any(
-            (templates.referenced(policy.stack, each) or Resource("", "", "", {}, {})).logical_id == topic.logical_id
-            for each in policy.properties.get("Topics", [])
-        )
+        for policy in templates.resources("AWS::SNS::TopicPolicy", stack=topic.stack)
+        if any(_is(templates, policy.stack, each, topic) for each in as_list(policy.properties.get("Topics", [])))
     ]
 
 
@@ -260,18 +262,13 @@ def _definition_text(state_machine: Resource) -> str:
     return str(definition)
 
 
-def _is(templates: Templates, stack: str, value: Any, resource: Resource) -> bool:
-    found = templates.referenced(stack, value)
-    return found is not None and (found.stack, found.logical_id) == (resource.stack, resource.logical_id)
-
-
 def _role_statements(templates: Templates, role: Resource) -> list[Mapping[str, Any]]:
     """The Allow statements of ``role``: its inline policies, the policies attached to it, and the
     managed policies of its template it holds (``ManagedPolicyArns``) or that name it (``Roles``)."""
     documents = [inline.get("PolicyDocument", {}) for inline in _inline_policies(role)]
     held = as_list(role.properties.get("ManagedPolicyArns", []))
-    for policy in templates.resources():
-        if policy.stack != role.stack or policy.type not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+    for policy in templates.resources(stack=role.stack):
+        if policy.type not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             continue
         names_role = any(
             _is(templates, policy.stack, each, role) for each in as_list(policy.properties.get("Roles", []))
@@ -500,8 +497,8 @@ def _is_async_variant(templates: Templates, target: Resource) -> bool:
     match = VARIANT_RESOURCE_ID.fullmatch(str(target.properties.get("ResourceId", "")))
     if match is None:
         return False
-    for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
-        if endpoint.stack == target.stack and endpoint.properties.get("EndpointName") == match["endpoint"]:
+    for endpoint in templates.resources("AWS::SageMaker::Endpoint", stack=target.stack):
+        if endpoint.properties.get("EndpointName") == match["endpoint"]:
             config = templates.referenced(endpoint.stack, endpoint.properties.get("EndpointConfigName"))
             return config is not None and "AsyncInferenceConfig" in config.properties
     return False
@@ -654,10 +651,8 @@ def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Fi
             continue
         retained = [target] + [
             policy
-            for policy in templates.resources("AWS::ApplicationAutoScaling::ScalingPolicy")
-            if policy.stack == target.stack
-            and (scaled := templates.referenced(policy.stack, policy.properties.get("ScalingTargetId"))) is not None
-            and scaled.logical_id == target.logical_id
+            for policy in templates.resources("AWS::ApplicationAutoScaling::ScalingPolicy", stack=target.stack)
+            if _is(templates, policy.stack, policy.properties.get("ScalingTargetId"), target)
         ]
         for resource in retained:
             if resource.raw.get("DeletionPolicy") != "Retain" or resource.raw.get("UpdateReplacePolicy") != "Retain":
@@ -666,8 +661,8 @@ def _autoscaled_variants_deregistered_first(templates: Templates) -> Iterator[Fi
             "InstanceType": next(iter(_variant_instance_types(templates, target)), None),
             "ScalableDimension": VARIANT_DIMENSION,
         }
-        for endpoint in templates.resources("AWS::SageMaker::Endpoint"):
-            if endpoint.stack != target.stack or endpoint.properties.get("EndpointName") != match["endpoint"]:
+        for endpoint in templates.resources("AWS::SageMaker::Endpoint", stack=target.stack):
+            if endpoint.properties.get("EndpointName") != match["endpoint"]:
                 continue
             guards = [
                 guard

@@ -47,11 +47,13 @@ class Templates:
             }
         )
 
-    def resources(self, resource_type: str | None = None) -> Iterator[Resource]:
-        for stack, template in self.templates.items():
+    def resources(self, resource_type: str | None = None, *, stack: str | None = None) -> Iterator[Resource]:
+        """Every resource (of ``resource_type``; of one ``stack``'s template)."""
+        templates = self.templates.items() if stack is None else [(stack, self.templates.get(stack, {}))]
+        for name, template in templates:
             for logical_id, resource in template.get("Resources", {}).items():
                 if resource_type is None or resource["Type"] == resource_type:
-                    yield Resource(stack, logical_id, resource["Type"], resource.get("Properties", {}), resource)
+                    yield Resource(name, logical_id, resource["Type"], resource.get("Properties", {}), resource)
 
     def get(self, stack: str, logical_id: str) -> Resource | None:
         resource = self.templates[stack].get("Resources", {}).get(logical_id)
@@ -133,7 +135,7 @@ def _shortest(value: Any) -> Any:
 
 def as_text(value: Any) -> str:
     """JSON text as an API receives it: compact, and with every character as itself (a JSON
-    escape such as ``\u00e9`` would count six characters where AWS counts one)."""
+    escape such as ``\\u00e9`` would count six characters where AWS counts one)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
